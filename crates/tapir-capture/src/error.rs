@@ -1,0 +1,46 @@
+//! Errors raised while tracing.
+
+use std::sync::Arc;
+use tapir_graph::SourceLocation;
+
+/// Why a trace, or a traced op, failed. Every variant names the op and where it was called.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CaptureError {
+    /// tch refused the op (bad shapes, bad arguments).
+    #[error("op `{op}` failed at {location}: {message}")]
+    Op { op: &'static str, location: SourceLocation, message: String },
+    /// The op produced or consumed a dtype that ONNX cannot hold (complex, quantized, float8).
+    #[error("op `{op}` at {location}: dtype {kind} cannot be exported to ONNX")]
+    UnsupportedDtype { op: &'static str, location: SourceLocation, kind: String },
+    /// The op cannot be traced faithfully (random ops, training-mode layers, in-place updates).
+    #[error("op `{op}` at {location} cannot be traced: {reason}")]
+    Untraceable { op: &'static str, location: SourceLocation, reason: String },
+    /// A tensor recorded by another trace (an earlier one, or one on another thread) was used.
+    #[error("op `{op}` at {location} used a tensor recorded by a different trace")]
+    ForeignTensor { op: &'static str, location: SourceLocation },
+    /// `trace` was called while a trace is already active on this thread.
+    #[error("a trace is already active on this thread (nested trace at {location})")]
+    NestedTrace { location: SourceLocation },
+    /// The traced closure returned a tensor that the trace did not record.
+    #[error("output {index} ({name}) was not computed inside the trace: return a tensor derived from the inputs or from ops called in the closure")]
+    UntracedOutput { index: usize, name: String },
+    /// The traced closure returned no tensor.
+    #[error("the traced closure returned no tensor: nothing to export")]
+    EmptyTrace,
+    /// The traced closure panicked; the trace state was cleaned up.
+    #[error("the traced closure panicked: {message}")]
+    Panicked { message: String },
+    /// An earlier error, carried by a tensor that depends on the failed op.
+    #[error("{0}")]
+    Carried(Arc<CaptureError>),
+}
+
+impl CaptureError {
+    /// The original error, looking through [`CaptureError::Carried`].
+    pub fn root(&self) -> &CaptureError {
+        match self {
+            CaptureError::Carried(inner) => inner.root(),
+            other => other,
+        }
+    }
+}

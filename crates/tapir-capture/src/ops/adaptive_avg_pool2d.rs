@@ -1,0 +1,56 @@
+//! adaptive_avg_pool2d: average pooling to a fixed output size.
+//!
+//! ONNX: GlobalAveragePool for a 1x1 output; AveragePool with kernel = stride = input/output
+//! when the input size is a multiple of the output size; other sizes have no static ONNX form
+//! and are refused at lowering.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptiveAvgPool2d {
+    pub output_size: [i64; 2],
+}
+
+impl Op for AdaptiveAvgPool2d {
+    tapir_graph::op_name!("adaptive_avg_pool2d");
+    fn describe(&self) -> String {
+        format!("output_size={:?}", self.output_size)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        if self.output_size == [1, 1] {
+            return emit::one(cx.node("GlobalAveragePool", &[x], vec![]));
+        }
+        let shape = &cx.input_meta(0).shape;
+        let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+        let [oh, ow] = self.output_size;
+        if oh <= 0 || ow <= 0 || h % oh != 0 || w % ow != 0 {
+            return Err(LowerError::new(
+                "adaptive_avg_pool2d",
+                cx.opset(),
+                format!("input {h}x{w} is not a multiple of output {oh}x{ow}"),
+            ));
+        }
+        let kernel = vec![h / oh, w / ow];
+        let attrs = vec![("kernel_shape", Attr::Ints(kernel.clone())), ("strides", Attr::Ints(kernel))];
+        emit::one(cx.node("AveragePool", &[x], attrs))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc {
+    name: "adaptive_avg_pool2d",
+    methods: "`adaptive_avg_pool2d`",
+    onnx: "GlobalAveragePool (1x1); AveragePool (divisible sizes)",
+};
+
+impl Tensor {
+    /// Average pooling to `output_size` (`[1, 1]` is global average pooling).
+    #[track_caller]
+    pub fn adaptive_avg_pool2d(&self, output_size: [i64; 2]) -> Tensor {
+        let op = AdaptiveAvgPool2d { output_size };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_adaptive_avg_pool2d(output_size))
+    }
+}

@@ -1,0 +1,71 @@
+//! argmax and argmin along a dimension (or over the flattened tensor).
+//!
+//! ONNX: ArgMax / ArgMin with `axis`, `keepdims`, first occurrence (`select_last_index=0`, as
+//! torch); over all elements, a Reshape to 1-D first.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgReduce {
+    pub max: bool,
+    /// `None`: over the flattened tensor.
+    pub dim: Option<i64>,
+    pub keepdim: bool,
+}
+
+impl Op for ArgReduce {
+    fn name(&self) -> &'static str {
+        if self.max {
+            "argmax"
+        } else {
+            "argmin"
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn describe(&self) -> String {
+        format!("dim={:?}, keepdim={}", self.dim, self.keepdim)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let op_type = if self.max { "ArgMax" } else { "ArgMin" };
+        let mut x = cx.input(0);
+        let (axis, keep) = match self.dim {
+            Some(d) => (d, self.keepdim),
+            None => {
+                x = emit::reshape(cx, x, &[-1]);
+                (0, false)
+            }
+        };
+        let r = cx.node(op_type, &[x], vec![("axis", Attr::Int(axis)), ("keepdims", Attr::Int(keep as i64))]);
+        let out_shape = cx.output_meta(0).shape.clone();
+        if self.dim.is_none() && self.keepdim {
+            return emit::one(emit::reshape(cx, r, &out_shape));
+        }
+        emit::one(r)
+    }
+}
+
+pub const ARGMAX: OpDoc = OpDoc { name: "argmax", methods: "`argmax`", onnx: "ArgMax" };
+pub const ARGMIN: OpDoc = OpDoc { name: "argmin", methods: "`argmin`", onnx: "ArgMin" };
+
+impl Tensor {
+    /// Index of the maximum along `dim` (`None`: over all elements).
+    #[track_caller]
+    pub fn argmax(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
+        let dim = dim.into();
+        let op = ArgReduce { max: true, dim: dim.map(|d| self.norm_dim(d)), keepdim };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmax(dim, keepdim))
+    }
+
+    /// Index of the minimum along `dim` (`None`: over all elements).
+    #[track_caller]
+    pub fn argmin(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
+        let dim = dim.into();
+        let op = ArgReduce { max: false, dim: dim.map(|d| self.norm_dim(d)), keepdim };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmin(dim, keepdim))
+    }
+}

@@ -1,0 +1,37 @@
+//! cat: join tensors along an existing dimension.
+//!
+//! ONNX: Concat with `axis` (https://onnx.ai/onnx/operators/onnx__Concat.html); inputs are cast
+//! to the promoted output dtype first.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cat {
+    pub dim: i64,
+}
+
+impl Op for Cat {
+    tapir_graph::op_name!("cat");
+    fn describe(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let ins: Vec<_> = (0..cx.num_inputs()).map(|i| emit::input_as(cx, i, out)).collect();
+        emit::one(cx.node("Concat", &ins, vec![("axis", Attr::Int(self.dim))]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "cat", methods: "`Tensor::cat`", onnx: "Concat" };
+
+impl Tensor {
+    /// Concatenates `tensors` along `dim`.
+    #[track_caller]
+    pub fn cat(tensors: &[&Tensor], dim: i64) -> Tensor {
+        let d = tensors.first().map_or(dim, |t| t.norm_dim(dim));
+        record1(Cat { dim: d }, tensors, SourceLocation::caller(), |t| tch::Tensor::f_cat(t, dim))
+    }
+}

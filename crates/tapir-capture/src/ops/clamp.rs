@@ -1,0 +1,64 @@
+//! `clamp` with an optional lower and upper bound.
+//!
+//! ONNX: Clip with min/max as optional inputs (opset 11+, integer types from 12):
+//! https://onnx.ai/onnx/operators/onnx__Clip.html
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clamp {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Op for Clamp {
+    tapir_graph::op_name!("clamp");
+    fn describe(&self) -> String {
+        format!("min={:?}, max={:?}", self.min, self.max)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let x = emit::input_as(cx, 0, out);
+        let min = match self.min {
+            Some(v) => cx.const_scalar(out, v),
+            None => cx.absent(),
+        };
+        let max = match self.max {
+            Some(v) => cx.const_scalar(out, v),
+            None => cx.absent(),
+        };
+        emit::one(cx.node("Clip", &[x, min, max], vec![]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "clamp", methods: "`clamp`, `clamp_min`, `clamp_max`", onnx: "Clip" };
+
+impl Tensor {
+    /// Clamps to `[min, max]`; either bound may be absent.
+    #[track_caller]
+    pub fn clamp(&self, min: impl Into<Option<f64>>, max: impl Into<Option<f64>>) -> Tensor {
+        let op = Clamp { min: min.into(), max: max.into() };
+        let (lo, hi) = (op.min, op.max);
+        record1(op, &[self], SourceLocation::caller(), |t| match (lo, hi) {
+            (Some(lo), Some(hi)) => t[0].f_clamp(lo, hi),
+            (Some(lo), None) => t[0].f_clamp_min(lo),
+            (None, Some(hi)) => t[0].f_clamp_max(hi),
+            (None, None) => Ok(t[0].shallow_clone()),
+        })
+    }
+
+    /// Clamps from below.
+    #[track_caller]
+    pub fn clamp_min(&self, min: f64) -> Tensor {
+        self.clamp(min, None)
+    }
+
+    /// Clamps from above.
+    #[track_caller]
+    pub fn clamp_max(&self, max: f64) -> Tensor {
+        self.clamp(None, max)
+    }
+}

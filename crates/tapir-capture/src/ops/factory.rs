@@ -1,0 +1,62 @@
+//! Factories inside a trace: zeros, ones, full, arange. Their values are known when recorded, so
+//! they become constants (initializers) of the graph, not ops.
+
+use super::OpDoc;
+use crate::session::{failed, record_literal};
+use crate::tensor::Tensor;
+use crate::CaptureError;
+use std::sync::Arc;
+use tapir_graph::SourceLocation;
+
+pub const DOC: OpDoc = OpDoc {
+    name: "const",
+    methods: "`Tensor::zeros`, `ones`, `full`, `arange`, `arange_start_step`, `from_slice`",
+    onnx: "(initializer)",
+};
+
+#[track_caller]
+fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
+    let location = SourceLocation::caller();
+    match r {
+        Ok(t) => record_literal(t, op, location),
+        Err(e) => failed(Arc::new(CaptureError::Op { op, location, message: e.to_string() })),
+    }
+}
+
+impl Tensor {
+    /// A tensor of zeros.
+    #[track_caller]
+    pub fn zeros(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("zeros", tch::Tensor::f_zeros(size, options))
+    }
+
+    /// A tensor of ones.
+    #[track_caller]
+    pub fn ones(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("ones", tch::Tensor::f_ones(size, options))
+    }
+
+    /// A tensor filled with `value`.
+    #[track_caller]
+    pub fn full(size: &[i64], value: f64, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("full", tch::Tensor::f_full(size, value, options))
+    }
+
+    /// `0, 1, ..., end - 1`.
+    #[track_caller]
+    pub fn arange(end: i64, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("arange", tch::Tensor::f_arange(end, options))
+    }
+
+    /// `start, start + step, ...` below `end`.
+    #[track_caller]
+    pub fn arange_start_step(start: f64, end: f64, step: f64, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("arange", tch::Tensor::f_arange_start_step(start, end, step, options))
+    }
+
+    /// A 1-D tensor holding `data`.
+    #[track_caller]
+    pub fn from_slice<T: tch::kind::Element>(data: &[T]) -> Tensor {
+        literal("from_slice", tch::Tensor::f_from_slice(data))
+    }
+}

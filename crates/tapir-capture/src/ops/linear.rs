@@ -1,0 +1,44 @@
+//! `linear`: `x @ W^T + b`, for inputs of any rank >= 1.
+//!
+//! ONNX: Gemm with `transB=1` for 2-D inputs (https://onnx.ai/onnx/operators/onnx__Gemm.html);
+//! `MatMul(x, Transpose(W))` then `Add(b)` for other ranks.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+/// Inputs: `[x, weight]` or `[x, weight, bias]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linear;
+
+impl Op for Linear {
+    tapir_graph::op_name!("linear");
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
+        if cx.input_meta(0).rank() == 2 {
+            return emit::one(cx.node("Gemm", &ins, vec![("transB", Attr::Int(1))]));
+        }
+        let wt = cx.node("Transpose", &[ins[1]], vec![("perm", Attr::Ints(vec![1, 0]))]);
+        let y = cx.node("MatMul", &[ins[0], wt], vec![]);
+        match ins.get(2) {
+            Some(b) => emit::one(cx.node("Add", &[y, *b], vec![])),
+            None => emit::one(y),
+        }
+    }
+}
+
+pub const DOC: OpDoc =
+    OpDoc { name: "linear", methods: "`linear`", onnx: "Gemm (2-D input); Transpose, MatMul, Add (other ranks)" };
+
+impl Tensor {
+    /// `self @ weight^T + bias`, with `weight` of shape `[out, in]`, as `torch.nn.functional.linear`.
+    #[track_caller]
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        let location = SourceLocation::caller();
+        match bias {
+            Some(b) => record1(Linear, &[self, weight, b], location, |t| t[0].f_linear(t[1], Some(t[2]))),
+            None => record1(Linear, &[self, weight], location, |t| t[0].f_linear::<&tch::Tensor>(t[1], None)),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! max_pool2d over `[N, C, H, W]`.
+//!
+//! ONNX: MaxPool with kernel_shape, strides, pads, dilations, ceil_mode (opset 12+ semantics).
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaxPool2d {
+    pub kernel: Vec<i64>,
+    pub stride: Vec<i64>,
+    pub padding: Vec<i64>,
+    pub dilation: Vec<i64>,
+    pub ceil_mode: bool,
+}
+
+impl Op for MaxPool2d {
+    tapir_graph::op_name!("max_pool2d");
+    fn describe(&self) -> String {
+        format!(
+            "kernel={:?}, stride={:?}, padding={:?}, dilation={:?}, ceil_mode={}",
+            self.kernel, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
+        let attrs = vec![
+            ("kernel_shape", Attr::Ints(self.kernel.clone())),
+            ("strides", Attr::Ints(self.stride.clone())),
+            ("pads", Attr::Ints(pads)),
+            ("dilations", Attr::Ints(self.dilation.clone())),
+            ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
+        ];
+        emit::one(cx.node("MaxPool", &[x], attrs))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "max_pool2d", methods: "`max_pool2d`", onnx: "MaxPool" };
+
+pub(crate) fn pair(v: &[i64], default: &[i64]) -> Vec<i64> {
+    match v.len() {
+        0 => default.to_vec(),
+        1 => vec![v[0], v[0]],
+        _ => v.to_vec(),
+    }
+}
+
+impl Tensor {
+    /// 2-D max pooling; an empty `stride` means the kernel size, as in torch.
+    #[track_caller]
+    pub fn max_pool2d(&self, kernel: &[i64], stride: &[i64], padding: &[i64], dilation: &[i64], ceil_mode: bool) -> Tensor {
+        let kernel = pair(kernel, &[1, 1]);
+        let op = MaxPool2d {
+            stride: pair(stride, &kernel),
+            padding: pair(padding, &[0, 0]),
+            dilation: pair(dilation, &[1, 1]),
+            kernel,
+            ceil_mode,
+        };
+        let (k, s, p, d) = (op.kernel.clone(), op.stride.clone(), op.padding.clone(), op.dilation.clone());
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d(&k, &s, &p, &d, ceil_mode))
+    }
+}

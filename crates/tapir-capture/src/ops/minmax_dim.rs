@@ -1,0 +1,74 @@
+//! max and min along one dimension, returning values and indices (`torch.max(x, dim)`).
+//!
+//! ONNX: ReduceMax/ReduceMin for the values (axes attribute up to 17, input from 18) and
+//! ArgMax/ArgMin (first occurrence, as torch) for the indices.
+
+use super::{lowering, OpDoc};
+use crate::session::record_n;
+use crate::tensor::Tensor;
+use tapir_graph::{smallvec, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinMaxDim {
+    pub max: bool,
+    pub dim: i64,
+    pub keepdim: bool,
+}
+
+impl Op for MinMaxDim {
+    fn name(&self) -> &'static str {
+        if self.max {
+            "max_dim"
+        } else {
+            "min_dim"
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn describe(&self) -> String {
+        format!("dim={}, keepdim={}", self.dim, self.keepdim)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        let (reduce, arg) = if self.max { ("ReduceMax", "ArgMax") } else { ("ReduceMin", "ArgMin") };
+        let values = lowering::reduce(cx, reduce, x, &[self.dim], self.keepdim);
+        let attrs = vec![("axis", Attr::Int(self.dim)), ("keepdims", Attr::Int(self.keepdim as i64))];
+        let indices = cx.node(arg, &[x], attrs);
+        Ok(smallvec![values, indices])
+    }
+}
+
+pub const MAX_DIM: OpDoc = OpDoc { name: "max_dim", methods: "`max_dim`", onnx: "ReduceMax, ArgMax" };
+pub const MIN_DIM: OpDoc = OpDoc { name: "min_dim", methods: "`min_dim`", onnx: "ReduceMin, ArgMin" };
+
+impl Tensor {
+    /// Maximum values along `dim` and their indices.
+    #[track_caller]
+    pub fn max_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
+        let op = MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim };
+        pair(record_n(op, &[self], SourceLocation::caller(), 2, |t| {
+            let (v, i) = t[0].f_max_dim(dim, keepdim)?;
+            Ok(vec![v, i])
+        }))
+    }
+
+    /// Minimum values along `dim` and their indices.
+    #[track_caller]
+    pub fn min_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
+        let op = MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim };
+        pair(record_n(op, &[self], SourceLocation::caller(), 2, |t| {
+            let (v, i) = t[0].f_min_dim(dim, keepdim)?;
+            Ok(vec![v, i])
+        }))
+    }
+}
+
+fn pair(v: Vec<Tensor>) -> (Tensor, Tensor) {
+    let mut it = v.into_iter();
+    match (it.next(), it.next()) {
+        (Some(a), Some(b)) => (a, b),
+        // record_n returns exactly two tensors for two outputs, failed or not.
+        _ => unreachable!("record_n returned fewer than 2 tensors"),
+    }
+}

@@ -1,0 +1,58 @@
+//! narrow and slice (with a step): a strided range along one dimension.
+//!
+//! ONNX: Slice with starts, ends, axes and steps as constant inputs (opset 10+). Bounds are
+//! normalized against the observed size when recorded, as torch clamps them.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    pub dim: i64,
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Op for Slice {
+    tapir_graph::op_name!("slice");
+    fn describe(&self) -> String {
+        format!("dim={}, {}..{} step {}", self.dim, self.start, self.end, self.step)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        let starts = cx.const_i64s(&[self.start]);
+        let ends = cx.const_i64s(&[self.end]);
+        let axes = cx.const_i64s(&[self.dim]);
+        let steps = cx.const_i64s(&[self.step]);
+        emit::one(cx.node("Slice", &[x, starts, ends, axes, steps], vec![]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "slice", methods: "`slice`, `narrow`", onnx: "Slice" };
+
+impl Tensor {
+    /// Elements `start..end` (step `step`) along `dim`; `None` bounds mean the whole range and
+    /// negative bounds count from the end, as in Python slicing.
+    #[track_caller]
+    pub fn slice(&self, dim: i64, start: impl Into<Option<i64>>, end: impl Into<Option<i64>>, step: i64) -> Tensor {
+        let (start, end) = (start.into(), end.into());
+        let d = self.norm_dim(dim);
+        let n = self.size().get(d as usize).copied().unwrap_or(0);
+        let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
+        let op = Slice { dim: d, start: clamp(start.unwrap_or(0)), end: clamp(end.unwrap_or(n)), step };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_slice(dim, start, end, step))
+    }
+
+    /// `length` elements from `start` along `dim`.
+    #[track_caller]
+    pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Tensor {
+        let d = self.norm_dim(dim);
+        let n = self.size().get(d as usize).copied().unwrap_or(0);
+        let s = if start < 0 { start + n } else { start };
+        let op = Slice { dim: d, start: s, end: s + length, step: 1 };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_narrow(dim, start, length))
+    }
+}

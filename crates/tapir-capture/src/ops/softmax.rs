@@ -1,0 +1,56 @@
+//! softmax and log_softmax along one dimension.
+//!
+//! ONNX: Softmax / LogSoftmax with `axis`; from opset 13 they normalize along that single axis,
+//! as torch does (https://onnx.ai/onnx/operators/onnx__Softmax.html).
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Softmax {
+    pub dim: i64,
+    pub log: bool,
+}
+
+impl Op for Softmax {
+    fn name(&self) -> &'static str {
+        if self.log {
+            "log_softmax"
+        } else {
+            "softmax"
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn describe(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let x = emit::input_as(cx, 0, out);
+        let op_type = if self.log { "LogSoftmax" } else { "Softmax" };
+        emit::one(cx.node(op_type, &[x], vec![("axis", Attr::Int(self.dim))]))
+    }
+}
+
+pub const SOFTMAX: OpDoc = OpDoc { name: "softmax", methods: "`softmax`", onnx: "Softmax" };
+pub const LOG_SOFTMAX: OpDoc = OpDoc { name: "log_softmax", methods: "`log_softmax`", onnx: "LogSoftmax" };
+
+impl Tensor {
+    /// Softmax along `dim`.
+    #[track_caller]
+    pub fn softmax(&self, dim: i64) -> Tensor {
+        let op = Softmax { dim: self.norm_dim(dim), log: false };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
+    }
+
+    /// Log-softmax along `dim`.
+    #[track_caller]
+    pub fn log_softmax(&self, dim: i64) -> Tensor {
+        let op = Softmax { dim: self.norm_dim(dim), log: true };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
+    }
+}

@@ -1,0 +1,50 @@
+//! squeeze: drop size-1 dimensions (one, or all).
+//!
+//! ONNX: Squeeze with axes as an input (opset 13+). A dimension that is not of size 1 is left
+//! alone, as torch does; squeezing nothing records an identity.
+
+use super::OpDoc;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Squeeze {
+    /// Axes actually removed (all of size 1).
+    pub axes: Vec<i64>,
+}
+
+impl Op for Squeeze {
+    tapir_graph::op_name!("squeeze");
+    fn describe(&self) -> String {
+        format!("axes={:?}", self.axes)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        if self.axes.is_empty() {
+            return emit::one(x);
+        }
+        let axes = cx.const_i64s(&self.axes);
+        emit::one(cx.node("Squeeze", &[x, axes], vec![]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`", onnx: "Squeeze" };
+
+impl Tensor {
+    /// Removes every dimension of size 1.
+    #[track_caller]
+    pub fn squeeze(&self) -> Tensor {
+        let size = self.size();
+        let axes = (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect();
+        record1(Squeeze { axes }, &[self], SourceLocation::caller(), |t| t[0].f_squeeze())
+    }
+
+    /// Removes dimension `dim` if it has size 1.
+    #[track_caller]
+    pub fn squeeze_dim(&self, dim: i64) -> Tensor {
+        let d = self.norm_dim(dim);
+        let axes = if self.size().get(d as usize) == Some(&1) { vec![d] } else { vec![] };
+        record1(Squeeze { axes }, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dim(dim))
+    }
+}

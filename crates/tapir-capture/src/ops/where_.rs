@@ -1,0 +1,70 @@
+//! `where` (select by a condition) and `masked_fill`.
+//!
+//! ONNX: Where (opset 9, 16 widened types). masked_fill is `Where(mask, value, x)` with the
+//! value as a scalar constant of x's dtype.
+
+use super::{OpDoc, Operand};
+use crate::session::record1;
+use crate::tensor::{Scalar, Tensor};
+use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+
+/// `where(cond, x, y)`: inputs are `[cond, x, y]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Where;
+
+impl Op for Where {
+    tapir_graph::op_name!("where");
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let c = emit::input_as(cx, 0, DType::Bool);
+        let x = emit::input_as(cx, 1, out);
+        let y = emit::input_as(cx, 2, out);
+        emit::one(cx.node("Where", &[c, x, y], vec![]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc { name: "where", methods: "`where_self`", onnx: "Where" };
+
+/// `masked_fill(x, mask, value)`: inputs are `[x, mask]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskedFill {
+    pub value: f64,
+}
+
+impl Op for MaskedFill {
+    tapir_graph::op_name!("masked_fill");
+    fn describe(&self) -> String {
+        format!("value={}", self.value)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let x = emit::input_as(cx, 0, out);
+        let m = emit::input_as(cx, 1, DType::Bool);
+        let v = cx.const_scalar(out, self.value);
+        emit::one(cx.node("Where", &[m, v, x], vec![]))
+    }
+}
+
+pub const MASKED_FILL: OpDoc = OpDoc { name: "masked_fill", methods: "`masked_fill`", onnx: "Where" };
+
+impl Tensor {
+    /// `self` where `condition` holds, `other` elsewhere (torch's `where(condition, self, other)`).
+    #[track_caller]
+    pub fn where_self<'a>(&self, condition: &Tensor, other: impl Into<Operand<'a>>) -> Tensor {
+        let location = SourceLocation::caller();
+        let other = other.into().tensor_next_to(self);
+        record1(Where, &[condition, self, &other], location, |t| t[1].f_where_self(t[0], t[2]))
+    }
+
+    /// `value` where `mask` is true, `self` elsewhere.
+    #[track_caller]
+    pub fn masked_fill(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
+        let value = value.into();
+        let op = MaskedFill { value: value.as_f64() };
+        record1(op, &[self, mask], SourceLocation::caller(), |t| match value {
+            Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
+            Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
+            Scalar::Bool(v) => t[0].f_masked_fill(t[1], v as i64),
+        })
+    }
+}

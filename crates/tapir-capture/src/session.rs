@@ -1,0 +1,276 @@
+//! The per-thread trace session and the recording path every op goes through.
+//!
+//! Contract: with no trace active, recording costs one thread-local read per op. While a trace
+//! is active, each op appends one node whose inputs are resolved to graph values: values of this
+//! trace, or captured constants for tensors created outside it.
+
+use crate::constant::TchConst;
+use crate::kind::dtype_of;
+use crate::tensor::{State, Tensor};
+use crate::CaptureError;
+use smallvec::SmallVec;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tapir_graph::{ConstOrigin, Graph, Op, SourceLocation, TensorMeta, ValueRef};
+
+static NEXT_TRACE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Identity of a captured tch tensor: same storage view, same type.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CaptureKey {
+    data_ptr: usize,
+    kind: i32,
+    shape: SmallVec<[i64; 4]>,
+    strides: SmallVec<[i64; 4]>,
+}
+
+impl CaptureKey {
+    pub(crate) fn of(t: &tch::Tensor) -> Self {
+        CaptureKey {
+            data_ptr: t.data_ptr() as usize,
+            kind: dtype_of(t.kind()).map_or(-1, |d| d.onnx_code()),
+            shape: t.size().into(),
+            strides: t.stride().into(),
+        }
+    }
+}
+
+pub(crate) struct Session {
+    pub(crate) id: u64,
+    pub(crate) graph: Graph,
+    captured: HashMap<CaptureKey, ValueRef>,
+    names: HashMap<CaptureKey, String>,
+    pub(crate) error: Option<Arc<CaptureError>>,
+    /// Captured constants that had no name: (location of first use, metadata).
+    pub(crate) unnamed_captures: Vec<(SourceLocation, TensorMeta)>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+/// Whether a trace is active on this thread.
+pub fn is_tracing() -> bool {
+    ACTIVE.with(|a| a.borrow().is_some())
+}
+
+/// Starts a session on this thread. Errors if one is active.
+pub(crate) fn begin(names: HashMap<CaptureKey, String>, location: SourceLocation) -> Result<u64, CaptureError> {
+    ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.is_some() {
+            return Err(CaptureError::NestedTrace { location });
+        }
+        let id = NEXT_TRACE_ID.fetch_add(1, Ordering::Relaxed);
+        *a = Some(Session {
+            id,
+            graph: Graph::new(),
+            captured: HashMap::new(),
+            names,
+            error: None,
+            unnamed_captures: Vec::new(),
+        });
+        Ok(id)
+    })
+}
+
+/// Ends the session on this thread and returns it (also used for cleanup after a panic).
+pub(crate) fn end() -> Option<Session> {
+    ACTIVE.with(|a| a.borrow_mut().take())
+}
+
+/// Runs `f` on the active session, if any.
+pub(crate) fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+    ACTIVE.with(|a| a.borrow_mut().as_mut().map(f))
+}
+
+pub(crate) fn meta_of(
+    t: &tch::Tensor,
+    op: &'static str,
+    location: SourceLocation,
+) -> Result<TensorMeta, CaptureError> {
+    let kind = t.kind();
+    let dtype = dtype_of(kind).ok_or_else(|| CaptureError::UnsupportedDtype {
+        op,
+        location,
+        kind: format!("{kind:?}"),
+    })?;
+    Ok(TensorMeta { dtype, shape: t.size().into() })
+}
+
+impl Session {
+    /// Records that `error` happened; the first error is the trace's result.
+    pub(crate) fn fail(&mut self, error: Arc<CaptureError>) {
+        self.error.get_or_insert(error);
+    }
+
+    /// The graph value for an op input.
+    fn resolve(&mut self, t: &Tensor, op: &'static str, location: SourceLocation) -> Result<ValueRef, CaptureError> {
+        match &t.state {
+            State::Traced { trace, value } if *trace == self.id => Ok(*value),
+            State::Traced { .. } => Err(CaptureError::ForeignTensor { op, location }),
+            State::Eager => self.capture(&t.inner, op, location),
+            State::Failed(e) => Err(CaptureError::Carried(e.clone())),
+        }
+    }
+
+    /// The constant for a tensor created outside the trace, deduplicated by identity.
+    pub(crate) fn capture(
+        &mut self,
+        t: &tch::Tensor,
+        op: &'static str,
+        location: SourceLocation,
+    ) -> Result<ValueRef, CaptureError> {
+        let key = CaptureKey::of(t);
+        if let Some(v) = self.captured.get(&key) {
+            return Ok(*v);
+        }
+        let meta = meta_of(t, op, location)?;
+        let name = self.names.get(&key).cloned();
+        if name.is_none() {
+            self.unnamed_captures.push((location, meta.clone()));
+        }
+        let data = Arc::new(TchConst::new(t, meta));
+        let v = self.graph.add_constant(data, name, ConstOrigin::Captured, Some(location));
+        self.captured.insert(key, v);
+        Ok(v)
+    }
+
+    /// A literal constant written by the traced code (a Rust scalar, a factory's result).
+    pub(crate) fn literal(&mut self, t: &tch::Tensor, op: &'static str, location: SourceLocation) -> Result<ValueRef, CaptureError> {
+        let meta = meta_of(t, op, location)?;
+        let data = Arc::new(TchConst::new(t, meta));
+        Ok(self.graph.add_constant(data, None, ConstOrigin::Literal, Some(location)))
+    }
+
+    /// Appends an op node reading `inputs` and producing `outputs`.
+    fn add_node<O: Op>(
+        &mut self,
+        op: O,
+        inputs: &[&Tensor],
+        outputs: &[&tch::Tensor],
+        location: SourceLocation,
+    ) -> Result<SmallVec<[ValueRef; 2]>, CaptureError> {
+        let name = op.name();
+        let mut values: SmallVec<[ValueRef; 4]> = SmallVec::with_capacity(inputs.len());
+        for t in inputs {
+            values.push(self.resolve(t, name, location)?);
+        }
+        let mut metas = SmallVec::with_capacity(outputs.len());
+        for t in outputs {
+            metas.push(meta_of(t, name, location)?);
+        }
+        let n_out = metas.len();
+        let node = self.graph.add_op(Box::new(op), &values, metas, Some(location));
+        Ok((0..n_out).map(|k| ValueRef { node, output: k as u16 }).collect())
+    }
+}
+
+/// The first failed input's error, if any input failed.
+fn failed_input(inputs: &[&Tensor]) -> Option<Arc<CaptureError>> {
+    inputs.iter().find_map(|t| match &t.state {
+        State::Failed(e) => Some(e.clone()),
+        _ => None,
+    })
+}
+
+fn op_error(op: &'static str, location: SourceLocation, e: tch::TchError) -> Arc<CaptureError> {
+    Arc::new(CaptureError::Op { op, location, message: e.to_string() })
+}
+
+/// Fails the active trace (if any) with `e` and returns a failed tensor carrying it.
+pub(crate) fn failed(e: Arc<CaptureError>) -> Tensor {
+    with_session(|s| s.fail(e.clone()));
+    Tensor::from_state(tch::Tensor::new(), State::Failed(e))
+}
+
+/// Runs a single-output op eagerly and records it when a trace is active.
+#[inline]
+pub(crate) fn record1<O: Op>(
+    op: O,
+    inputs: &[&Tensor],
+    location: SourceLocation,
+    eager: impl FnOnce(&[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError>,
+) -> Tensor {
+    if let Some(e) = failed_input(inputs) {
+        return Tensor::from_state(tch::Tensor::new(), State::Failed(e));
+    }
+    let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
+    let out = match eager(&raw) {
+        Ok(out) => out,
+        Err(e) => return failed(op_error(op.name(), location, e)),
+    };
+    let recorded = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        let s = a.as_mut()?;
+        Some((s.id, s.add_node(op, inputs, &[&out], location)))
+    });
+    match recorded {
+        None => Tensor::from_state(out, State::Eager),
+        Some((trace, Ok(values))) => Tensor::from_state(out, State::Traced { trace, value: values[0] }),
+        Some((_, Err(e))) => failed(Arc::new(e)),
+    }
+}
+
+/// Runs a multi-output op eagerly and records it when a trace is active. On failure every
+/// output carries the error; `n_on_error` is how many outputs to return then.
+pub(crate) fn record_n<O: Op>(
+    op: O,
+    inputs: &[&Tensor],
+    location: SourceLocation,
+    n_on_error: usize,
+    eager: impl FnOnce(&[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError>,
+) -> Vec<Tensor> {
+    let fail_all = |e: Arc<CaptureError>| -> Vec<Tensor> {
+        with_session(|s| s.fail(e.clone()));
+        (0..n_on_error).map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))).collect()
+    };
+    if let Some(e) = failed_input(inputs) {
+        return fail_all(e);
+    }
+    let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
+    let outs = match eager(&raw) {
+        Ok(outs) => outs,
+        Err(e) => return fail_all(op_error(op.name(), location, e)),
+    };
+    let recorded = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        let s = a.as_mut()?;
+        let refs: SmallVec<[&tch::Tensor; 4]> = outs.iter().collect();
+        Some((s.id, s.add_node(op, inputs, &refs, location)))
+    });
+    match recorded {
+        None => outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)).collect(),
+        Some((trace, Ok(values))) => outs
+            .into_iter()
+            .zip(values)
+            .map(|(t, value)| Tensor::from_state(t, State::Traced { trace, value }))
+            .collect(),
+        Some((_, Err(e))) => fail_all(Arc::new(e)),
+    }
+}
+
+/// Records a tensor the traced code created (a factory's result, a Rust scalar) as a literal
+/// constant when a trace is active.
+pub(crate) fn record_literal(t: tch::Tensor, op: &'static str, location: SourceLocation) -> Tensor {
+    let recorded = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        let s = a.as_mut()?;
+        Some((s.id, s.literal(&t, op, location)))
+    });
+    match recorded {
+        None => Tensor::from_state(t, State::Eager),
+        Some((trace, Ok(value))) => Tensor::from_state(t, State::Traced { trace, value }),
+        Some((_, Err(e))) => failed(Arc::new(e)),
+    }
+}
+
+/// Refuses an op that cannot be traced faithfully when a trace is active; `None` otherwise.
+pub(crate) fn refuse_in_trace(op: &'static str, location: SourceLocation, reason: &str) -> Option<Tensor> {
+    if !is_tracing() {
+        return None;
+    }
+    Some(failed(Arc::new(CaptureError::Untraceable { op, location, reason: reason.to_owned() })))
+}

@@ -1,0 +1,235 @@
+//! The traced tensor type.
+
+use crate::kind::{dtype_of, kind_of};
+use crate::session;
+use crate::CaptureError;
+use std::sync::Arc;
+use tapir_graph::{DType, SourceLocation, ValueRef};
+
+/// What a [`Tensor`] knows beyond its eager value.
+#[derive(Clone, Debug)]
+pub(crate) enum State {
+    /// Computed with no trace active, or created outside any trace.
+    Eager,
+    /// A value of trace `trace`.
+    Traced { trace: u64, value: ValueRef },
+    /// An op this tensor depends on failed; the error travels with the tensor.
+    Failed(Arc<CaptureError>),
+}
+
+/// A tensor whose ops run eagerly through tch and are recorded while a trace is active.
+///
+/// Ops never panic: an op that fails yields a tensor carrying the error, every op on it carries
+/// the error on, and the trace (or [`Tensor::to_tch`] outside a trace) reports the first one,
+/// with the op's name and source location.
+///
+/// ```
+/// use tapir_capture::Tensor;
+/// let x = Tensor::from(tch::Tensor::from_slice(&[1.0f32, -2.0, 3.0]));
+/// let y = (&x * 2.0).relu();
+/// assert_eq!(y.to_tch().unwrap().double_value(&[2]), 6.0);
+/// ```
+#[derive(Debug)]
+pub struct Tensor {
+    pub(crate) inner: tch::Tensor,
+    pub(crate) state: State,
+}
+
+impl Tensor {
+    pub(crate) fn from_state(inner: tch::Tensor, state: State) -> Self {
+        Tensor { inner, state }
+    }
+
+    /// The eager value, or the error of the first failed op this tensor depends on.
+    pub fn to_tch(&self) -> Result<tch::Tensor, CaptureError> {
+        match &self.state {
+            State::Failed(e) => Err(CaptureError::Carried(e.clone())),
+            _ => Ok(self.inner.shallow_clone()),
+        }
+    }
+
+    /// The eager value without checking for a carried error: an undefined tch tensor if an op
+    /// failed. Prefer [`Tensor::to_tch`].
+    pub fn as_tch(&self) -> &tch::Tensor {
+        &self.inner
+    }
+
+    /// The error this tensor carries, if an op it depends on failed.
+    pub fn error(&self) -> Option<&CaptureError> {
+        match &self.state {
+            State::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether this tensor is a value of a trace.
+    pub fn is_traced(&self) -> bool {
+        matches!(self.state, State::Traced { .. })
+    }
+
+    pub(crate) fn traced_value(&self, trace: u64) -> Option<ValueRef> {
+        match self.state {
+            State::Traced { trace: t, value } if t == trace => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Observed sizes (empty for a failed tensor). Sizes are static in a trace: code that uses
+    /// them is specialized to the example input's shape.
+    pub fn size(&self) -> Vec<i64> {
+        if self.inner.defined() {
+            self.inner.size()
+        } else {
+            vec![]
+        }
+    }
+
+    /// Number of dimensions.
+    pub fn dim(&self) -> usize {
+        self.size().len()
+    }
+
+    /// The tch kind (`Float` for a failed tensor).
+    pub fn kind(&self) -> tch::Kind {
+        if self.inner.defined() {
+            self.inner.kind()
+        } else {
+            tch::Kind::Float
+        }
+    }
+
+    /// The dtype, if ONNX can hold it.
+    pub fn dtype(&self) -> Option<DType> {
+        dtype_of(self.kind())
+    }
+
+    pub fn device(&self) -> tch::Device {
+        if self.inner.defined() {
+            self.inner.device()
+        } else {
+            tch::Device::Cpu
+        }
+    }
+
+    /// A copy of this tensor's handle that records as the same value.
+    pub fn shallow_clone(&self) -> Tensor {
+        Tensor { inner: self.inner.shallow_clone(), state: self.state.clone() }
+    }
+
+    /// Normalizes `dim` (which may be negative) against this tensor's rank.
+    pub(crate) fn norm_dim(&self, dim: i64) -> i64 {
+        if dim < 0 {
+            dim + self.dim() as i64
+        } else {
+            dim
+        }
+    }
+}
+
+impl From<tch::Tensor> for Tensor {
+    /// Wraps a tch tensor. Used inside a trace it becomes a captured constant.
+    fn from(t: tch::Tensor) -> Self {
+        Tensor { inner: t, state: State::Eager }
+    }
+}
+
+impl From<&tch::Tensor> for Tensor {
+    fn from(t: &tch::Tensor) -> Self {
+        Tensor { inner: t.shallow_clone(), state: State::Eager }
+    }
+}
+
+/// A Rust number used as an operand, with Python-scalar typing: it takes the tensor's dtype
+/// when the tensor's category (bool < int < float) is at least the number's, and the default
+/// dtype of its own category otherwise (f32 for floats, i64 for integers).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+}
+
+impl From<f64> for Scalar {
+    fn from(v: f64) -> Self {
+        Scalar::Float(v)
+    }
+}
+impl From<f32> for Scalar {
+    fn from(v: f32) -> Self {
+        Scalar::Float(v as f64)
+    }
+}
+impl From<i64> for Scalar {
+    fn from(v: i64) -> Self {
+        Scalar::Int(v)
+    }
+}
+impl From<i32> for Scalar {
+    fn from(v: i32) -> Self {
+        Scalar::Int(v as i64)
+    }
+}
+impl From<bool> for Scalar {
+    fn from(v: bool) -> Self {
+        Scalar::Bool(v)
+    }
+}
+
+impl Scalar {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Scalar::Float(v) => v,
+            Scalar::Int(v) => v as f64,
+            Scalar::Bool(v) => v as i64 as f64,
+        }
+    }
+
+    /// The dtype this scalar takes next to a tensor of dtype `other`.
+    pub fn dtype_next_to(self, other: DType) -> DType {
+        use tapir_graph::Category;
+        let (cat, default) = match self {
+            Scalar::Float(_) => (Category::Float, DType::F32),
+            Scalar::Int(_) => (Category::Integer, DType::I64),
+            Scalar::Bool(_) => (Category::Bool, DType::Bool),
+        };
+        if other.category() >= cat {
+            other
+        } else {
+            default
+        }
+    }
+
+    /// A 0-D tch tensor holding this scalar as `dtype`, on `device`.
+    pub(crate) fn to_tch(self, dtype: DType, device: tch::Device) -> Result<tch::Tensor, tch::TchError> {
+        let kind = kind_of(dtype);
+        match self {
+            Scalar::Float(v) => tch::Tensor::f_scalar_tensor(v, (kind, device)),
+            Scalar::Int(v) => tch::Tensor::f_scalar_tensor(v, (kind, device)),
+            Scalar::Bool(v) => tch::Tensor::f_scalar_tensor(v as i64, (kind, device)),
+        }
+    }
+}
+
+impl Tensor {
+    /// A scalar as a tensor operand next to `self`: a literal constant while tracing.
+    #[track_caller]
+    pub(crate) fn scalar_like(&self, s: Scalar) -> Tensor {
+        let location = SourceLocation::caller();
+        let dtype = self.dtype().unwrap_or(DType::F32);
+        match s.to_tch(s.dtype_next_to(dtype), self.device()) {
+            Ok(t) => session::record_literal(t, "scalar", location),
+            Err(e) => session::failed(Arc::new(CaptureError::Op {
+                op: "scalar",
+                location,
+                message: e.to_string(),
+            })),
+        }
+    }
+}
+
+impl Clone for Tensor {
+    /// Same as [`Tensor::shallow_clone`]: shares storage and records as the same value.
+    fn clone(&self) -> Self {
+        self.shallow_clone()
+    }
+}

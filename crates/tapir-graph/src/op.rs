@@ -1,0 +1,163 @@
+//! The `Op` trait every recorded operation implements, and the lowering interface it emits ONNX
+//! through. The interface speaks ONNX's vocabulary (op types, attributes, opsets) but holds no
+//! protobuf types: `tapir-onnx` implements it.
+
+use crate::{DType, TensorMeta};
+use smallvec::SmallVec;
+use std::any::Any;
+use std::fmt;
+
+/// One recorded operation. Its fields are its attributes; its inputs and outputs live on the graph.
+pub trait Op: fmt::Debug + Send + Sync + 'static {
+    /// Stable snake_case name, as listed in `docs/supported-ops.md` (`add`, `conv2d`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Attributes for the printed graph (`dim=1, keepdim`); empty when the op has none.
+    fn describe(&self) -> String {
+        String::new()
+    }
+
+    /// Emits the ONNX nodes computing this op at `cx.opset()` and returns one symbol per output.
+    /// Must either succeed or return a [`LowerError`]; it never panics.
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError>;
+
+    /// For passes and interpreters that need the concrete op.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A value in the ONNX graph being emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+/// The symbols an op's lowering returns, one per output of the recorded node.
+pub type Outputs = SmallVec<[Sym; 2]>;
+
+/// An ONNX node attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    Int(i64),
+    Float(f32),
+    Ints(Vec<i64>),
+    Floats(Vec<f32>),
+    String(String),
+}
+
+/// What an op's lowering may do: read its node's inputs, emit ONNX nodes and constants.
+pub trait Emit {
+    /// The opset being targeted (default domain).
+    fn opset(&self) -> i64;
+    /// Number of inputs of the node being lowered.
+    fn num_inputs(&self) -> usize;
+    /// The `i`-th input of the node being lowered.
+    fn input(&self, i: usize) -> Sym;
+    /// Observed dtype and shape of the `i`-th input.
+    fn input_meta(&self, i: usize) -> &TensorMeta;
+    /// Number of outputs of the node being lowered.
+    fn num_outputs(&self) -> usize;
+    /// Observed dtype and shape of the `i`-th output.
+    fn output_meta(&self, i: usize) -> &TensorMeta;
+    /// Emits a single-output node and returns its output.
+    fn node(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>) -> Sym {
+        self.node_n(op_type, inputs, attrs, 1)[0]
+    }
+    /// Emits a node with `n_outputs` outputs.
+    fn node_n(
+        &mut self,
+        op_type: &str,
+        inputs: &[Sym],
+        attrs: Vec<(&'static str, Attr)>,
+        n_outputs: usize,
+    ) -> Outputs;
+    /// A constant 1-D int64 tensor (axes, shapes, pads, starts/ends, split sizes).
+    fn const_i64s(&mut self, values: &[i64]) -> Sym;
+    /// A constant scalar (0-D) of `dtype` holding `value` converted to that type.
+    fn const_scalar(&mut self, dtype: DType, value: f64) -> Sym;
+    /// The empty name for an omitted optional input.
+    fn absent(&self) -> Sym;
+}
+
+/// Why an op could not be lowered. The exporter adds the node's source location.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("op `{op}` has no ONNX lowering at opset {opset}: {reason}")]
+pub struct LowerError {
+    pub op: &'static str,
+    pub opset: i64,
+    pub reason: String,
+}
+
+impl LowerError {
+    pub fn new(op: &'static str, opset: i64, reason: impl Into<String>) -> Self {
+        LowerError { op, opset, reason: reason.into() }
+    }
+}
+
+/// Helpers shared by lowerings.
+pub mod emit {
+    use super::*;
+
+    /// A single-symbol `Outputs`.
+    pub fn one(s: Sym) -> Result<Outputs, LowerError> {
+        Ok(smallvec::smallvec![s])
+    }
+
+    /// `Cast` to `to` unless `from` already is `to`.
+    pub fn cast(cx: &mut dyn Emit, s: Sym, from: DType, to: DType) -> Sym {
+        if from == to {
+            s
+        } else {
+            cx.node("Cast", &[s], vec![("to", Attr::Int(to.onnx_code() as i64))])
+        }
+    }
+
+    /// Input `i` cast to `to` if needed.
+    pub fn input_as(cx: &mut dyn Emit, i: usize, to: DType) -> Sym {
+        let (s, from) = (cx.input(i), cx.input_meta(i).dtype);
+        cast(cx, s, from, to)
+    }
+
+    /// Normalizes a possibly negative axis against `rank`.
+    pub fn axis(a: i64, rank: usize) -> i64 {
+        if a < 0 {
+            a + rank as i64
+        } else {
+            a
+        }
+    }
+
+    /// `Unsqueeze` with the axes as a constant input (opset 13 and later).
+    pub fn unsqueeze(cx: &mut dyn Emit, s: Sym, axes: &[i64]) -> Sym {
+        let axes = cx.const_i64s(axes);
+        cx.node("Unsqueeze", &[s, axes], vec![])
+    }
+
+    /// `Reshape` to a static shape.
+    pub fn reshape(cx: &mut dyn Emit, s: Sym, shape: &[i64]) -> Sym {
+        let shape = cx.const_i64s(shape);
+        cx.node("Reshape", &[s, shape], vec![])
+    }
+}
+
+/// The data of a constant value (a captured weight, a literal). Implemented by the capture layer
+/// over tch tensors, so the graph crate never sees tch.
+pub trait ConstData: fmt::Debug + Send + Sync {
+    fn meta(&self) -> &TensorMeta;
+    /// Calls `sink` with the data as little-endian, row-major bytes, possibly in several pieces.
+    /// Host-contiguous data is lent without copying; other data is copied once.
+    fn write_bytes(
+        &self,
+        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+}
+
+/// Implements [`Op::name`] and [`Op::as_any`] inside an `impl Op for ...` block.
+#[macro_export]
+macro_rules! op_name {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn as_any(&self) -> &dyn ::std::any::Any {
+            self
+        }
+    };
+}

@@ -1,0 +1,430 @@
+//! The lowering context: walks the graph in recording order and asks each op to emit its ONNX
+//! nodes through [`Emit`].
+
+use crate::proto::{
+    tensor_shape_proto::{dimension, Dimension},
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
+    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use crate::{ir_version_for_opset, ExportError, ExportOptions, LocationText, MAX_OPSET, MIN_OPSET};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tapir_graph::{
+    Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, Sym, TensorMeta, ValueRef,
+};
+
+/// Bytes of an initializer: borrowed from a captured tensor, or owned (small literals).
+#[derive(Debug, Clone)]
+pub enum InitData {
+    Tensor(Arc<dyn ConstData>),
+    Bytes(Vec<u8>),
+}
+
+/// A lowered model whose initializers still point at their data: [`crate::write`] streams it.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The model, with initializers listed in `initializers` instead of inside the graph.
+    pub model: ModelProto,
+    /// Initializer headers (name, dtype, dims; no data) and where their bytes come from.
+    pub initializers: Vec<(TensorProto, InitData)>,
+}
+
+impl Lowered {
+    /// Total bytes of initializer data.
+    pub fn initializer_bytes(&self) -> usize {
+        self.initializers
+            .iter()
+            .map(|(_, d)| match d {
+                InitData::Tensor(c) => c.meta().byte_len(),
+                InitData::Bytes(b) => b.len(),
+            })
+            .sum()
+    }
+}
+
+fn value_info(name: &str, meta: &TensorMeta) -> ValueInfoProto {
+    let dims = meta
+        .shape
+        .iter()
+        .map(|d| Dimension { value: Some(dimension::Value::DimValue(*d)), denotation: None })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.to_owned()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(meta.dtype.onnx_code()),
+                shape: Some(TensorShapeProto { dim: dims }),
+            })),
+            denotation: None,
+        }),
+        doc_string: None,
+        metadata_props: vec![],
+    }
+}
+
+fn tensor_header(name: &str, meta: &TensorMeta) -> TensorProto {
+    TensorProto {
+        dims: meta.shape.to_vec(),
+        data_type: Some(meta.dtype.onnx_code()),
+        name: Some(name.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn attribute(name: &str, value: Attr) -> AttributeProto {
+    use crate::proto::attribute_proto::AttributeType as T;
+    let mut a = AttributeProto { name: Some(name.to_owned()), ..Default::default() };
+    match value {
+        Attr::Int(i) => {
+            a.i = Some(i);
+            a.set_type(T::Int);
+        }
+        Attr::Float(f) => {
+            a.f = Some(f);
+            a.set_type(T::Float);
+        }
+        Attr::Ints(v) => {
+            a.ints = v;
+            a.set_type(T::Ints);
+        }
+        Attr::Floats(v) => {
+            a.floats = v;
+            a.set_type(T::Floats);
+        }
+        Attr::String(s) => {
+            a.s = Some(s.into_bytes());
+            a.set_type(T::String);
+        }
+    }
+    a
+}
+
+/// Literal bytes of `value` as a scalar of `dtype` (little-endian).
+fn scalar_bytes(dtype: DType, value: f64) -> Vec<u8> {
+    match dtype {
+        DType::Bool => vec![(value != 0.0) as u8],
+        DType::U8 => vec![value as u8],
+        DType::I8 => (value as i8).to_le_bytes().to_vec(),
+        DType::I16 => (value as i16).to_le_bytes().to_vec(),
+        DType::I32 => (value as i32).to_le_bytes().to_vec(),
+        DType::I64 => (value as i64).to_le_bytes().to_vec(),
+        DType::F16 => f32_to_f16_bits(value as f32).to_le_bytes().to_vec(),
+        DType::BF16 => f32_to_bf16_bits(value as f32).to_le_bytes().to_vec(),
+        DType::F32 => (value as f32).to_le_bytes().to_vec(),
+        DType::F64 => value.to_le_bytes().to_vec(),
+    }
+}
+
+/// IEEE binary16 bits of `x`, rounding to nearest even.
+fn f32_to_f16_bits(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exp = ((bits >> 23) & 0xff) as i32;
+    let mant = bits & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if mant != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 0x1f {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        if e < -10 {
+            return sign;
+        }
+        let m = mant | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rounded = (m + half - 1 + ((m >> shift) & 1)) >> shift;
+        return sign | rounded as u16;
+    }
+    let half = 0x1000u32;
+    let m = mant + half - 1 + ((mant >> 13) & 1);
+    let (e, m) = if m & 0x80_0000 != 0 { (e + 1, 0) } else { (e, m >> 13) };
+    if e >= 0x1f {
+        return sign | 0x7c00;
+    }
+    sign | ((e as u16) << 10) | m as u16
+}
+
+/// bfloat16 bits of `x`, rounding to nearest even.
+fn f32_to_bf16_bits(x: f32) -> u16 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return ((bits >> 16) | 0x40) as u16;
+    }
+    ((bits + 0x7fff + ((bits >> 16) & 1)) >> 16) as u16
+}
+
+struct Cx<'g> {
+    opset: i64,
+    names: Vec<String>,
+    nodes: Vec<NodeProto>,
+    initializers: Vec<(TensorProto, InitData)>,
+    const_i64_cache: HashMap<Vec<i64>, Sym>,
+    /// Symbols emitted by the op currently being lowered: sym -> (node index, output index).
+    produced: HashMap<Sym, (usize, usize)>,
+    cur_inputs: Vec<Sym>,
+    cur_in_meta: Vec<&'g TensorMeta>,
+    cur_out_meta: &'g [TensorMeta],
+    cur_prefix: String,
+    cur_doc: Option<String>,
+    temp_counter: usize,
+}
+
+impl Cx<'_> {
+    fn sym(&mut self, name: String) -> Sym {
+        self.names.push(name);
+        Sym(self.names.len() as u32 - 1)
+    }
+
+    fn name(&self, s: Sym) -> &str {
+        &self.names[s.0 as usize]
+    }
+
+    fn add_initializer(&mut self, name: String, header_meta: &TensorMeta, data: InitData) -> Sym {
+        self.initializers.push((tensor_header(&name, header_meta), data));
+        self.sym(name)
+    }
+}
+
+impl Emit for Cx<'_> {
+    fn opset(&self) -> i64 {
+        self.opset
+    }
+    fn num_inputs(&self) -> usize {
+        self.cur_inputs.len()
+    }
+    fn input(&self, i: usize) -> Sym {
+        self.cur_inputs[i]
+    }
+    fn input_meta(&self, i: usize) -> &TensorMeta {
+        self.cur_in_meta[i]
+    }
+    fn num_outputs(&self) -> usize {
+        self.cur_out_meta.len()
+    }
+    fn output_meta(&self, i: usize) -> &TensorMeta {
+        &self.cur_out_meta[i]
+    }
+    fn node_n(
+        &mut self,
+        op_type: &str,
+        inputs: &[Sym],
+        attrs: Vec<(&'static str, Attr)>,
+        n_outputs: usize,
+    ) -> Outputs {
+        let index = self.nodes.len();
+        let mut outputs = Outputs::new();
+        let mut out_names = Vec::with_capacity(n_outputs);
+        for k in 0..n_outputs {
+            self.temp_counter += 1;
+            let name = format!("{}/{}_{}", self.cur_prefix, op_type, self.temp_counter);
+            out_names.push(name.clone());
+            let s = self.sym(name);
+            self.produced.insert(s, (index, k));
+            outputs.push(s);
+        }
+        let node = NodeProto {
+            input: inputs.iter().map(|s| self.name(*s).to_owned()).collect(),
+            output: out_names,
+            name: Some(format!("{}/{}_{}", self.cur_prefix, op_type, index)),
+            op_type: Some(op_type.to_owned()),
+            domain: None,
+            overload: None,
+            attribute: attrs.into_iter().map(|(n, v)| attribute(n, v)).collect(),
+            doc_string: self.cur_doc.clone(),
+            metadata_props: vec![],
+        };
+        self.nodes.push(node);
+        outputs
+    }
+    fn const_i64s(&mut self, values: &[i64]) -> Sym {
+        if let Some(s) = self.const_i64_cache.get(values) {
+            return *s;
+        }
+        let name = format!("const_i64_{}", self.const_i64_cache.len());
+        let meta = TensorMeta::new(DType::I64, &[values.len() as i64]);
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s = self.add_initializer(name, &meta, InitData::Bytes(bytes));
+        self.const_i64_cache.insert(values.to_vec(), s);
+        s
+    }
+    fn const_scalar(&mut self, dtype: DType, value: f64) -> Sym {
+        self.temp_counter += 1;
+        let name = format!("{}/scalar_{}", self.cur_prefix, self.temp_counter);
+        let meta = TensorMeta::new(dtype, &[]);
+        self.add_initializer(name, &meta, InitData::Bytes(scalar_bytes(dtype, value)))
+    }
+    fn absent(&self) -> Sym {
+        Sym(0)
+    }
+}
+
+fn check_opset(opset: i64) -> Result<(), ExportError> {
+    if (MIN_OPSET..=MAX_OPSET).contains(&opset) {
+        Ok(())
+    } else {
+        Err(ExportError::UnsupportedOpset { opset })
+    }
+}
+
+/// Lowers `graph` for `options.opset`. Initializer data is not read here.
+pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportError> {
+    check_opset(options.opset)?;
+    if graph.outputs().is_empty() {
+        return Err(ExportError::EmptyGraph);
+    }
+    let mut cx = Cx {
+        opset: options.opset,
+        names: vec![String::new()],
+        nodes: vec![],
+        initializers: vec![],
+        const_i64_cache: HashMap::new(),
+        produced: HashMap::new(),
+        cur_inputs: vec![],
+        cur_in_meta: vec![],
+        cur_out_meta: &[],
+        cur_prefix: String::new(),
+        cur_doc: None,
+        temp_counter: 0,
+    };
+    // The names graph outputs must carry; a value that is an output takes its output's name.
+    let mut output_name: HashMap<ValueRef, &str> = HashMap::new();
+    for o in graph.outputs() {
+        output_name.entry(o.value).or_insert(&o.name);
+    }
+    let mut value_sym: HashMap<ValueRef, Sym> = HashMap::new();
+    let mut inputs = vec![];
+    let mut op_number = 0usize;
+    let mut const_number = 0usize;
+    for n in graph.nodes_in_order() {
+        let node = graph.node(n);
+        let v0 = ValueRef { node: n, output: 0 };
+        match &node.kind {
+            NodeKind::Input { name } => {
+                inputs.push(value_info(name, &node.outputs[0]));
+                let s = cx.sym(name.clone());
+                value_sym.insert(v0, s);
+            }
+            NodeKind::Constant { data, name, .. } => {
+                let name = name.clone().unwrap_or_else(|| {
+                    const_number += 1;
+                    format!("const_{const_number}")
+                });
+                let s = cx.add_initializer(name, &node.outputs[0], InitData::Tensor(data.clone()));
+                value_sym.insert(v0, s);
+            }
+            NodeKind::Op(op) => {
+                op_number += 1;
+                let ins = graph.node_inputs(n);
+                cx.cur_inputs = ins.iter().map(|v| value_sym[v]).collect();
+                cx.cur_in_meta = ins.iter().map(|v| graph.meta(*v)).collect();
+                cx.cur_out_meta = &node.outputs;
+                cx.cur_prefix = format!("{}_{}", op.name(), op_number);
+                cx.cur_doc = node.location.map(|l| l.to_string());
+                cx.temp_counter = 0;
+                cx.produced.clear();
+                let outs = op.lower(&mut cx).map_err(|e: LowerError| ExportError::Lowering {
+                    source: e,
+                    location: LocationText(node.location),
+                })?;
+                if outs.len() != node.outputs.len() {
+                    return Err(ExportError::Lowering {
+                        source: LowerError::new(
+                            op.name(),
+                            options.opset,
+                            format!("lowering returned {} values for {} outputs", outs.len(), node.outputs.len()),
+                        ),
+                        location: LocationText(node.location),
+                    });
+                }
+                for (k, s) in outs.into_iter().enumerate() {
+                    let v = ValueRef { node: n, output: k as u16 };
+                    // Give the op's result a readable name: the output name, or `<op>_<n>`.
+                    let s = match cx.produced.remove(&s) {
+                        Some((node_index, out_index)) => {
+                            let name = match output_name.get(&v) {
+                                Some(name) => (*name).to_owned(),
+                                None if node.outputs.len() == 1 => cx.cur_prefix.clone(),
+                                None => format!("{}.{k}", cx.cur_prefix),
+                            };
+                            cx.nodes[node_index].output[out_index] = name.clone();
+                            cx.names[s.0 as usize] = name;
+                            s
+                        }
+                        None => s,
+                    };
+                    value_sym.insert(v, s);
+                }
+            }
+        }
+    }
+    // Graph outputs; a value that could not carry its output's name (an input, a constant, an
+    // alias, or a value returned twice) goes through an `Identity`.
+    let mut outputs = vec![];
+    for o in graph.outputs() {
+        let s = value_sym[&o.value];
+        if cx.name(s) != o.name {
+            let index = cx.nodes.len();
+            cx.nodes.push(NodeProto {
+                input: vec![cx.name(s).to_owned()],
+                output: vec![o.name.clone()],
+                name: Some(format!("output_{index}/Identity")),
+                op_type: Some("Identity".to_owned()),
+                ..Default::default()
+            });
+        }
+        outputs.push(value_info(&o.name, graph.meta(o.value)));
+    }
+    let mut metadata_props: Vec<StringStringEntryProto> = options
+        .metadata
+        .iter()
+        .map(|(k, v)| StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
+        .collect();
+    metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
+    let model = ModelProto {
+        ir_version: Some(ir_version_for_opset(options.opset)),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(options.opset) }],
+        producer_name: Some(options.producer_name.clone()),
+        producer_version: Some(options.producer_version.clone()),
+        domain: None,
+        model_version: None,
+        doc_string: options.doc_string.clone(),
+        graph: Some(GraphProto {
+            node: cx.nodes,
+            name: Some(options.graph_name.clone()),
+            initializer: vec![],
+            doc_string: None,
+            input: inputs,
+            output: outputs,
+            value_info: vec![],
+            metadata_props: vec![],
+        }),
+        metadata_props,
+    };
+    Ok(Lowered { model, initializers: cx.initializers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_conversions() {
+        assert_eq!(f32_to_f16_bits(1.0), 0x3c00);
+        assert_eq!(f32_to_f16_bits(-2.0), 0xc000);
+        assert_eq!(f32_to_f16_bits(65504.0), 0x7bff);
+        assert_eq!(f32_to_f16_bits(1e9), 0x7c00);
+        assert_eq!(f32_to_bf16_bits(1.0), 0x3f80);
+        assert_eq!(f32_to_bf16_bits(-0.5), 0xbf00);
+    }
+
+    #[test]
+    fn ir_versions_follow_opsets() {
+        assert_eq!(ir_version_for_opset(13), 7);
+        assert_eq!(ir_version_for_opset(17), 8);
+        assert_eq!(ir_version_for_opset(20), 9);
+        assert_eq!(ir_version_for_opset(21), 10);
+    }
+}

@@ -1,0 +1,128 @@
+//! Tracing entry points and the traced result.
+
+use crate::{Error, ExportOptions, IntoOutputs, Tensor};
+use std::fmt;
+use std::path::Path;
+use tapir_capture::{trace_with, Captured, TraceSpec};
+use tapir_graph::{Graph, SourceLocation, TensorMeta};
+
+/// A traced program: the graph, and the eager outputs the trace computed.
+pub struct Traced {
+    captured: Captured,
+}
+
+impl Traced {
+    /// The recorded graph.
+    pub fn graph(&self) -> &Graph {
+        &self.captured.graph
+    }
+
+    /// The eager outputs computed while tracing (what the exported model must reproduce).
+    pub fn eager_outputs(&self) -> &[tch::Tensor] {
+        &self.captured.outputs
+    }
+
+    /// Tensors from outside the trace that were captured without a name: check that each is
+    /// meant to be a constant of the model.
+    pub fn unnamed_captures(&self) -> &[(SourceLocation, TensorMeta)] {
+        &self.captured.unnamed_captures
+    }
+
+    /// The ONNX model as bytes.
+    pub fn to_onnx_bytes(&self, options: &ExportOptions) -> Result<Vec<u8>, Error> {
+        Ok(tapir_onnx::to_bytes(&self.captured.graph, options)?)
+    }
+
+    /// Writes the ONNX model to `path` (through a temporary file renamed into place; on error
+    /// nothing is left behind). Returns the number of bytes written.
+    pub fn save_onnx(&self, path: impl AsRef<Path>, options: &ExportOptions) -> Result<u64, Error> {
+        Ok(tapir_onnx::save(&self.captured.graph, path, options)?)
+    }
+}
+
+impl fmt::Debug for Traced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.captured.graph.display(true))
+    }
+}
+
+impl fmt::Display for Traced {
+    /// The compact printed graph, without source locations.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.captured.graph.display(false))
+    }
+}
+
+/// Options for a trace: input and output names, names of captured parameters.
+///
+/// ```
+/// # fn main() -> Result<(), tapir::Error> {
+/// let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+/// let w = vs.root().randn("weight", &[4, 3], 0.0, 1.0);
+/// let x = tch::Tensor::randn([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+/// let traced = tapir::Tracer::new()
+///     .input_names(["features"])
+///     .output_names(["logits"])
+///     .parameters(&vs)
+///     .trace(|x| x[0].linear(&tapir::Tensor::from(&w), None), &[&x])?;
+/// assert!(traced.unnamed_captures().is_empty()); // the weight is named "weight"
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct Tracer {
+    spec: TraceSpec,
+}
+
+impl Tracer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names of the graph inputs, in order (default `input`, or `input_0`, `input_1`, ...).
+    pub fn input_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.spec.input_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Names of the graph outputs, in order (default `output`, or `output_0`, ...).
+    pub fn output_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.spec.output_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Names captured tensors after their VarStore paths (`layer1.weight`, ...).
+    pub fn parameters(mut self, vs: &tch::nn::VarStore) -> Self {
+        let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        self.spec.constant_names.extend(vars);
+        self
+    }
+
+    /// Names one captured tensor.
+    pub fn constant_name(mut self, name: impl Into<String>, tensor: &tch::Tensor) -> Self {
+        self.spec.constant_names.push((name.into(), tensor.shallow_clone()));
+        self
+    }
+
+    /// Traces `f` on several inputs.
+    #[track_caller]
+    pub fn trace<R: IntoOutputs>(&self, f: impl FnOnce(&[Tensor]) -> R, inputs: &[&tch::Tensor]) -> Result<Traced, Error> {
+        let captured = trace_with(inputs, &self.spec, f)?;
+        Ok(Traced { captured })
+    }
+}
+
+/// Traces `f` on one input: runs it once, eagerly, recording every op.
+///
+/// See [`Tracer`] for names and several inputs; the crate docs for an example.
+#[track_caller]
+pub fn trace<R: IntoOutputs>(f: impl FnOnce(&Tensor) -> R, input: &tch::Tensor) -> Result<Traced, Error> {
+    Tracer::new().trace(|xs| f(&xs[0]), &[input])
+}
+
+/// Traces `f` on several inputs.
+#[track_caller]
+pub fn trace_n<R: IntoOutputs>(f: impl FnOnce(&[Tensor]) -> R, inputs: &[&tch::Tensor]) -> Result<Traced, Error> {
+    Tracer::new().trace(f, inputs)
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Independent checks over every model the Rust tests exported.
+
+For each `<dir>/**/model.onnx` with an `io.safetensors` beside it (inputs `input.NNN`, eager
+outputs `output.NNN`, tolerances in the metadata), this runs the ONNX checker with
+`full_check=True` and ONNX Runtime, and compares ONNX Runtime's outputs with the eager ones.
+A missing package, an empty folder or any failure is an error: nothing is skipped silently.
+"""
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print("usage: check_models.py DIR", file=sys.stderr)
+        return 2
+    root = Path(sys.argv[1])
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from safetensors import safe_open
+
+    models = sorted(root.rglob("model.onnx")) if root.is_dir() else []
+    if not models:
+        print(f"error: no exported models under {root}; did the Rust tests run with TAPIR_CHECK_DIR set?", file=sys.stderr)
+        return 1
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    passed, failures = 0, []
+    for path in models:
+        name = str(path.parent.relative_to(root))
+        try:
+            onnx.checker.check_model(str(path), full_check=True)
+            with safe_open(str(path.parent / "io.safetensors"), framework="numpy") as f:
+                meta = f.metadata() or {}
+                keys = sorted(f.keys())
+                inputs = [f.get_tensor(k) for k in keys if k.startswith("input.")]
+                expected = [f.get_tensor(k) for k in keys if k.startswith("output.")]
+            atol, rtol = float(meta.get("atol", 1e-5)), float(meta.get("rtol", 1e-4))
+            sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            feed = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
+            got = sess.run(None, feed)
+            if len(got) != len(expected):
+                raise AssertionError(f"{len(got)} outputs, expected {len(expected)}")
+            for k, (g, e) in enumerate(zip(got, expected)):
+                if g.shape != e.shape:
+                    raise AssertionError(f"output {k}: shape {g.shape}, expected {e.shape}")
+                if g.dtype != e.dtype:
+                    raise AssertionError(f"output {k}: dtype {g.dtype}, expected {e.dtype}")
+                g64, e64 = g.astype(np.float64), e.astype(np.float64)
+                ok = np.isclose(g64, e64, atol=atol, rtol=rtol, equal_nan=True)
+                if not ok.all():
+                    err = np.abs(g64 - e64)
+                    worst = int(np.nanargmax(np.where(ok, 0, err)))
+                    raise AssertionError(
+                        f"output {k}: max error {np.nanmax(err):.3e} (atol {atol}, rtol {rtol}); "
+                        f"element {worst}: got {g64.flat[worst]}, expected {e64.flat[worst]}"
+                    )
+            passed += 1
+        except Exception as exc:  # report every model, then fail
+            failures.append((name, f"{type(exc).__name__}: {exc}"))
+    for name, why in failures:
+        print(f"FAIL {name}: {why}")
+    print(f"onnx checker + onnxruntime {ort.__version__}: {passed} models")
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
