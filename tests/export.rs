@@ -1,14 +1,203 @@
-//! Smoke: trace an MLP and check it.
-use tapir::{trace, Tensor};
+//! Export behaviour: errors (each naming op, opset, location), files, determinism, the printed
+//! graph, trace-state safety.
+
+#![allow(clippy::unwrap_used)]
+
+use tapir::{trace, trace_n, CaptureError, Error, ExportError, ExportOptions, Tensor, Tracer};
+use tch::{Device, Kind};
+
+fn x() -> tch::Tensor {
+    tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu))
+}
 
 #[test]
-fn mlp_smoke() {
+fn printed_graph_is_compact_and_stable() {
     tch::manual_seed(0);
-    let w1 = tch::Tensor::randn([16, 8], (tch::Kind::Float, tch::Device::Cpu));
-    let b1 = tch::Tensor::randn([16], (tch::Kind::Float, tch::Device::Cpu));
-    let x = tch::Tensor::randn([4, 8], (tch::Kind::Float, tch::Device::Cpu));
-    let (w1, b1) = (Tensor::from(w1), Tensor::from(b1));
-    let traced = trace(|x| (x.linear(&w1, Some(&b1)).relu() * 2.0 + 1.0).softmax(-1), &x).unwrap();
-    println!("{traced:?}");
-    tapir_conformance::check("smoke_mlp", &traced, &[&x], tapir_conformance::all_opsets(), None);
+    let w = Tensor::from(tch::Tensor::randn([4, 3], (Kind::Float, Device::Cpu)));
+    let traced = Tracer::new()
+        .constant_name("fc.weight", w.as_tch())
+        .trace(|x| (x[0].linear(&w, None).relu() * 2.0).sum_dims(&[1], true), &[&x()])
+        .unwrap();
+    insta::assert_snapshot!(traced.to_string(), @r#"
+    %0: f32[2,3] = input "input"
+    %1: f32[4,3] = captured "fc.weight"
+    %2: f32[2,4] = linear(%0, %1)
+    %3: f32[2,4] = relu(%2)
+    %4: f32[] = const
+    %5: f32[2,4] = mul(%3, %4)
+    %6: f32[2,1] = sum(%5) {dims=[1], keepdim=true}
+    return %6 as "output"
+    "#);
+    // Debug adds each node's source location.
+    assert!(format!("{traced:?}").contains("tests/export.rs:"));
+}
+
+#[test]
+fn unused_ops_are_dropped() {
+    let traced = trace(|x| {
+        let _unused = x.exp().sum();
+        x.relu()
+    }, &x())
+    .unwrap();
+    assert_eq!(traced.graph().op_histogram().keys().copied().collect::<Vec<_>>(), vec!["relu"]);
+}
+
+#[test]
+fn same_model_same_bytes() {
+    tch::manual_seed(0);
+    let w = Tensor::from(tch::Tensor::randn([3, 3], (Kind::Float, Device::Cpu)));
+    let input = x();
+    let model = |x: &Tensor| x.matmul(&w).softmax(-1);
+    let a = trace(model, &input).unwrap().to_onnx_bytes(&ExportOptions::default()).unwrap();
+    let b = trace(model, &input).unwrap().to_onnx_bytes(&ExportOptions::default()).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn several_inputs_and_outputs_with_names() {
+    let (a, b) = (x(), x());
+    let traced = Tracer::new()
+        .input_names(["a", "b"])
+        .output_names(["sum", "prod", "a_again"])
+        .trace(|i| (&i[0] + &i[1], &i[0] * &i[1], i[0].shallow_clone()), &[&a, &b])
+        .unwrap();
+    tapir_conformance::check("export/multi_io", &traced, &[&a, &b], tapir_conformance::all_opsets(), None);
+    let v = trace_n(|i| vec![i[0].relu(), i[1].relu()], &[&a, &b]).unwrap();
+    assert_eq!(v.graph().outputs().len(), 2);
+}
+
+#[test]
+fn no_lowering_names_op_opset_and_location() {
+    let input = tch::Tensor::randn([1, 1, 4, 4], (Kind::Float, Device::Cpu));
+    let traced = trace(|x| x.avg_pool2d(&[2, 2], &[], &[], false, true, Some(3)), &input).unwrap();
+    let err = traced.to_onnx_bytes(&ExportOptions::with_opset(17)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Export(ExportError::Lowering { .. })));
+    assert!(msg.contains("avg_pool2d") && msg.contains("opset 17") && msg.contains("tests/export.rs:"), "{msg}");
+}
+
+#[test]
+fn unsupported_opset_is_an_error() {
+    let traced = trace(|x| x.relu(), &x()).unwrap();
+    for opset in [12, tapir::MAX_OPSET + 1] {
+        let err = traced.to_onnx_bytes(&ExportOptions::with_opset(opset)).unwrap_err();
+        assert!(err.to_string().contains(&format!("opset {opset}")), "{err}");
+    }
+}
+
+#[test]
+fn dtype_onnx_cannot_hold_is_an_error() {
+    let input = tch::Tensor::randn([2], (Kind::ComplexFloat, Device::Cpu));
+    let err = trace(|x| x.abs(), &input).unwrap_err();
+    assert!(err.to_string().contains("ComplexFloat"), "{err}");
+    let err = trace(|x| x.to_kind(Kind::ComplexFloat), &x()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("to_kind") && msg.contains("ComplexFloat") && msg.contains("tests/export.rs:"), "{msg}");
+}
+
+#[test]
+fn untraced_output_is_an_error() {
+    let outside = Tensor::from(x());
+    let err = trace(|_x| outside.shallow_clone(), &x()).unwrap_err();
+    assert!(matches!(err, Error::Capture(CaptureError::UntracedOutput { index: 0, .. })), "{err}");
+}
+
+#[test]
+fn empty_trace_is_an_error() {
+    let err = trace_n(|_| Vec::<Tensor>::new(), &[&x()]).unwrap_err();
+    assert!(matches!(err, Error::Capture(CaptureError::EmptyTrace)), "{err}");
+}
+
+#[test]
+fn failing_op_reports_op_and_location_and_trace_still_ends() {
+    let err = trace(|x| x.matmul(x).relu(), &x()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("`matmul`") && msg.contains("tests/export.rs:") && !msg.contains("frame #"), "{msg}");
+    assert!(!tapir::is_tracing());
+    assert!(trace(|x| x.relu(), &x()).is_ok());
+}
+
+#[test]
+fn nested_trace_is_an_error_and_panics_leave_no_state() {
+    let input = x();
+    let inner = std::cell::RefCell::new(None);
+    let outer = trace(|x| {
+        *inner.borrow_mut() = Some(trace(|y| y.relu(), &input).map(|_| ()));
+        x.relu()
+    }, &input);
+    assert!(outer.is_ok());
+    assert!(matches!(inner.into_inner(), Some(Err(Error::Capture(CaptureError::NestedTrace { .. })))));
+    let caught = std::panic::catch_unwind(|| trace(|_x| -> Tensor { panic!("model bug") }, &x()));
+    assert!(caught.is_err());
+    assert!(!tapir::is_tracing());
+    assert!(trace(|x| x.relu(), &x()).is_ok());
+}
+
+#[test]
+fn random_and_training_ops_are_refused_in_a_trace() {
+    let err = trace(|x| x.dropout(0.5, true), &x()).unwrap_err();
+    assert!(err.to_string().contains("dropout"), "{err}");
+    let input = tch::Tensor::randn([2, 3, 4], (Kind::Float, Device::Cpu));
+    let (m, v) = (Tensor::from(tch::Tensor::zeros([3], (Kind::Float, Device::Cpu))), Tensor::from(tch::Tensor::ones([3], (Kind::Float, Device::Cpu))));
+    let err = trace(|x| x.batch_norm(None, None, &m, &v, true, 0.1, 1e-5), &input).unwrap_err();
+    assert!(err.to_string().contains("training mode"), "{err}");
+}
+
+#[test]
+fn tensor_from_another_trace_is_an_error() {
+    let stash = std::cell::RefCell::new(None);
+    trace(|x| {
+        let y = x.relu();
+        *stash.borrow_mut() = Some(y.shallow_clone());
+        y
+    }, &x())
+    .unwrap();
+    let old = stash.into_inner().unwrap();
+    let err = trace(|x| x + &old, &x()).unwrap_err();
+    assert!(err.to_string().contains("different trace"), "{err}");
+}
+
+#[test]
+fn eager_mode_without_trace_never_panics() {
+    let a = Tensor::from(x());
+    let bad = a.matmul(&a); // [2,3] @ [2,3] fails
+    assert!(bad.to_tch().is_err());
+    assert!((&bad + 1.0).to_tch().is_err(), "errors carry through later ops");
+    assert!(a.relu().to_tch().is_ok());
+}
+
+#[test]
+fn save_writes_atomically_and_leaves_nothing_on_error() {
+    let dir = std::env::temp_dir().join(format!("tapir-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let traced = trace(|x| x.relu(), &x()).unwrap();
+    let path = dir.join("m.onnx");
+    let n = traced.save_onnx(&path, &ExportOptions::default()).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), traced.to_onnx_bytes(&ExportOptions::default()).unwrap());
+    assert_eq!(n as usize, std::fs::metadata(&path).unwrap().len() as usize);
+    // Lowering error: nothing written.
+    let input = tch::Tensor::randn([1, 1, 5, 5], (Kind::Float, Device::Cpu));
+    let bad = trace(|x| x.adaptive_avg_pool2d([2, 2]), &input).unwrap();
+    assert!(bad.save_onnx(dir.join("bad.onnx"), &ExportOptions::default()).is_err());
+    // I/O error: missing folder; nothing written.
+    assert!(traced.save_onnx(dir.join("missing/m.onnx"), &ExportOptions::default()).is_err());
+    let mut left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("m.onnx")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn traces_on_two_threads_are_independent() {
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let input = tch::Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+                let traced = trace(|x| if i == 0 { x.relu() } else { x.exp().sum() }, &input).unwrap();
+                traced.graph().op_histogram().keys().map(|k| k.to_string()).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let got: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec![vec!["relu".to_string()], vec!["exp".to_string(), "sum".to_string()]]);
 }

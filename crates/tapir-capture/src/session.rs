@@ -177,7 +177,14 @@ fn failed_input(inputs: &[&Tensor]) -> Option<Arc<CaptureError>> {
 }
 
 fn op_error(op: &'static str, location: SourceLocation, e: tch::TchError) -> Arc<CaptureError> {
-    Arc::new(CaptureError::Op { op, location, message: e.to_string() })
+    Arc::new(CaptureError::Op { op, location, message: torch_message(&e) })
+}
+
+/// torch's error text without the C++ backtrace it appends.
+pub(crate) fn torch_message(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    let first = text.split("\nException raised from").next().unwrap_or(&text);
+    first.split("\nframe #").next().unwrap_or(first).trim_end().to_owned()
 }
 
 /// Fails the active trace (if any) with `e` and returns a failed tensor carrying it.

@@ -221,7 +221,7 @@ impl Tensor {
             Err(e) => session::failed(Arc::new(CaptureError::Op {
                 op: "scalar",
                 location,
-                message: e.to_string(),
+                message: crate::session::torch_message(&e),
             })),
         }
     }

@@ -2,8 +2,9 @@
 
 /// Lowest opset tapir exports.
 pub const MIN_OPSET: i64 = 13;
-/// Highest opset tapir exports: the newest that both ONNX Runtime and tract load.
-pub const MAX_OPSET: i64 = 21;
+/// Highest opset tapir exports: the newest that the pinned ONNX Runtime (1.32) and tract (0.23)
+/// both load and run, verified by the op table.
+pub const MAX_OPSET: i64 = 28;
 
 /// The ONNX IR version that goes with a default-domain opset (the ONNX release that introduced it).
 pub fn ir_version_for_opset(opset: i64) -> i64 {
@@ -14,7 +15,8 @@ pub fn ir_version_for_opset(opset: i64) -> i64 {
         21..=22 => 10,
         23 => 11,
         24 => 12,
-        _ => 13,
+        25..=27 => 13,
+        _ => 14,
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn or_filled(t: Option<&Tensor>, channels: i64, like: &Tensor, fill: 
                 Err(e) => crate::session::failed(std::sync::Arc::new(crate::CaptureError::Op {
                     op,
                     location,
-                    message: e.to_string(),
+                    message: crate::session::torch_message(&e),
                 })),
             }
         }

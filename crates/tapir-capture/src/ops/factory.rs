@@ -19,7 +19,7 @@ fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
     let location = SourceLocation::caller();
     match r {
         Ok(t) => record_literal(t, op, location),
-        Err(e) => failed(Arc::new(CaptureError::Op { op, location, message: e.to_string() })),
+        Err(e) => failed(Arc::new(CaptureError::Op { op, location, message: crate::session::torch_message(&e) })),
     }
 }
 
