@@ -244,3 +244,14 @@ fn catalog_covers_every_recorded_op() {
         }
     }
 }
+
+#[test]
+fn supported_ops_doc_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/supported-ops.md");
+    let want = tapir::supported_ops_markdown();
+    if std::env::var_os("TAPIR_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/supported-ops.md is stale: rerun this test with TAPIR_BLESS=1");
+}

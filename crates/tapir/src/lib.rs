@@ -45,3 +45,21 @@ pub enum Error {
     #[error(transparent)]
     Export(#[from] ExportError),
 }
+
+/// `docs/supported-ops.md`, generated from [`CATALOG`] (a test keeps the file current).
+pub fn supported_ops_markdown() -> String {
+    let mut s = String::from(
+        "# Supported ops\n\n\
+         Generated from `tapir::CATALOG` by `tapir::supported_ops_markdown()`; the test\n\
+         `supported_ops_doc_is_current` fails when this file is stale (rerun it with\n\
+         `TAPIR_BLESS=1` to rewrite it).\n\n",
+    );
+    s += &format!(
+        "Every op lowers at every opset from {MIN_OPSET} to {MAX_OPSET}; where the ONNX form depends on the opset the\n\
+         column says which.\n\n| op | tapir methods | ONNX |\n| --- | --- | --- |\n"
+    );
+    for d in CATALOG {
+        s += &format!("| `{}` | {} | {} |\n", d.name, d.methods, d.onnx);
+    }
+    s
+}
