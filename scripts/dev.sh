@@ -70,7 +70,10 @@ case "$cmd" in
   setup) setup ;;
   demo)
     setup
-    cargo run --quiet --release -p tapir-cli -- demo "$@"
+    out="$root/target/demo"
+    cargo run --quiet -p tapir-cli -- demo --out "$out" "$@"
+    log "independent checks (ONNX checker, ONNX Runtime) over $out:"
+    "$py" tests/check_models.py "$out"
     ;;
   test)
     setup

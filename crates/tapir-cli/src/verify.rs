@@ -1,0 +1,172 @@
+//! Verification shared by the conformance tests and the demo.
+//!
+//! [`check`] exports a traced program at each requested opset, runs it in tract (in-process) and
+//! compares with the eager outputs, and saves the model with its inputs and eager outputs under
+//! `$TAPIR_CHECK_DIR` so that `tests/check_models.py` runs the ONNX checker and ONNX Runtime on
+//! it too. Without `TAPIR_CHECK_DIR` (plain `cargo test`), only tract runs.
+
+#![allow(clippy::unwrap_used)] // test support: a failed check is a test failure
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tapir::{ExportOptions, Traced};
+use tract_onnx::prelude::*;
+
+/// Every opset tapir exports.
+pub fn all_opsets() -> std::ops::RangeInclusive<i64> {
+    tapir::MIN_OPSET..=tapir::MAX_OPSET
+}
+
+/// Allowed difference: `|a - b| <= atol + rtol * |b|`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Tolerance {
+    /// Default for a dtype: exact for integers and bools, 1e-5/1e-4 for f32, 1e-10 for f64,
+    /// 1e-2 for half types.
+    pub fn for_kind(kind: tch::Kind) -> Tolerance {
+        match kind {
+            tch::Kind::Float => Tolerance { atol: 1e-5, rtol: 1e-4 },
+            tch::Kind::Double => Tolerance { atol: 1e-10, rtol: 1e-9 },
+            tch::Kind::Half | tch::Kind::BFloat16 => Tolerance { atol: 1e-2, rtol: 1e-2 },
+            _ => Tolerance { atol: 0.0, rtol: 0.0 },
+        }
+    }
+}
+
+fn datum_type(kind: tch::Kind) -> DatumType {
+    match kind {
+        tch::Kind::Float => f32::datum_type(),
+        tch::Kind::Double => f64::datum_type(),
+        tch::Kind::Int64 => i64::datum_type(),
+        tch::Kind::Int => i32::datum_type(),
+        tch::Kind::Int16 => i16::datum_type(),
+        tch::Kind::Int8 => i8::datum_type(),
+        tch::Kind::Uint8 => u8::datum_type(),
+        tch::Kind::Bool => bool::datum_type(),
+        tch::Kind::Half => f16::datum_type(),
+        other => panic!("no tract datum type for {other:?}"),
+    }
+}
+
+/// Host bytes of a tch tensor (contiguous, row-major).
+pub fn tch_bytes(t: &tch::Tensor) -> Vec<u8> {
+    let t = t.to_device(tch::Device::Cpu).contiguous();
+    let len = t.numel() * t.kind().elt_size_in_bytes();
+    let mut out = vec![0u8; len];
+    t.copy_data_u8(&mut out, t.numel());
+    out
+}
+
+fn to_tract(t: &tch::Tensor) -> Tensor {
+    let shape: Vec<usize> = t.size().iter().map(|d| *d as usize).collect();
+    // SAFETY: the bytes are exactly numel elements of the tensor's dtype.
+    unsafe { Tensor::from_raw_dt(datum_type(t.kind()), &shape, &tch_bytes(t)).unwrap() }
+}
+
+fn to_f64(t: &tch::Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(t.to_kind(tch::Kind::Double).flatten(0, -1)).unwrap()
+}
+
+/// Runs an ONNX model in tract.
+pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> TractResult<Vec<(Vec<usize>, Vec<f64>)>> {
+    let model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?.into_optimized()?.into_runnable()?;
+    let ins: TVec<TValue> = inputs.iter().map(|t| to_tract(t).into()).collect();
+    let outs = model.run(ins)?;
+    outs.iter()
+        .map(|o| {
+            let o = o.cast_to::<f64>()?;
+            Ok((o.shape().to_vec(), o.to_plain_array_view::<f64>()?.iter().copied().collect()))
+        })
+        .collect()
+}
+
+/// Compares `actual` with `expected`; returns a description of the worst element beyond tolerance.
+pub fn compare(actual: &[f64], expected: &[f64], tol: Tolerance) -> Result<f64, String> {
+    if actual.len() != expected.len() {
+        return Err(format!("{} elements, expected {}", actual.len(), expected.len()));
+    }
+    let mut max_err: f64 = 0.0;
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let err = (a - e).abs();
+        let same_nan = a.is_nan() && e.is_nan();
+        if !same_nan && !(err <= tol.atol + tol.rtol * e.abs()) && !(a == e) {
+            return Err(format!("element {i}: got {a}, expected {e} (error {err:e}, tolerance {tol:?})"));
+        }
+        if !same_nan && err.is_finite() {
+            max_err = max_err.max(err);
+        }
+    }
+    Ok(max_err)
+}
+
+/// Where models for the Python checks go, if enabled.
+pub fn check_dir() -> Option<PathBuf> {
+    std::env::var_os("TAPIR_CHECK_DIR").map(PathBuf::from)
+}
+
+/// Saves a model and its inputs and eager outputs for `tests/check_models.py`.
+pub fn save_for_python(name: &str, opset: i64, bytes: &[u8], inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {
+    let Some(dir) = check_dir() else { return };
+    let dir = dir.join(name).join(format!("opset{opset}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.onnx"), bytes).unwrap();
+    save_io(&dir, inputs, outputs, tol);
+}
+
+/// Writes `dir/io.safetensors`: inputs as `input.NNN`, eager outputs as `output.NNN`, the
+/// tolerance in the metadata.
+pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {    let mut tensors: Vec<(String, Vec<u8>, safetensors::Dtype, Vec<usize>)> = vec![];
+    for (prefix, list) in [("input", inputs.iter().copied().collect::<Vec<_>>()), ("output", outputs.iter().collect())] {
+        for (i, t) in list.iter().enumerate() {
+            let dtype = match t.kind() {
+                tch::Kind::Float => safetensors::Dtype::F32,
+                tch::Kind::Double => safetensors::Dtype::F64,
+                tch::Kind::Int64 => safetensors::Dtype::I64,
+                tch::Kind::Int => safetensors::Dtype::I32,
+                tch::Kind::Int16 => safetensors::Dtype::I16,
+                tch::Kind::Int8 => safetensors::Dtype::I8,
+                tch::Kind::Uint8 => safetensors::Dtype::U8,
+                tch::Kind::Bool => safetensors::Dtype::BOOL,
+                tch::Kind::Half => safetensors::Dtype::F16,
+                tch::Kind::BFloat16 => safetensors::Dtype::BF16,
+                other => panic!("cannot save {other:?}"),
+            };
+            let shape = t.size().iter().map(|d| *d as usize).collect();
+            tensors.push((format!("{prefix}.{i:03}"), tch_bytes(t), dtype, shape));
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, b, d, s)| (n.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    let meta = HashMap::from([("atol".to_owned(), tol.atol.to_string()), ("rtol".to_owned(), tol.rtol.to_string())]);
+    let data = safetensors::tensor::serialize(views, Some(meta)).unwrap();
+    std::fs::write(dir.join("io.safetensors"), data).unwrap();
+}
+
+/// Exports `traced` at each opset, checks it in tract against the eager outputs, and saves it for
+/// the Python checks. Panics with a readable report on the first mismatch.
+pub fn check(name: &str, traced: &Traced, inputs: &[&tch::Tensor], opsets: impl IntoIterator<Item = i64>, tol: Option<Tolerance>) {
+    let eager = traced.eager_outputs();
+    for opset in opsets {
+        let bytes = traced
+            .to_onnx_bytes(&ExportOptions::with_opset(opset))
+            .unwrap_or_else(|e| panic!("{name} @ opset {opset}: export failed: {e}"));
+        let outs = run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e:?}\n{traced}"));
+        assert_eq!(outs.len(), eager.len(), "{name} @ opset {opset}: output count");
+        for (k, ((shape, actual), expected)) in outs.iter().zip(eager).enumerate() {
+            let want: Vec<usize> = expected.size().iter().map(|d| *d as usize).collect();
+            assert_eq!(shape, &want, "{name} @ opset {opset}: output {k} shape");
+            let tol = tol.unwrap_or_else(|| Tolerance::for_kind(expected.kind()));
+            if let Err(e) = compare(actual, &to_f64(expected), tol) {
+                panic!("{name} @ opset {opset}: output {k} differs from eager in tract: {e}\n{traced}");
+            }
+        }
+        let tol = tol.unwrap_or_else(|| Tolerance::for_kind(eager[0].kind()));
+        save_for_python(name, opset, &bytes, inputs, eager, tol);
+    }
+}
