@@ -51,6 +51,7 @@ TAPIR_PYTHON = "$py"
 
 [build]
 rustflags = ["-C", "link-arg=-Wl,-rpath,$lt/lib"]
+rustdocflags = ["-C", "link-arg=-Wl,-rpath,$lt/lib"]
 CFG
 )"
   if [ ! -f .cargo/config.toml ] || [ "$(cat .cargo/config.toml)" != "$cfg" ]; then
