@@ -14,12 +14,18 @@ tapir: trace Rust models written on tch into ONNX
 
 USAGE:
     tapir demo [--out DIR] [--opset N]
+    tapir time-export [--out DIR] [--opset N]
 
 COMMANDS:
     demo    Trace the example models (MLP, small CNN, attention block) with random weights,
             export them, check each in tract against eager tch, and print a summary.
             Each model is written as DIR/<model>/model.onnx with io.safetensors beside it
             (inputs and eager outputs) for tests/check_models.py.
+
+    time-export
+            Trace and export an MLP 784-512-512-10 (batch 8) to DIR/mlp784.onnx 20 times and
+            print the median trace and export times in milliseconds as JSON (used by
+            benches/compare_pytorch.py).
 
 OPTIONS:
     --out DIR    Output folder (default: target/demo)
@@ -28,14 +34,22 @@ OPTIONS:
 ";
 
 struct Args {
+    command: Command,
     out: PathBuf,
     opset: i64,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Command {
+    Demo,
+    TimeExport,
+}
+
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args { out: PathBuf::from("target/demo"), opset: 20 };
+    let mut parsed = Args { command: Command::Demo, out: PathBuf::from("target/demo"), opset: 20 };
     match args.next().as_deref() {
         Some("demo") => {}
+        Some("time-export") => parsed.command = Command::TimeExport,
         Some("-h" | "--help") | None => return Ok(None),
         Some(other) => return Err(format!("unknown command `{other}` (try --help)")),
     }
@@ -139,13 +153,52 @@ fn demo(args: &Args) -> Result<(), String> {
     }
 }
 
+fn median_ms(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_export(args: &Args) -> Result<(), String> {
+    use std::time::Instant;
+    let _guard = tch::no_grad_guard();
+    tch::manual_seed(0);
+    let vs = VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let layers = [
+        tapir_cli::examples::Linear::new(&root / "0", 784, 512),
+        tapir_cli::examples::Linear::new(&root / "2", 512, 512),
+        tapir_cli::examples::Linear::new(&root / "4", 512, 10),
+    ];
+    let forward = |x: &tapir::Tensor| layers[2].forward(&layers[1].forward(&layers[0].forward(x).relu()).relu());
+    let x = tch::Tensor::randn([8, 784], (Kind::Float, Device::Cpu));
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    let path = args.out.join("mlp784.onnx");
+    let (mut trace_ms, mut export_ms) = (vec![], vec![]);
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        let traced = Tracer::new().parameters(&vs).trace(|x| forward(&x[0]), &[&x]).map_err(|e| e.to_string())?;
+        let t1 = Instant::now();
+        traced.save_onnx(&path, &ExportOptions::with_opset(args.opset)).map_err(|e| e.to_string())?;
+        let t2 = Instant::now();
+        trace_ms.push((t1 - t0).as_secs_f64() * 1e3);
+        export_ms.push((t2 - t1).as_secs_f64() * 1e3);
+    }
+    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    println!(
+        "{{\"trace_ms\": {:.3}, \"export_ms\": {:.3}, \"bytes\": {size}}}",
+        median_ms(trace_ms),
+        median_ms(export_ms)
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     match parse(std::env::args().skip(1)) {
         Ok(None) => {
             print!("{HELP}");
             ExitCode::SUCCESS
         }
-        Ok(Some(args)) => match demo(&args) {
+        Ok(Some(args)) => match if args.command == Command::Demo { demo(&args) } else { time_export(&args) } {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

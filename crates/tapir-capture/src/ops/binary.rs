@@ -7,12 +7,12 @@
 //! float division after that cast.
 
 use super::{OpDoc, Operand};
-use crate::session::record1;
-use crate::tensor::Tensor;
+use crate::session::{is_tracing, record1};
+use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
 macro_rules! binary_op {
-    ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident) => {
+    ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident, $scalar_eager:expr) => {
         #[derive(Debug, Clone, PartialEq)]
         pub struct $ty;
 
@@ -37,20 +37,38 @@ macro_rules! binary_op {
             #[track_caller]
             pub fn $method<'a>(&self, other: impl Into<Operand<'a>>) -> Tensor {
                 let location = SourceLocation::caller();
-                let other = other.into().tensor_next_to(self);
-                record1($ty, &[self, &other], location, |t| t[0].$eager(t[1]))
+                let scalar_eager: Option<ScalarEager> = $scalar_eager;
+                match (other.into(), scalar_eager) {
+                    // No trace: tch's scalar op, exactly what tch users get.
+                    (Operand::Scalar(s), Some(f)) if !is_tracing() => record1($ty, &[self], location, |t| f(t[0], s)),
+                    (other, _) => {
+                        let other = other.tensor_next_to(self);
+                        record1($ty, &[self, &other], location, |t| t[0].$eager(t[1]))
+                    }
+                }
             }
         }
     };
 }
 
-binary_op!(Add, ADD, "add", "Add", add, f_add);
-binary_op!(Sub, SUB, "sub", "Sub", sub, f_sub);
-binary_op!(Mul, MUL, "mul", "Mul", mul, f_mul);
-binary_op!(Div, DIV, "div", "Div", div, f_div);
-binary_op!(Pow, POW, "pow", "Pow", pow, f_pow);
-binary_op!(Minimum, MINIMUM, "minimum", "Min", minimum, f_minimum);
-binary_op!(Maximum, MAXIMUM, "maximum", "Max", maximum, f_maximum);
+/// tch's tensor-scalar form of an op (Python-scalar typing, no 0-D tensor allocated).
+type ScalarEager = fn(&tch::Tensor, Scalar) -> Result<tch::Tensor, tch::TchError>;
+
+fn tch_scalar(s: Scalar) -> tch::Scalar {
+    match s {
+        Scalar::Float(v) => v.into(),
+        Scalar::Int(v) => v.into(),
+        Scalar::Bool(v) => (v as i64).into(),
+    }
+}
+
+binary_op!(Add, ADD, "add", "Add", add, f_add, Some(|t, s| t.f_add_scalar(tch_scalar(s))));
+binary_op!(Sub, SUB, "sub", "Sub", sub, f_sub, Some(|t, s| t.f_sub_scalar(tch_scalar(s))));
+binary_op!(Mul, MUL, "mul", "Mul", mul, f_mul, Some(|t, s| t.f_mul_scalar(tch_scalar(s))));
+binary_op!(Div, DIV, "div", "Div", div, f_div, Some(|t, s| t.f_div_scalar(tch_scalar(s))));
+binary_op!(Pow, POW, "pow", "Pow", pow, f_pow, Some(|t, s| t.f_pow_tensor_scalar(tch_scalar(s))));
+binary_op!(Minimum, MINIMUM, "minimum", "Min", minimum, f_minimum, None);
+binary_op!(Maximum, MAXIMUM, "maximum", "Max", maximum, f_maximum, None);
 
 /// `std::ops` for tensors and Rust numbers on either side, by value or by reference.
 macro_rules! std_op {
