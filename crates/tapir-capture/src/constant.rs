@@ -18,7 +18,6 @@ impl TchConst {
     }
 
     /// A shallow clone of the tensor (shares storage).
-    #[allow(dead_code)]
     pub fn tensor(&self) -> tch::Tensor {
         self.tensor.lock().unwrap_or_else(|p| p.into_inner()).shallow_clone()
     }
@@ -27,6 +26,10 @@ impl TchConst {
 impl ConstData for TchConst {
     fn meta(&self) -> &TensorMeta {
         &self.meta
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn write_bytes(

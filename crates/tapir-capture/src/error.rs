@@ -30,6 +30,18 @@ pub enum CaptureError {
     /// The traced closure panicked; the trace state was cleaned up.
     #[error("the traced closure panicked: {message}")]
     Panicked { message: String },
+    /// Replay could not run an op of the graph.
+    #[error("replay of op `{op}` (recorded at {location}) failed: {message}")]
+    Replay { op: &'static str, location: SourceLocation, message: String },
+    /// A replay input does not match the graph's input.
+    #[error("replay input {index}: {message}")]
+    ReplayInput { index: usize, message: String },
+    /// The guard policy is `Error` and the traced code read a traced value.
+    #[error("guard at {location}: {read} of `{op}` observed {observed}; the trace would be specialized to this value (guard policy: error)")]
+    Guard { read: &'static str, op: &'static str, observed: String, location: SourceLocation },
+    /// A random op (randn, rand, randint) was called inside a trace.
+    #[error("random op `{op}` at {location} inside a trace: its values would be frozen into the model; create random tensors outside the trace")]
+    RandomInTrace { op: &'static str, location: SourceLocation },
     /// An earlier error, carried by a tensor that depends on the failed op.
     #[error("{0}")]
     Carried(Arc<CaptureError>),

@@ -8,12 +8,15 @@ mod constant;
 mod error;
 pub mod kind;
 pub mod ops;
+mod replay;
 mod session;
+mod read;
 mod tensor;
 mod trace;
 
 pub use error::CaptureError;
 pub use ops::Operand;
-pub use session::is_tracing;
+pub use replay::replay;
+pub use session::{enter_scope, is_tracing, GuardPolicy, ScopeGuard};
 pub use tensor::{Scalar, Tensor};
 pub use trace::{trace_with, Captured, IntoOutputs, TraceSpec};

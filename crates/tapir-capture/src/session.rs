@@ -37,8 +37,24 @@ impl CaptureKey {
     }
 }
 
+/// What a trace does when traced code reads a traced value (a guard).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GuardPolicy {
+    /// Record the guard silently.
+    Allow,
+    /// Record it and log a warning (once per source location) through the `log` facade.
+    #[default]
+    Warn,
+    /// Fail the trace at the first guard, naming it.
+    Error,
+}
+
 pub(crate) struct Session {
     pub(crate) id: u64,
+    pub(crate) policy: GuardPolicy,
+    /// Module scopes entered and not yet left, innermost last (full dotted paths).
+    pub(crate) scopes: Vec<Arc<str>>,
+    warned: std::collections::HashSet<SourceLocation>,
     pub(crate) graph: Graph,
     captured: HashMap<CaptureKey, ValueRef>,
     names: HashMap<CaptureKey, String>,
@@ -57,7 +73,11 @@ pub fn is_tracing() -> bool {
 }
 
 /// Starts a session on this thread. Errors if one is active.
-pub(crate) fn begin(names: HashMap<CaptureKey, String>, location: SourceLocation) -> Result<u64, CaptureError> {
+pub(crate) fn begin(
+    names: HashMap<CaptureKey, String>,
+    policy: GuardPolicy,
+    location: SourceLocation,
+) -> Result<u64, CaptureError> {
     ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         if a.is_some() {
@@ -66,6 +86,9 @@ pub(crate) fn begin(names: HashMap<CaptureKey, String>, location: SourceLocation
         let id = NEXT_TRACE_ID.fetch_add(1, Ordering::Relaxed);
         *a = Some(Session {
             id,
+            policy,
+            scopes: Vec::new(),
+            warned: Default::default(),
             graph: Graph::new(),
             captured: HashMap::new(),
             names,
@@ -130,6 +153,9 @@ impl Session {
         let meta = meta_of(t, op, location)?;
         let name = self.names.get(&key).cloned();
         if name.is_none() {
+            if self.policy != GuardPolicy::Allow && self.warned.insert(location) {
+                log::warn!("tapir: {location}: `{op}` captured a tensor ({meta}) created outside the trace; it becomes a constant of the model");
+            }
             self.unnamed_captures.push((location, meta.clone()));
         }
         let data = Arc::new(TchConst::new(t, meta));
@@ -164,6 +190,9 @@ impl Session {
         }
         let n_out = metas.len();
         let node = self.graph.add_op(Box::new(op), &values, metas, Some(location));
+        if let Some(scope) = self.scopes.last() {
+            self.graph.set_scope(node, Some(scope.clone()));
+        }
         Ok((0..n_out).map(|k| ValueRef { node, output: k as u16 }).collect())
     }
 }
@@ -280,4 +309,62 @@ pub(crate) fn refuse_in_trace(op: &'static str, location: SourceLocation, reason
         return None;
     }
     Some(failed(Arc::new(CaptureError::Untraceable { op, location, reason: reason.to_owned() })))
+}
+
+/// Records that traced code read `t` (a guard) under the active trace, if `t` is one of its
+/// values. Applies the trace's guard policy.
+pub(crate) fn guard(t: &Tensor, read: &'static str, observed: impl FnOnce() -> String, location: SourceLocation) {
+    ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        let Some(s) = a.as_mut() else { return };
+        let State::Traced { trace, value } = t.state else { return };
+        if trace != s.id {
+            return;
+        }
+        let op = s.graph.node(value.node).op_name();
+        let guard = tapir_graph::Guard { read, observed: observed(), value: Some(value), op, location };
+        match s.policy {
+            GuardPolicy::Allow => {}
+            GuardPolicy::Warn => {
+                if s.warned.insert(location) {
+                    log::warn!("tapir: guard at {guard}; the trace is specialized to this value");
+                }
+            }
+            GuardPolicy::Error => {
+                let e = CaptureError::Guard { read, op, observed: guard.observed.clone(), location };
+                s.fail(Arc::new(e));
+            }
+        }
+        s.graph.add_guard(guard);
+    });
+}
+
+/// A module scope entered with [`enter_scope`]; leaving it (dropping) pops it.
+#[derive(Debug)]
+#[must_use = "the scope ends when this guard is dropped"]
+pub struct ScopeGuard {
+    active: bool,
+}
+
+/// Enters a module scope named `name` inside the current one (`layer1`, then `0` gives
+/// `layer1.0`): ops recorded until the guard drops carry it, and their ONNX node names read
+/// `layer1.0/Conv`. With no trace active this is one thread-local read.
+pub fn enter_scope(name: &str) -> ScopeGuard {
+    let active = with_session(|s| {
+        let full: Arc<str> = match s.scopes.last() {
+            Some(parent) => format!("{parent}.{name}").into(),
+            None => name.into(),
+        };
+        s.scopes.push(full);
+    })
+    .is_some();
+    ScopeGuard { active }
+}
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        if self.active {
+            with_session(|s| s.scopes.pop());
+        }
+    }
 }

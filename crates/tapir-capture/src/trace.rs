@@ -1,6 +1,6 @@
 //! Running a closure under a trace.
 
-use crate::session::{self, CaptureKey};
+use crate::session::{self, CaptureKey, GuardPolicy};
 use crate::tensor::{State, Tensor};
 use crate::CaptureError;
 use std::collections::HashMap;
@@ -62,6 +62,19 @@ pub struct TraceSpec {
     pub output_names: Vec<String>,
     /// Names for captured tensors, by identity (for example a VarStore's variables).
     pub constant_names: Vec<(String, tch::Tensor)>,
+    /// What reading a traced value does.
+    pub guard_policy: GuardPolicy,
+}
+
+impl Clone for TraceSpec {
+    fn clone(&self) -> Self {
+        TraceSpec {
+            input_names: self.input_names.clone(),
+            output_names: self.output_names.clone(),
+            constant_names: self.constant_names.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(),
+            guard_policy: self.guard_policy,
+        }
+    }
 }
 
 /// Ends the session when dropped, so a panic in the traced closure leaves no state behind.
@@ -97,7 +110,7 @@ pub fn trace_with<R: IntoOutputs>(
     let location = SourceLocation::caller();
     let names: HashMap<CaptureKey, String> =
         spec.constant_names.iter().map(|(n, t)| (CaptureKey::of(t), n.clone())).collect();
-    let trace = session::begin(names, location)?;
+    let trace = session::begin(names, spec.guard_policy, location)?;
     let _end = EndOnDrop;
     let input_names = default_names("input", inputs.len(), &spec.input_names);
     let mut traced_inputs = Vec::with_capacity(inputs.len());

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use tapir::{ExportOptions, Traced};
-use tract_onnx::prelude::*;
 
 /// Every opset tapir exports.
 pub fn all_opsets() -> std::ops::RangeInclusive<i64> {
@@ -37,21 +36,6 @@ impl Tolerance {
     }
 }
 
-fn datum_type(kind: tch::Kind) -> DatumType {
-    match kind {
-        tch::Kind::Float => f32::datum_type(),
-        tch::Kind::Double => f64::datum_type(),
-        tch::Kind::Int64 => i64::datum_type(),
-        tch::Kind::Int => i32::datum_type(),
-        tch::Kind::Int16 => i16::datum_type(),
-        tch::Kind::Int8 => i8::datum_type(),
-        tch::Kind::Uint8 => u8::datum_type(),
-        tch::Kind::Bool => bool::datum_type(),
-        tch::Kind::Half => f16::datum_type(),
-        other => panic!("no tract datum type for {other:?}"),
-    }
-}
-
 /// Host bytes of a tch tensor (contiguous, row-major).
 pub fn tch_bytes(t: &tch::Tensor) -> Vec<u8> {
     let t = t.to_device(tch::Device::Cpu).contiguous();
@@ -61,27 +45,14 @@ pub fn tch_bytes(t: &tch::Tensor) -> Vec<u8> {
     out
 }
 
-fn to_tract(t: &tch::Tensor) -> Tensor {
-    let shape: Vec<usize> = t.size().iter().map(|d| *d as usize).collect();
-    // SAFETY: the bytes are exactly numel elements of the tensor's dtype.
-    unsafe { Tensor::from_raw_dt(datum_type(t.kind()), &shape, &tch_bytes(t)).unwrap() }
-}
-
 fn to_f64(t: &tch::Tensor) -> Vec<f64> {
     Vec::<f64>::try_from(t.to_kind(tch::Kind::Double).flatten(0, -1)).unwrap()
 }
 
-/// Runs an ONNX model in tract.
-pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> TractResult<Vec<(Vec<usize>, Vec<f64>)>> {
-    let model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?.into_optimized()?.into_runnable()?;
-    let ins: TVec<TValue> = inputs.iter().map(|t| to_tract(t).into()).collect();
-    let outs = model.run(ins)?;
-    outs.iter()
-        .map(|o| {
-            let o = o.cast_to::<f64>()?;
-            Ok((o.shape().to_vec(), o.to_plain_array_view::<f64>()?.iter().copied().collect()))
-        })
-        .collect()
+/// Runs an ONNX model in tract; each output as its shape and its values as `f64`.
+pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<(Vec<usize>, Vec<f64>)>, String> {
+    let outs = tapir::testing::run_tract(bytes, inputs)?;
+    Ok(outs.iter().map(|o| (o.size().iter().map(|d| *d as usize).collect(), to_f64(o))).collect())
 }
 
 /// Compares `actual` with `expected`; returns a description of the worst element beyond tolerance.
@@ -152,11 +123,19 @@ pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::T
 /// the Python checks. Panics with a readable report on the first mismatch.
 pub fn check(name: &str, traced: &Traced, inputs: &[&tch::Tensor], opsets: impl IntoIterator<Item = i64>, tol: Option<Tolerance>) {
     let eager = traced.eager_outputs();
+    let replayed = traced.replay(inputs).unwrap_or_else(|e| panic!("{name}: replay failed: {e}"));
+    for (k, (r, e)) in replayed.iter().zip(eager).enumerate() {
+        assert_eq!(r.size(), e.size(), "{name}: replayed output {k} shape");
+        let tol = tol.unwrap_or_else(|| Tolerance::for_kind(e.kind()));
+        if let Err(msg) = compare(&to_f64(r), &to_f64(e), tol) {
+            panic!("{name}: replayed output {k} differs from eager: {msg}");
+        }
+    }
     for opset in opsets {
         let bytes = traced
             .to_onnx_bytes(&ExportOptions::with_opset(opset))
             .unwrap_or_else(|e| panic!("{name} @ opset {opset}: export failed: {e}"));
-        let outs = run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e:?}\n{traced}"));
+        let outs = run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e}\n{traced}"));
         assert_eq!(outs.len(), eager.len(), "{name} @ opset {opset}: output count");
         for (k, ((shape, actual), expected)) in outs.iter().zip(eager).enumerate() {
             let want: Vec<usize> = expected.size().iter().map(|d| *d as usize).collect();

@@ -38,6 +38,8 @@ pub struct Node {
     pub location: Option<SourceLocation>,
     /// Recording order; printing and export sort by it for deterministic output.
     pub seq: u32,
+    /// The module scope the node was recorded in (`layer1.0.conv1`), if any.
+    pub scope: Option<std::sync::Arc<str>>,
 }
 
 impl Node {
@@ -48,6 +50,26 @@ impl Node {
             NodeKind::Constant { .. } => "const",
             NodeKind::Op(op) => op.name(),
         }
+    }
+}
+
+/// A point where a traced value left the tensor world (a scalar, a bool, a host copy was read)
+/// and the traced code could branch on it: the trace is only valid while it reads the same.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guard {
+    /// What was read (`double_value`, `bool`, `to_vec`, ...).
+    pub read: &'static str,
+    /// The value observed, as text (`0.5`, `true`, `[1, 2, 3]`).
+    pub observed: String,
+    /// The value it was read from, if it is still in the graph, and that value's producing op.
+    pub value: Option<ValueRef>,
+    pub op: &'static str,
+    pub location: SourceLocation,
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} of `{}` observed {}", self.location, self.read, self.op, self.observed)
     }
 }
 
@@ -79,6 +101,7 @@ pub struct Graph {
     inputs: Vec<NodeIndex>,
     outputs: Vec<GraphOutput>,
     next_seq: u32,
+    guards: Vec<Guard>,
 }
 
 impl Graph {
@@ -89,7 +112,7 @@ impl Graph {
     fn push(&mut self, kind: NodeKind, outputs: SmallVec<[TensorMeta; 1]>, location: Option<SourceLocation>) -> NodeIndex {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.g.add_node(Node { kind, outputs, location, seq })
+        self.g.add_node(Node { kind, outputs, location, seq, scope: None })
     }
 
     /// Adds a graph input.
@@ -125,6 +148,21 @@ impl Graph {
             self.g.add_edge(v.node, node, Edge { output: v.output, slot: slot as u16 });
         }
         node
+    }
+
+    /// Sets the scope of node `n`.
+    pub fn set_scope(&mut self, n: NodeIndex, scope: Option<std::sync::Arc<str>>) {
+        self.g[n].scope = scope;
+    }
+
+    /// Records a guard.
+    pub fn add_guard(&mut self, guard: Guard) {
+        self.guards.push(guard);
+    }
+
+    /// The guards recorded, in order.
+    pub fn guards(&self) -> &[Guard] {
+        &self.guards
     }
 
     /// Sets the graph outputs.
@@ -189,6 +227,11 @@ impl Graph {
             .collect();
         for n in &dead {
             self.g.remove_node(*n);
+        }
+        for guard in &mut self.guards {
+            if guard.value.is_some_and(|v| !self.g.contains_node(v.node)) {
+                guard.value = None;
+            }
         }
         dead.len()
     }
@@ -289,6 +332,15 @@ impl fmt::Display for GraphDisplay<'_> {
         }
         let outs: Vec<String> =
             g.outputs.iter().map(|o| format!("{} as \"{}\"", value_name(o.value), o.name)).collect();
-        writeln!(f, "return {}", outs.join(", "))
+        writeln!(f, "return {}", outs.join(", "))?;
+        for guard in &g.guards {
+            let from = guard.value.map_or_else(|| "a pruned value".to_owned(), value_name);
+            write!(f, "guard {} of {from} ({}) == {}", guard.read, guard.op, guard.observed)?;
+            if self.with_locations {
+                write!(f, "  @ {}:{}", guard.location.file, guard.location.line)?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ mod meta;
 mod op;
 
 pub use dtype::{Category, DType};
-pub use graph::{ConstOrigin, Edge, Graph, GraphDisplay, GraphOutput, Node, NodeKind, ValueRef};
+pub use graph::{ConstOrigin, Edge, Graph, GraphDisplay, GraphOutput, Guard, Node, NodeKind, ValueRef};
 pub use meta::{Shape, SourceLocation, TensorMeta};
 pub use op::{emit, Attr, ConstData, Emit, LowerError, Op, Outputs, Sym};
 pub use petgraph::stable_graph::NodeIndex;

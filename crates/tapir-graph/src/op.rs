@@ -23,6 +23,13 @@ pub trait Op: fmt::Debug + Send + Sync + 'static {
 
     /// For passes and interpreters that need the concrete op.
     fn as_any(&self) -> &dyn Any;
+
+    /// Runs the op for replay on a runtime's tensors (tch tensors, for `tapir-capture`), given
+    /// the recorded output metadata. `None` when the op has no replay.
+    fn eval(&self, inputs: &[&dyn Any], outputs: &[TensorMeta]) -> Option<Result<Vec<Box<dyn Any>>, String>> {
+        let _ = (inputs, outputs);
+        None
+    }
 }
 
 /// A value in the ONNX graph being emitted.
@@ -141,6 +148,8 @@ pub mod emit {
 /// over tch tensors, so the graph crate never sees tch.
 pub trait ConstData: fmt::Debug + Send + Sync {
     fn meta(&self) -> &TensorMeta;
+    /// The concrete type, for the runtime that created it (replay reads tch tensors back).
+    fn as_any(&self) -> &dyn Any;
     /// Calls `sink` with the data as little-endian, row-major bytes, possibly in several pieces.
     /// Host-contiguous data is lent without copying; other data is copied once.
     fn write_bytes(

@@ -168,6 +168,9 @@ struct Cx<'g> {
     cur_in_meta: Vec<&'g TensorMeta>,
     cur_out_meta: &'g [TensorMeta],
     cur_prefix: String,
+    /// Node-name stem for the op being lowered: its module scope, or its value name.
+    cur_node_stem: String,
+    node_names: HashMap<String, usize>,
     cur_doc: Option<String>,
     temp_counter: usize,
 }
@@ -176,6 +179,18 @@ impl Cx<'_> {
     fn sym(&mut self, name: String) -> Sym {
         self.names.push(name);
         Sym(self.names.len() as u32 - 1)
+    }
+
+    /// `<stem>/<OpType>`, with `_<k>` appended from the second use on, so names are unique.
+    fn node_name(&mut self, op_type: &str) -> String {
+        let base = format!("{}/{}", self.cur_node_stem, op_type);
+        let count = self.node_names.entry(base.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            base
+        } else {
+            format!("{base}_{}", *count - 1)
+        }
     }
 
     fn name(&self, s: Sym) -> &str {
@@ -228,7 +243,7 @@ impl Emit for Cx<'_> {
         let node = NodeProto {
             input: inputs.iter().map(|s| self.name(*s).to_owned()).collect(),
             output: out_names,
-            name: Some(format!("{}/{}_{}", self.cur_prefix, op_type, index)),
+            name: Some(self.node_name(op_type)),
             op_type: Some(op_type.to_owned()),
             domain: None,
             overload: None,
@@ -286,6 +301,8 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         cur_in_meta: vec![],
         cur_out_meta: &[],
         cur_prefix: String::new(),
+        cur_node_stem: String::new(),
+        node_names: HashMap::new(),
         cur_doc: None,
         temp_counter: 0,
     };
@@ -322,6 +339,10 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                 cx.cur_in_meta = ins.iter().map(|v| graph.meta(*v)).collect();
                 cx.cur_out_meta = &node.outputs;
                 cx.cur_prefix = format!("{}_{}", op.name(), op_number);
+                cx.cur_node_stem = match &node.scope {
+                    Some(scope) => scope.to_string(),
+                    None => cx.cur_prefix.clone(),
+                };
                 cx.cur_doc = node.location.map(|l| l.to_string());
                 cx.temp_counter = 0;
                 cx.produced.clear();
@@ -382,6 +403,10 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         .iter()
         .map(|(k, v)| StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
         .collect();
+    // Guards: where the trace was specialized to an observed value (tapir.guard.N).
+    for (i, g) in graph.guards().iter().enumerate() {
+        metadata_props.push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
+    }
     metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
     let model = ModelProto {
         ir_version: Some(ir_version_for_opset(options.opset)),

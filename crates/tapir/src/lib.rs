@@ -20,11 +20,15 @@
 //!
 //! What a trace records, what collapses, and how each error reads: `docs/architecture.md`.
 
+mod check;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traced;
 
 pub use tapir_capture::ops::{embedding, OpDoc, CATALOG};
-pub use tapir_capture::{is_tracing, CaptureError, IntoOutputs, Operand, Scalar, Tensor};
-pub use tapir_graph::{DType, Graph, SourceLocation, TensorMeta};
+pub use check::{CheckOptions, CheckReport, Divergence};
+pub use tapir_capture::{enter_scope, is_tracing, CaptureError, GuardPolicy, IntoOutputs, Operand, Scalar, ScopeGuard, Tensor};
+pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
 pub use tapir_onnx::{ExportError, ExportOptions, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 

@@ -9,6 +9,7 @@ use tapir_graph::{Graph, SourceLocation, TensorMeta};
 /// A traced program: the graph, and the eager outputs the trace computed.
 pub struct Traced {
     captured: Captured,
+    pub(crate) spec: TraceSpec,
 }
 
 impl Traced {
@@ -20,6 +21,12 @@ impl Traced {
     /// The eager outputs computed while tracing (what the exported model must reproduce).
     pub fn eager_outputs(&self) -> &[tch::Tensor] {
         &self.captured.outputs
+    }
+
+    /// Where traced code read a traced value (and so may have taken a branch on it): the trace
+    /// is specialized to these observed values. Also in the ONNX metadata as `tapir.guard.NNNN`.
+    pub fn guards(&self) -> &[tapir_graph::Guard] {
+        self.captured.graph.guards()
     }
 
     /// Tensors from outside the trace that were captured without a name: check that each is
@@ -99,6 +106,12 @@ impl Tracer {
         self
     }
 
+    /// What reading a traced value does: allow, warn (default), or error.
+    pub fn guard_policy(mut self, policy: crate::GuardPolicy) -> Self {
+        self.spec.guard_policy = policy;
+        self
+    }
+
     /// Names one captured tensor.
     pub fn constant_name(mut self, name: impl Into<String>, tensor: &tch::Tensor) -> Self {
         self.spec.constant_names.push((name.into(), tensor.shallow_clone()));
@@ -109,7 +122,7 @@ impl Tracer {
     #[track_caller]
     pub fn trace<R: IntoOutputs>(&self, f: impl FnOnce(&[Tensor]) -> R, inputs: &[&tch::Tensor]) -> Result<Traced, Error> {
         let captured = trace_with(inputs, &self.spec, f)?;
-        Ok(Traced { captured })
+        Ok(Traced { captured, spec: self.spec.clone() })
     }
 }
 

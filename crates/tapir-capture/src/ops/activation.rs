@@ -6,6 +6,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct LeakyRelu {
 }
 
 impl Op for LeakyRelu {
+    replay1!(self, t, out => t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_mul_scalar(self.negative_slope)?));
     tapir_graph::op_name!("leaky_relu");
     fn describe(&self) -> String {
         format!("negative_slope={}", self.negative_slope)
@@ -33,6 +35,7 @@ pub struct Elu {
 }
 
 impl Op for Elu {
+    replay1!(self, t, out => if self.alpha == 1.0 { t[0].f_elu() } else { t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(self.alpha)?) });
     tapir_graph::op_name!("elu");
     fn describe(&self) -> String {
         format!("alpha={}", self.alpha)
@@ -49,6 +52,7 @@ pub const ELU: OpDoc = OpDoc { name: "elu", methods: "`elu`", onnx: "Elu" };
 pub struct Silu;
 
 impl Op for Silu {
+    replay1!(self, t, out => t[0].f_silu());
     tapir_graph::op_name!("silu");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);
@@ -63,6 +67,7 @@ pub const SILU: OpDoc = OpDoc { name: "silu", methods: "`silu`", onnx: "Sigmoid,
 pub struct Hardswish;
 
 impl Op for Hardswish {
+    replay1!(self, t, out => t[0].f_hardswish());
     tapir_graph::op_name!("hardswish");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);

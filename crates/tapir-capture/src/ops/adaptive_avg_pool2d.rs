@@ -6,6 +6,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct AdaptiveAvgPool2d {
 }
 
 impl Op for AdaptiveAvgPool2d {
+    replay1!(self, t, out => t[0].f_adaptive_avg_pool2d(self.output_size));
     tapir_graph::op_name!("adaptive_avg_pool2d");
     fn describe(&self) -> String {
         format!("output_size={:?}", self.output_size)

@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -17,6 +18,7 @@ pub struct ArgReduce {
 }
 
 impl Op for ArgReduce {
+    replay1!(self, t, out => if self.max { t[0].f_argmax(self.dim, self.keepdim) } else { t[0].f_argmin(self.dim, self.keepdim) });
     fn name(&self) -> &'static str {
         if self.max {
             "argmax"

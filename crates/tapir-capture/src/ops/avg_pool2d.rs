@@ -6,6 +6,7 @@
 use super::max_pool2d::pair;
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -20,6 +21,7 @@ pub struct AvgPool2d {
 }
 
 impl Op for AvgPool2d {
+    replay1!(self, t, out => t[0].f_avg_pool2d(self.kernel.as_slice(), self.stride.as_slice(), self.padding.as_slice(), self.ceil_mode, self.count_include_pad, self.divisor_override));
     tapir_graph::op_name!("avg_pool2d");
     fn describe(&self) -> String {
         format!(

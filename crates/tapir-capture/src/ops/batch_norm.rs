@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::{record1, record_literal, refuse_in_trace};
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -16,6 +17,7 @@ pub struct BatchNorm {
 }
 
 impl Op for BatchNorm {
+    replay1!(self, t, out => t[0].f_batch_norm(Some(t[1]), Some(t[2]), Some(t[3]), Some(t[4]), false, self.momentum, self.eps, false));
     tapir_graph::op_name!("batch_norm");
     fn describe(&self) -> String {
         format!("eps={}", self.eps)

@@ -8,6 +8,7 @@
 
 use super::{OpDoc, Operand};
 use crate::session::{is_tracing, record1};
+use crate::replay::replay1;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -17,6 +18,7 @@ macro_rules! binary_op {
         pub struct $ty;
 
         impl Op for $ty {
+            replay1!(self, t, out => t[0].$eager(t[1]));
             tapir_graph::op_name!($name);
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let out = cx.output_meta(0).dtype;

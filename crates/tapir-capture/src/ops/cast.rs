@@ -6,6 +6,7 @@
 use super::OpDoc;
 use crate::kind::dtype_of;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Cast;
 
 impl Op for Cast {
+    replay1!(self, t, out => t[0].f_to_kind(crate::kind::kind_of(out[0].dtype)));
     tapir_graph::op_name!("to_kind");
     fn describe(&self) -> String {
         String::new()

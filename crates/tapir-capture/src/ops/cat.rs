@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -14,6 +15,7 @@ pub struct Cat {
 }
 
 impl Op for Cat {
+    replay1!(self, t, out => tch::Tensor::f_cat(t, self.dim));
     tapir_graph::op_name!("cat");
     fn describe(&self) -> String {
         format!("dim={}", self.dim)

@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct Clamp {
 }
 
 impl Op for Clamp {
+    replay1!(self, t, out => match (self.min, self.max) { (Some(lo), Some(hi)) => t[0].f_clamp(lo, hi), (Some(lo), None) => t[0].f_clamp_min(lo), (None, Some(hi)) => t[0].f_clamp_max(hi), (None, None) => Ok(t[0].shallow_clone()) });
     tapir_graph::op_name!("clamp");
     fn describe(&self) -> String {
         format!("min={:?}, max={:?}", self.min, self.max)

@@ -5,6 +5,7 @@
 
 use super::{OpDoc, Operand};
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -19,6 +20,7 @@ macro_rules! compare_op {
         pub struct $ty;
 
         impl Op for $ty {
+            replay1!(self, t, out => t[0].$eager(t[1]));
             tapir_graph::op_name!($name);
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let ins = promoted_inputs(cx);

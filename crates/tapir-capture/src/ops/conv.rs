@@ -6,6 +6,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -19,6 +20,7 @@ pub struct Conv {
 }
 
 impl Op for Conv {
+    replay1!(self, t, out => if self.stride.len() == 1 { t[0].f_conv1d(t[1], t.get(2).copied(), self.stride.as_slice(), self.padding.as_slice(), self.dilation.as_slice(), self.groups) } else { t[0].f_conv2d(t[1], t.get(2).copied(), self.stride.as_slice(), self.padding.as_slice(), self.dilation.as_slice(), self.groups) });
     tapir_graph::op_name!("conv");
     fn describe(&self) -> String {
         format!(

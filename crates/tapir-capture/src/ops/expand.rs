@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -11,6 +12,7 @@ use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Expand;
 
 impl Op for Expand {
+    replay1!(self, t, out => t[0].f_expand(out[0].shape.as_slice(), false));
     tapir_graph::op_name!("expand");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let shape = cx.output_meta(0).shape.clone();

@@ -60,3 +60,30 @@ impl Tensor {
         literal("from_slice", tch::Tensor::f_from_slice(data))
     }
 }
+
+impl Tensor {
+    /// Normal random values. Refused inside a trace (`CaptureError::RandomInTrace`): the values
+    /// would be frozen into the model as a constant.
+    #[track_caller]
+    pub fn randn(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
+        random("randn", || tch::Tensor::f_randn(size, options))
+    }
+
+    /// Uniform random values in `[0, 1)`. Refused inside a trace, like [`Tensor::randn`].
+    #[track_caller]
+    pub fn rand(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
+        random("rand", || tch::Tensor::f_rand(size, options))
+    }
+}
+
+#[track_caller]
+fn random(op: &'static str, f: impl FnOnce() -> Result<tch::Tensor, tch::TchError>) -> Tensor {
+    let location = SourceLocation::caller();
+    if crate::session::is_tracing() {
+        return failed(Arc::new(CaptureError::RandomInTrace { op, location }));
+    }
+    match f() {
+        Ok(t) => Tensor::from(t),
+        Err(e) => failed(Arc::new(CaptureError::Op { op, location, message: crate::session::torch_message(&e) })),
+    }
+}

@@ -6,6 +6,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct Gelu {
 }
 
 impl Op for Gelu {
+    replay1!(self, t, out => t[0].f_gelu(if self.tanh { "tanh" } else { "none" }));
     tapir_graph::op_name!("gelu");
     fn describe(&self) -> String {
         format!("approximate={}", if self.tanh { "tanh" } else { "none" })

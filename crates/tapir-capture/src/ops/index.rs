@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct IndexSelect {
 }
 
 impl Op for IndexSelect {
+    replay1!(self, t, out => if self.dim == 0 { t[0].f_index(&[Some(t[1])]) } else { t[0].f_index_select(self.dim, t[1]) });
     tapir_graph::op_name!("index_select");
     fn describe(&self) -> String {
         format!("dim={}", self.dim)

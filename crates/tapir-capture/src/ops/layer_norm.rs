@@ -7,6 +7,7 @@
 use super::batch_norm::or_filled;
 use super::{lowering, OpDoc};
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -19,6 +20,7 @@ pub struct LayerNorm {
 }
 
 impl Op for LayerNorm {
+    replay1!(self, t, out => { let shape = t[0].size(); let k = shape.len().saturating_sub(self.normalized_dims); t[0].f_layer_norm(&shape[k..], Some(t[1]), Some(t[2]), self.eps, false) });
     tapir_graph::op_name!("layer_norm");
     fn describe(&self) -> String {
         format!("dims={}, eps={}", self.normalized_dims, self.eps)

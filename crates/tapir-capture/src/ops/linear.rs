@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Linear;
 
 impl Op for Linear {
+    replay1!(self, t, out => t[0].f_linear(t[1], t.get(2).copied()));
     tapir_graph::op_name!("linear");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();

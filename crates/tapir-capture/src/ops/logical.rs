@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ macro_rules! logical_op {
         pub struct $ty;
 
         impl Op for $ty {
+            replay1!(self, t, out => t[0].$eager(t[1]));
             tapir_graph::op_name!($name);
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let a = emit::input_as(cx, 0, DType::Bool);
@@ -42,6 +44,7 @@ logical_op!(Xor, XOR, "logical_xor", "Xor", logical_xor, f_logical_xor);
 pub struct Not;
 
 impl Op for Not {
+    replay1!(self, t, out => t[0].f_logical_not());
     tapir_graph::op_name!("logical_not");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let a = emit::input_as(cx, 0, DType::Bool);

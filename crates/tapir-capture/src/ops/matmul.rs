@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -11,6 +12,7 @@ use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Matmul;
 
 impl Op for Matmul {
+    replay1!(self, t, out => t[0].f_matmul(t[1]));
     tapir_graph::op_name!("matmul");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;

@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -17,6 +18,7 @@ pub struct MaxPool2d {
 }
 
 impl Op for MaxPool2d {
+    replay1!(self, t, out => t[0].f_max_pool2d(self.kernel.as_slice(), self.stride.as_slice(), self.padding.as_slice(), self.dilation.as_slice(), self.ceil_mode));
     tapir_graph::op_name!("max_pool2d");
     fn describe(&self) -> String {
         format!(

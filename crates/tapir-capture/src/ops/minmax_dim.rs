@@ -26,6 +26,12 @@ impl Op for MinMaxDim {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn eval(&self, inputs: &[&dyn std::any::Any], _: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
+        crate::replay::run(inputs, |t| {
+            let (v, i) = if self.max { t[0].f_max_dim(self.dim, self.keepdim)? } else { t[0].f_min_dim(self.dim, self.keepdim)? };
+            Ok(vec![v, i])
+        })
+    }
     fn describe(&self) -> String {
         format!("dim={}, keepdim={}", self.dim, self.keepdim)
     }

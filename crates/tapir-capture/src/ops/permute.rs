@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ pub struct Permute {
 }
 
 impl Op for Permute {
+    replay1!(self, t, out => t[0].f_permute(self.perm.as_slice()));
     tapir_graph::op_name!("permute");
     fn describe(&self) -> String {
         format!("perm={:?}", self.perm)

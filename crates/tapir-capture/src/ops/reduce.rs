@@ -5,6 +5,7 @@
 
 use super::{lowering, OpDoc};
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -25,6 +26,7 @@ pub struct Reduce {
 }
 
 impl Op for Reduce {
+    replay1!(self, t, out => match self.kind { ReduceKind::Sum => t[0].f_sum_dim_intlist(self.dims.as_slice(), self.keepdim, None), ReduceKind::Mean => t[0].f_mean_dim(self.dims.as_slice(), self.keepdim, None), ReduceKind::Max => t[0].f_amax(self.dims.as_slice(), self.keepdim), ReduceKind::Min => t[0].f_amin(self.dims.as_slice(), self.keepdim) });
     fn name(&self) -> &'static str {
         match self.kind {
             ReduceKind::Sum => "sum",

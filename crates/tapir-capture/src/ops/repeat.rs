@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ pub struct Repeat {
 }
 
 impl Op for Repeat {
+    replay1!(self, t, out => t[0].f_repeat(self.repeats.as_slice()));
     tapir_graph::op_name!("repeat");
     fn describe(&self) -> String {
         format!("repeats={:?}", self.repeats)

@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -12,6 +13,7 @@ use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Reshape;
 
 impl Op for Reshape {
+    replay1!(self, t, out => t[0].f_reshape(out[0].shape.as_slice()));
     tapir_graph::op_name!("reshape");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let shape = cx.output_meta(0).shape.clone();

@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -14,6 +15,7 @@ pub struct Select {
 }
 
 impl Op for Select {
+    replay1!(self, t, out => t[0].f_select(self.dim, self.index));
     tapir_graph::op_name!("select");
     fn describe(&self) -> String {
         format!("dim={}, index={}", self.dim, self.index)

@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -17,6 +18,7 @@ pub struct Slice {
 }
 
 impl Op for Slice {
+    replay1!(self, t, out => t[0].f_slice(self.dim, self.start, self.end, self.step));
     tapir_graph::op_name!("slice");
     fn describe(&self) -> String {
         format!("dim={}, {}..{} step {}", self.dim, self.start, self.end, self.step)

@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct Softmax {
 }
 
 impl Op for Softmax {
+    replay1!(self, t, out => if self.log { t[0].f_log_softmax(self.dim, None) } else { t[0].f_softmax(self.dim, None) });
     fn name(&self) -> &'static str {
         if self.log {
             "log_softmax"

@@ -14,6 +14,10 @@ pub struct Split {
 }
 
 impl Op for Split {
+    fn eval(&self, inputs: &[&dyn std::any::Any], out: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
+        let sizes: Vec<i64> = out.iter().map(|m| m.shape[self.dim as usize]).collect();
+        crate::replay::run(inputs, |t| t[0].f_split_with_sizes(sizes.as_slice(), self.dim))
+    }
     tapir_graph::op_name!("split");
     fn describe(&self) -> String {
         format!("dim={}", self.dim)

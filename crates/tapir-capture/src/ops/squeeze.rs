@@ -5,6 +5,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -15,6 +16,7 @@ pub struct Squeeze {
 }
 
 impl Op for Squeeze {
+    replay1!(self, t, out => t[0].f_reshape(out[0].shape.as_slice()));
     tapir_graph::op_name!("squeeze");
     fn describe(&self) -> String {
         format!("axes={:?}", self.axes)

@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
 
@@ -17,6 +18,7 @@ macro_rules! unary_op {
         pub struct $ty;
 
         impl Op for $ty {
+            replay1!(self, t, out => t[0].$eager());
             tapir_graph::op_name!($name);
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let out = cx.output_meta(0).dtype;

@@ -4,6 +4,7 @@
 
 use super::OpDoc;
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -14,6 +15,7 @@ pub struct Unsqueeze {
 }
 
 impl Op for Unsqueeze {
+    replay1!(self, t, out => t[0].f_unsqueeze(self.dim));
     tapir_graph::op_name!("unsqueeze");
     fn describe(&self) -> String {
         format!("dim={}", self.dim)

@@ -5,6 +5,7 @@
 
 use super::{OpDoc, Operand};
 use crate::session::record1;
+use crate::replay::replay1;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -13,6 +14,7 @@ use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 pub struct Where;
 
 impl Op for Where {
+    replay1!(self, t, out => t[1].f_where_self(t[0], t[2]));
     tapir_graph::op_name!("where");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
@@ -32,6 +34,7 @@ pub struct MaskedFill {
 }
 
 impl Op for MaskedFill {
+    replay1!(self, t, out => t[0].f_masked_fill(t[1], self.value));
     tapir_graph::op_name!("masked_fill");
     fn describe(&self) -> String {
         format!("value={}", self.value)

@@ -1,0 +1,261 @@
+//! Replay and trace checking: run a trace on new inputs and report where it diverges from eager.
+
+use crate::{Error, IntoOutputs, Tensor, Traced};
+use std::fmt;
+use tapir_capture::{trace_with, GuardPolicy};
+use tapir_graph::SourceLocation;
+
+/// How [`Traced::check`] compares.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Allowed difference: `|got - eager| <= atol + rtol * |eager|` (NaN matches NaN).
+    pub atol: f64,
+    pub rtol: f64,
+    /// Also export the trace and run it in tract on each input set (feature `testing`).
+    pub tract: bool,
+    /// The opset exported for the tract run.
+    pub opset: i64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { atol: 1e-5, rtol: 1e-4, tract: cfg!(feature = "testing"), opset: 20 }
+    }
+}
+
+/// One way a trace failed to reproduce eager execution on an input set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Divergence {
+    /// An output differs beyond tolerance.
+    Output {
+        input_set: usize,
+        output: String,
+        runtime: &'static str,
+        max_error: f64,
+        first_bad: usize,
+        eager: f64,
+        got: f64,
+    },
+    /// An output has another shape or element count.
+    OutputShape { input_set: usize, output: String, runtime: &'static str, eager: Vec<i64>, got: Vec<i64> },
+    /// A guard observed a different value: the traced branch may not be the one eager took.
+    Guard { input_set: usize, location: SourceLocation, read: &'static str, traced: String, observed: String },
+    /// Eager execution recorded a different program (other ops, other guards).
+    Structure { input_set: usize, traced: String, now: String },
+    /// Something could not run at all.
+    Failed { input_set: usize, runtime: &'static str, message: String },
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::Output { input_set, output, runtime, max_error, first_bad, eager, got } => write!(
+                f,
+                "input set {input_set}: output `{output}` in {runtime} differs from eager: max error {max_error:.3e}, first at element {first_bad} ({got} vs eager {eager})"
+            ),
+            Divergence::OutputShape { input_set, output, runtime, eager, got } => {
+                write!(f, "input set {input_set}: output `{output}` in {runtime} has shape {got:?}, eager {eager:?}")
+            }
+            Divergence::Guard { input_set, location, read, traced, observed } => write!(
+                f,
+                "input set {input_set}: guard at {location} ({read}) observed {observed}, the trace was recorded with {traced}: the trace took a branch eager would not"
+            ),
+            Divergence::Structure { input_set, traced, now } => write!(
+                f,
+                "input set {input_set}: eager recorded a different program; first difference:\n    traced: {traced}\n    now:    {now}"
+            ),
+            Divergence::Failed { input_set, runtime, message } => write!(f, "input set {input_set}: {runtime} failed: {message}"),
+        }
+    }
+}
+
+/// The result of [`Traced::check`].
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    pub input_sets: usize,
+    pub divergences: Vec<Divergence>,
+}
+
+impl CheckReport {
+    /// No divergence on any input set.
+    pub fn is_ok(&self) -> bool {
+        self.divergences.is_empty()
+    }
+
+    /// The first guard that observed a different value, if any: usually the cause.
+    pub fn first_guard(&self) -> Option<&Divergence> {
+        self.divergences.iter().find(|d| matches!(d, Divergence::Guard { .. }))
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            return write!(f, "trace matches eager on {} input set(s)", self.input_sets);
+        }
+        writeln!(f, "trace diverges from eager ({} divergence(s) over {} input set(s)):", self.divergences.len(), self.input_sets)?;
+        for d in &self.divergences {
+            writeln!(f, "  - {d}")?;
+        }
+        if let Some(Divergence::Guard { location, .. }) = self.first_guard() {
+            writeln!(f, "  first diverging guard: {location}")?;
+        }
+        Ok(())
+    }
+}
+
+fn flat_f64(t: &tch::Tensor) -> Result<Vec<f64>, String> {
+    t.f_to_kind(tch::Kind::Double)
+        .and_then(|t| t.f_flatten(0, -1))
+        .and_then(|t| Vec::<f64>::try_from(t))
+        .map_err(|e| e.to_string())
+}
+
+/// Compares `got` with `eager`, pushing a divergence when they differ.
+pub(crate) fn compare_outputs(
+    input_set: usize,
+    names: &[String],
+    runtime: &'static str,
+    got: &[tch::Tensor],
+    eager: &[tch::Tensor],
+    opts: &CheckOptions,
+    out: &mut Vec<Divergence>,
+) {
+    for (k, (g, e)) in got.iter().zip(eager).enumerate() {
+        let output = names.get(k).cloned().unwrap_or_else(|| k.to_string());
+        if g.size() != e.size() {
+            out.push(Divergence::OutputShape { input_set, output, runtime, eager: e.size(), got: g.size() });
+            continue;
+        }
+        let (gv, ev) = match (flat_f64(g), flat_f64(e)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(m), _) | (_, Err(m)) => {
+                out.push(Divergence::Failed { input_set, runtime, message: m });
+                continue;
+            }
+        };
+        let mut first = None;
+        let mut max_error = 0.0f64;
+        for (i, (a, b)) in gv.iter().zip(&ev).enumerate() {
+            if a.is_nan() && b.is_nan() || a == b {
+                continue;
+            }
+            let err = (a - b).abs();
+            if !(err <= opts.atol + opts.rtol * b.abs()) {
+                first.get_or_insert(i);
+                max_error = max_error.max(if err.is_nan() { f64::INFINITY } else { err });
+            }
+        }
+        if let Some(i) = first {
+            out.push(Divergence::Output { input_set, output, runtime, max_error, first_bad: i, eager: ev[i], got: gv[i] });
+        }
+    }
+}
+
+fn program_lines(g: &tapir_graph::Graph) -> Vec<String> {
+    g.display(false).to_string().lines().filter(|l| !l.starts_with("guard ")).map(str::to_owned).collect()
+}
+
+impl Traced {
+    /// Runs the recorded graph on `inputs` with tch (an interpreter over the graph). Inputs must
+    /// have the traced dtypes and shapes.
+    pub fn replay(&self, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, Error> {
+        Ok(tapir_capture::replay(self.graph(), inputs)?)
+    }
+
+    /// Runs `f` eagerly and the trace (by replay, and in tract when `opts.tract`) on each input
+    /// set, and reports every divergence: outputs beyond tolerance, guards that observed another
+    /// value, a different recorded program. `f` must be the function that was traced.
+    pub fn check<R: IntoOutputs>(
+        &self,
+        f: impl Fn(&[Tensor]) -> R,
+        input_sets: &[Vec<tch::Tensor>],
+        opts: &CheckOptions,
+    ) -> CheckReport {
+        let mut report = CheckReport { input_sets: input_sets.len(), divergences: vec![] };
+        let names: Vec<String> = self.graph().outputs().iter().map(|o| o.name.clone()).collect();
+        let traced_program = program_lines(self.graph());
+        let onnx = if opts.tract { Some(self.to_onnx_bytes(&crate::ExportOptions::with_opset(opts.opset))) } else { None };
+        let mut spec = self.spec.clone();
+        spec.guard_policy = GuardPolicy::Allow;
+        for (i, set) in input_sets.iter().enumerate() {
+            let inputs: Vec<&tch::Tensor> = set.iter().collect();
+            let d = &mut report.divergences;
+            let now = match trace_with(&inputs, &spec, &f) {
+                Ok(now) => now,
+                Err(e) => {
+                    d.push(Divergence::Failed { input_set: i, runtime: "eager", message: e.to_string() });
+                    continue;
+                }
+            };
+            for (t, n) in self.graph().guards().iter().zip(now.graph.guards()) {
+                if t.location == n.location && t.read == n.read && t.observed != n.observed {
+                    d.push(Divergence::Guard {
+                        input_set: i,
+                        location: t.location,
+                        read: t.read,
+                        traced: t.observed.clone(),
+                        observed: n.observed.clone(),
+                    });
+                }
+            }
+            let now_program = program_lines(&now.graph);
+            let guards_differ = self.graph().guards().len() != now.graph.guards().len()
+                || self.graph().guards().iter().zip(now.graph.guards()).any(|(t, n)| t.location != n.location || t.read != n.read);
+            if now_program != traced_program || guards_differ {
+                let (a, b) = first_difference(&traced_program, &now_program);
+                d.push(Divergence::Structure { input_set: i, traced: a, now: b });
+            }
+            match self.replay(&inputs) {
+                Ok(got) => compare_outputs(i, &names, "replay", &got, &now.outputs, opts, d),
+                Err(e) => d.push(Divergence::Failed { input_set: i, runtime: "replay", message: e.to_string() }),
+            }
+            match &onnx {
+                None => {}
+                Some(Err(e)) => d.push(Divergence::Failed { input_set: i, runtime: "export", message: e.to_string() }),
+                Some(Ok(bytes)) => run_tract_into(i, bytes, &inputs, &names, &now.outputs, opts, d),
+            }
+        }
+        report
+    }
+}
+
+#[cfg(feature = "testing")]
+fn run_tract_into(
+    i: usize,
+    bytes: &[u8],
+    inputs: &[&tch::Tensor],
+    names: &[String],
+    eager: &[tch::Tensor],
+    opts: &CheckOptions,
+    d: &mut Vec<Divergence>,
+) {
+    match crate::testing::run_tract(bytes, inputs) {
+        Ok(got) => compare_outputs(i, names, "tract", &got, eager, opts, d),
+        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "tract", message }),
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+fn run_tract_into(
+    i: usize,
+    _: &[u8],
+    _: &[&tch::Tensor],
+    _: &[String],
+    _: &[tch::Tensor],
+    _: &CheckOptions,
+    d: &mut Vec<Divergence>,
+) {
+    d.push(Divergence::Failed { input_set: i, runtime: "tract", message: "tapir was built without the `testing` feature".into() });
+}
+
+fn first_difference(a: &[String], b: &[String]) -> (String, String) {
+    let n = a.len().max(b.len());
+    for k in 0..n {
+        let (x, y) = (a.get(k), b.get(k));
+        if x != y {
+            return (x.cloned().unwrap_or_else(|| "<end>".into()), y.cloned().unwrap_or_else(|| "<end>".into()));
+        }
+    }
+    ("<same ops>".into(), "<other guards>".into())
+}

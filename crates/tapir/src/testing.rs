@@ -1,0 +1,90 @@
+//! Checks for users' own test suites (feature `testing`): trace a model, export it, and check it
+//! eagerly, by replay and in tract on the inputs you give.
+//!
+//! ```
+//! use tapir::{testing, Tensor};
+//! let w = Tensor::from(tch::Tensor::randn([3, 3], (tch::Kind::Float, tch::Device::Cpu)));
+//! let model = |x: &[Tensor]| x[0].matmul(&w).relu();
+//! let example = tch::Tensor::randn([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+//! let other = tch::Tensor::randn([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+//! // Panics with a readable report (which output, max error, first diverging guard) on failure.
+//! let traced = testing::assert_exports(model, &[&example], &[vec![other]]);
+//! assert_eq!(traced.graph().op_histogram().len(), 2);
+//! ```
+
+use crate::{CheckOptions, IntoOutputs, Tensor, Traced, Tracer};
+use tract_onnx::prelude::*;
+
+fn datum_type(kind: tch::Kind) -> Result<DatumType, String> {
+    Ok(match kind {
+        tch::Kind::Float => f32::datum_type(),
+        tch::Kind::Double => f64::datum_type(),
+        tch::Kind::Int64 => i64::datum_type(),
+        tch::Kind::Int => i32::datum_type(),
+        tch::Kind::Int16 => i16::datum_type(),
+        tch::Kind::Int8 => i8::datum_type(),
+        tch::Kind::Uint8 => u8::datum_type(),
+        tch::Kind::Bool => bool::datum_type(),
+        tch::Kind::Half => f16::datum_type(),
+        other => return Err(format!("tract has no type for {other:?}")),
+    })
+}
+
+fn kind_of(dt: DatumType) -> tch::Kind {
+    match dt {
+        DatumType::F64 => tch::Kind::Double,
+        DatumType::I64 => tch::Kind::Int64,
+        DatumType::I32 => tch::Kind::Int,
+        DatumType::I16 => tch::Kind::Int16,
+        DatumType::I8 => tch::Kind::Int8,
+        DatumType::U8 => tch::Kind::Uint8,
+        DatumType::Bool => tch::Kind::Bool,
+        DatumType::F16 => tch::Kind::Half,
+        _ => tch::Kind::Float,
+    }
+}
+
+fn to_tract(t: &tch::Tensor) -> Result<tract_onnx::prelude::Tensor, String> {
+    let t = t.to_device(tch::Device::Cpu).contiguous();
+    let shape: Vec<usize> = t.size().iter().map(|d| *d as usize).collect();
+    let mut bytes = vec![0u8; t.numel() * t.kind().elt_size_in_bytes()];
+    t.f_copy_data_u8(&mut bytes, t.numel()).map_err(|e| e.to_string())?;
+    // SAFETY: `bytes` holds exactly numel elements of the tensor's dtype, row-major.
+    unsafe { tract_onnx::prelude::Tensor::from_raw_dt(datum_type(t.kind())?, &shape, &bytes) }.map_err(|e| e.to_string())
+}
+
+/// Runs an ONNX model in tract and returns its outputs as tch tensors.
+pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    let run = || -> TractResult<Vec<tch::Tensor>> {
+        let model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?.into_optimized()?.into_runnable()?;
+        let ins: TVec<TValue> =
+            inputs.iter().map(|t| to_tract(t).map(TValue::from)).collect::<Result<_, String>>().map_err(TractError::msg)?;
+        let outs = model.run(ins)?;
+        outs.iter()
+            .map(|o| {
+                let kind = kind_of(o.datum_type());
+                let shape: Vec<i64> = o.shape().iter().map(|d| *d as i64).collect();
+                let v: Vec<f64> = o.cast_to::<f64>()?.to_plain_array_view::<f64>()?.iter().copied().collect();
+                Ok(tch::Tensor::from_slice(&v).reshape(shape).to_kind(kind))
+            })
+            .collect()
+    };
+    run().map_err(|e| format!("{e:?}"))
+}
+
+/// Traces `f` on `example`, exports it, and checks it against eager on `example` and every set in
+/// `more` (by replay and in tract). Panics with the check report when anything diverges or fails.
+#[track_caller]
+pub fn assert_exports<R: IntoOutputs>(f: impl Fn(&[Tensor]) -> R, example: &[&tch::Tensor], more: &[Vec<tch::Tensor>]) -> Traced {
+    let traced = match Tracer::new().trace(&f, example) {
+        Ok(t) => t,
+        Err(e) => panic!("tapir: tracing failed: {e}"),
+    };
+    let mut sets = vec![example.iter().map(|t| t.shallow_clone()).collect::<Vec<_>>()];
+    sets.extend(more.iter().map(|s| s.iter().map(|t| t.shallow_clone()).collect()));
+    let report = traced.check(&f, &sets, &CheckOptions { tract: true, ..CheckOptions::default() });
+    if !report.is_ok() {
+        panic!("tapir: {report}\ntraced program:\n{traced:?}");
+    }
+    traced
+}
