@@ -17,6 +17,6 @@ mod trace;
 pub use error::CaptureError;
 pub use ops::Operand;
 pub use replay::replay;
-pub use session::{enter_scope, is_tracing, GuardPolicy, ScopeGuard};
+pub use session::{enter_scope, enter_scope_path, is_tracing, GuardPolicy, ScopeGuard};
 pub use tensor::{Scalar, Tensor};
 pub use trace::{trace_with, Captured, IntoOutputs, TraceSpec};

@@ -361,6 +361,13 @@ pub fn enter_scope(name: &str) -> ScopeGuard {
     ScopeGuard { active }
 }
 
+/// Enters the module scope `path` as given (a full dotted path such as a VarStore path), not
+/// joined to the current one. Layers that know their own path use this.
+pub fn enter_scope_path(path: &str) -> ScopeGuard {
+    let active = with_session(|s| s.scopes.push(path.into())).is_some();
+    ScopeGuard { active }
+}
+
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
         if self.active {

@@ -120,7 +120,8 @@ pub fn trace_with<R: IntoOutputs>(
             .ok_or(CaptureError::EmptyTrace)?;
         traced_inputs.push(Tensor::from_state(t.shallow_clone(), State::Traced { trace, value }));
     }
-    let outputs = f(&traced_inputs).into_outputs();
+    // Tracing records inference: no autograd graph is built, and no gradient is touched.
+    let outputs = tch::no_grad(|| f(&traced_inputs).into_outputs());
     let mut session = session::end().ok_or(CaptureError::EmptyTrace)?;
     if let Some(e) = session.error.take() {
         return Err(unwrap_arc(e));

@@ -1,0 +1,75 @@
+//! Layers built only from traced ops, with parameters in a `tch::nn::VarStore` under PyTorch's
+//! dotted names, so `tch::nn::Adam` trains them, a PyTorch `state_dict` saved as safetensors
+//! loads into them by name ([`load_safetensors`]), and exported initializers carry those names.
+//!
+//! ```
+//! use tapir_nn::{Linear, Module, ReLU, Sequential};
+//! let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+//! let root = vs.root();
+//! let net = Sequential::new()
+//!     .add(Linear::new(&root / "0", 4, 8))
+//!     .add(ReLU)
+//!     .add(Linear::new(&root / "2", 8, 2));
+//! let x = tch::Tensor::randn([3, 4], (tch::Kind::Float, tch::Device::Cpu));
+//! let traced = tapir::Tracer::new().parameters(&vs).trace(|x| net.forward(&x[0]), &[&x]).unwrap();
+//! assert!(traced.unnamed_captures().is_empty());
+//! ```
+
+mod activation;
+mod attention;
+mod conv;
+mod dropout;
+mod embedding;
+mod linear;
+mod load;
+mod norm;
+mod pool;
+mod sequential;
+mod transformer;
+
+pub use activation::{Activation, GELU, ReLU, Sigmoid, Tanh};
+pub use attention::MultiheadAttention;
+pub use conv::{Conv1d, Conv2d, ConvConfig};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use linear::Linear;
+pub use load::{load_safetensors, LoadError};
+pub use norm::{BatchNorm, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use sequential::Sequential;
+pub use transformer::{TransformerEncoder, TransformerEncoderLayer};
+
+use tapir::Tensor;
+
+/// A layer: a function of one tensor, with a train/eval switch where PyTorch has one.
+pub trait Module {
+    fn forward(&self, x: &Tensor) -> Tensor;
+
+    /// Switches train (`true`) or eval mode, recursively. Layers without a mode ignore it.
+    fn set_train(&self, train: bool) {
+        let _ = train;
+    }
+}
+
+impl<F: Fn(&Tensor) -> Tensor> Module for F {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self(x)
+    }
+}
+
+/// The dotted path of a VarStore path (`layer1.0.conv1`).
+pub(crate) fn dotted(p: &tch::nn::Path) -> String {
+    p.components().collect::<Vec<_>>().join(".")
+}
+
+/// A parameter as a traced-op operand (shares storage with the VarStore variable).
+pub(crate) fn param(t: &tch::Tensor) -> Tensor {
+    Tensor::from(t)
+}
+
+/// PyTorch's default init for weights of fan-in `fan_in` (kaiming uniform with a = sqrt(5)):
+/// uniform in `[-1/sqrt(fan_in), 1/sqrt(fan_in)]`, also used for biases.
+pub(crate) fn uniform_init(fan_in: i64) -> tch::nn::Init {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    tch::nn::Init::Uniform { lo: -bound, up: bound }
+}

@@ -1,0 +1,36 @@
+//! `Linear` (PyTorch `nn.Linear`): `weight [out, in]`, `bias [out]`.
+
+use crate::{dotted, param, uniform_init, Module};
+use tapir::Tensor;
+
+#[derive(Debug)]
+pub struct Linear {
+    pub weight: tch::Tensor,
+    pub bias: Option<tch::Tensor>,
+    path: String,
+}
+
+impl Linear {
+    /// A linear layer with bias.
+    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, in_features: i64, out_features: i64) -> Self {
+        Self::with_bias(p, in_features, out_features, true)
+    }
+
+    pub fn with_bias<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, in_features: i64, out_features: i64, bias: bool) -> Self {
+        let p = p.borrow();
+        let init = uniform_init(in_features);
+        Linear {
+            weight: p.var("weight", &[out_features, in_features], init),
+            bias: bias.then(|| p.var("bias", &[out_features], init)),
+            path: dotted(p),
+        }
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        let b = self.bias.as_ref().map(param);
+        x.linear(&param(&self.weight), b.as_ref())
+    }
+}

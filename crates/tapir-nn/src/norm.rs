@@ -1,0 +1,96 @@
+//! `BatchNorm` (PyTorch `nn.BatchNorm1d/2d`: `weight`, `bias`, buffers `running_mean`,
+//! `running_var`, `num_batches_tracked`) and `LayerNorm` (`weight`, `bias`).
+
+use crate::{dotted, param, Module};
+use std::cell::Cell;
+use tapir::Tensor;
+
+#[derive(Debug)]
+pub struct BatchNorm {
+    pub weight: tch::Tensor,
+    pub bias: tch::Tensor,
+    pub running_mean: tch::Tensor,
+    pub running_var: tch::Tensor,
+    pub num_batches_tracked: tch::Tensor,
+    pub momentum: f64,
+    pub eps: f64,
+    train: Cell<bool>,
+    path: String,
+}
+
+impl BatchNorm {
+    /// Batch normalization over dimension 1 of `[N, C]`, `[N, C, L]` or `[N, C, H, W]` (it serves
+    /// as BatchNorm1d and BatchNorm2d alike), in train mode as PyTorch layers start.
+    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, channels: i64) -> Self {
+        let p = p.borrow();
+        let steps = tch::Tensor::zeros([], (tch::Kind::Int64, p.device()));
+        BatchNorm {
+            weight: p.ones("weight", &[channels]),
+            bias: p.zeros("bias", &[channels]),
+            running_mean: p.zeros_no_train("running_mean", &[channels]),
+            running_var: p.ones_no_train("running_var", &[channels]),
+            num_batches_tracked: p.add("num_batches_tracked", steps, false),
+            momentum: 0.1,
+            eps: 1e-5,
+            train: Cell::new(true),
+            path: dotted(p),
+        }
+    }
+}
+
+impl Module for BatchNorm {
+    /// Eval mode normalizes with the running statistics; train mode with the batch's, updating
+    /// the running ones as PyTorch does (eager only: a trace refuses train mode).
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        let train = self.train.get();
+        if train && !tapir::is_tracing() {
+            tch::no_grad(|| {
+                let mut n = self.num_batches_tracked.shallow_clone();
+                let _ = n.f_add_scalar_(1);
+            });
+        }
+        x.batch_norm(
+            Some(&param(&self.weight)),
+            Some(&param(&self.bias)),
+            &param(&self.running_mean),
+            &param(&self.running_var),
+            train,
+            self.momentum,
+            self.eps,
+        )
+    }
+
+    fn set_train(&self, train: bool) {
+        self.train.set(train);
+    }
+}
+
+#[derive(Debug)]
+pub struct LayerNorm {
+    pub weight: tch::Tensor,
+    pub bias: tch::Tensor,
+    pub normalized_shape: Vec<i64>,
+    pub eps: f64,
+    path: String,
+}
+
+impl LayerNorm {
+    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, normalized_shape: &[i64], eps: f64) -> Self {
+        let p = p.borrow();
+        LayerNorm {
+            weight: p.ones("weight", normalized_shape),
+            bias: p.zeros("bias", normalized_shape),
+            normalized_shape: normalized_shape.to_vec(),
+            eps,
+            path: dotted(p),
+        }
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        x.layer_norm(&self.normalized_shape, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
+    }
+}

@@ -1,0 +1,102 @@
+//! The reference zoo: models whose architectures and `state_dict` names match these PyTorch
+//! definitions, so PyTorch weights saved as safetensors load into them by name.
+//!
+//! | name | PyTorch definition | input |
+//! | --- | --- | --- |
+//! | `mlp` | `net = Sequential(Linear(784,512), ReLU, Linear(512,512), ReLU, Linear(512,10))` | `[N, 784]` f32 |
+//! | `resnet18`, `resnet50` | torchvision `resnet18()`, `resnet50()` | `[N, 3, 224, 224]` f32 |
+//! | `encoder` | `emb = Embedding(1000, 256)`, `enc = TransformerEncoder(TransformerEncoderLayer(256, 4, 1024, activation="gelu", batch_first=True), 4)` | `[N, 128]` i64 |
+
+mod resnet;
+pub mod training;
+
+use tapir::Tensor;
+use tapir_nn::{Activation, Embedding, Linear, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer};
+use tch::nn::VarStore;
+use tch::{Device, Kind};
+
+pub use resnet::ResNet;
+
+/// Every zoo model name.
+pub const MODELS: &[&str] = &["mlp", "resnet18", "resnet50", "encoder"];
+
+/// A zoo model: the module and how to make an example input.
+pub struct ZooModel {
+    pub name: &'static str,
+    pub module: Box<dyn Module>,
+    input: fn(i64) -> tch::Tensor,
+}
+
+impl std::fmt::Debug for ZooModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZooModel({})", self.name)
+    }
+}
+
+impl ZooModel {
+    /// A random example input with batch size `batch`.
+    pub fn example_input(&self, batch: i64) -> tch::Tensor {
+        (self.input)(batch)
+    }
+}
+
+/// The `mlp` of the zoo.
+#[derive(Debug)]
+pub struct Mlp {
+    net: Sequential,
+}
+
+impl Module for Mlp {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.net.forward(x)
+    }
+}
+
+/// The `encoder` of the zoo: token ids `[N, T]` to features `[N, T, 256]`.
+#[derive(Debug)]
+pub struct Encoder {
+    emb: Embedding,
+    enc: TransformerEncoder,
+}
+
+impl Module for Encoder {
+    fn forward(&self, ids: &Tensor) -> Tensor {
+        self.enc.forward(&self.emb.forward(ids))
+    }
+    fn set_train(&self, train: bool) {
+        self.enc.set_train(train);
+    }
+}
+
+/// Builds zoo model `name` with its parameters in `vs`, in eval mode. `None` for an unknown name.
+pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
+    let root = vs.root();
+    let (name, module, input): (&'static str, Box<dyn Module>, fn(i64) -> tch::Tensor) = match name {
+        "mlp" => {
+            let net = &root / "net";
+            let net = Sequential::new()
+                .add(Linear::new(&net / "0", 784, 512))
+                .add(ReLU)
+                .add(Linear::new(&net / "2", 512, 512))
+                .add(ReLU)
+                .add(Linear::new(&net / "4", 512, 10));
+            ("mlp", Box::new(Mlp { net }), |n| tch::Tensor::randn([n, 784], (Kind::Float, Device::Cpu)))
+        }
+        "resnet18" => ("resnet18", Box::new(ResNet::resnet18(&root)), image),
+        "resnet50" => ("resnet50", Box::new(ResNet::resnet50(&root)), image),
+        "encoder" => {
+            let emb = Embedding::new(&root / "emb", 1000, 256);
+            let enc = TransformerEncoder::new(&root / "enc", 4, |p| {
+                TransformerEncoderLayer::new(p, 256, 4, 1024, Activation::Gelu, false)
+            });
+            ("encoder", Box::new(Encoder { emb, enc }), |n| tch::Tensor::randint(1000, [n, 128], (Kind::Int64, Device::Cpu)))
+        }
+        _ => return None,
+    };
+    module.set_train(false);
+    Some(ZooModel { name, module, input })
+}
+
+fn image(n: i64) -> tch::Tensor {
+    tch::Tensor::randn([n, 3, 224, 224], (Kind::Float, Device::Cpu))
+}
