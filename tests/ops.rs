@@ -35,6 +35,44 @@ fn one(t: Tensor) -> Vec<Tensor> {
     vec![t]
 }
 
+#[derive(Clone, Copy)]
+struct RnnCase {
+    gates: i64,
+    layers: i64,
+    bidirectional: bool,
+    batch_first: bool,
+}
+
+/// An LSTM (4 gates) or GRU (3 gates) row: input 5 steps x batch 3 x 4 features, hidden 6,
+/// random initial states and weights.
+fn rnn_row(name: &'static str, c: RnnCase) -> Row {
+    let (t, b, i, h) = (5, 3, 4, 6);
+    let d = if c.bidirectional { 2 } else { 1 };
+    let x = if c.batch_first { f32s(&[b, t, i]) } else { f32s(&[t, b, i]) };
+    let mut params = vec![];
+    for l in 0..c.layers {
+        let input = if l == 0 { i } else { d * h };
+        for _ in 0..d {
+            params.push(Tensor::from(f32s(&[c.gates * h, input]) * 0.3));
+            params.push(Tensor::from(f32s(&[c.gates * h, h]) * 0.3));
+            params.push(Tensor::from(f32s(&[c.gates * h]) * 0.3));
+            params.push(Tensor::from(f32s(&[c.gates * h]) * 0.3));
+        }
+    }
+    let states = vec![f32s(&[c.layers * d, b, h]), f32s(&[c.layers * d, b, h])];
+    let inputs = if c.gates == 4 { vec![x, states[0].copy(), states[1].copy()] } else { vec![x, states[0].copy()] };
+    row(name, inputs, move |x| {
+        let p: Vec<&Tensor> = params.iter().collect();
+        if c.gates == 4 {
+            let (o, h, cn) = x[0].lstm(&x[1], &x[2], &p, c.layers, c.bidirectional, c.batch_first);
+            vec![o, h, cn]
+        } else {
+            let (o, h) = x[0].gru(&x[1], &p, c.layers, c.bidirectional, c.batch_first);
+            vec![o, h]
+        }
+    })
+}
+
 fn rows() -> Vec<Row> {
     let w = |s: &[i64]| Tensor::from(f32s(s));
     vec![
@@ -160,8 +198,21 @@ fn rows() -> Vec<Row> {
         row("layer_norm", vec![f32s(&[2, 5, 8])], move |x| {
             vec![x[0].layer_norm(&[8], Some(&w(&[8])), Some(&w(&[8])), 1e-5), x[0].layer_norm(&[5, 8], None, None, 1e-5)]
         }),
+        row("conv_transpose2d", vec![f32s(&[2, 4, 5, 5])], move |x| {
+            vec![
+                x[0].conv_transpose2d(&w(&[4, 3, 3, 3]), Some(&w(&[3])), &[2], &[1], &[1], &[1], 1),
+                x[0].conv_transpose2d(&w(&[4, 2, 2, 2]), None, &[1, 2], &[0, 1], &[0, 1], &[2, 1], 2),
+            ]
+        }),
+        row("group_norm", vec![f32s(&[2, 6, 4, 3])], move |x| {
+            vec![x[0].group_norm(3, Some(&w(&[6])), Some(&w(&[6])), 1e-5), x[0].group_norm(2, None, None, 1e-3)]
+        }),
         row("embedding", vec![ints(&[2, 5], 10)], move |x| one(embedding(&w(&[10, 4]), &x[0]))),
         row("dropout_eval", vec![f32s(&[4])], |x| one(x[0].dropout(0.5, false) * 2.0)),
+        rnn_row("lstm_1layer", RnnCase { gates: 4, layers: 1, bidirectional: false, batch_first: false }),
+        rnn_row("lstm_2layer_bidirectional_batch_first", RnnCase { gates: 4, layers: 2, bidirectional: true, batch_first: true }),
+        rnn_row("gru_1layer_batch_first", RnnCase { gates: 3, layers: 1, bidirectional: false, batch_first: true }),
+        rnn_row("gru_2layer_bidirectional", RnnCase { gates: 3, layers: 2, bidirectional: true, batch_first: false }),
         // types and constants
         row("to_kind", vec![f32s(&[5]) * 10], |x| {
             vec![x[0].to_kind(Kind::Int64), x[0].to_kind(Kind::Double), x[0].to_kind(Kind::Bool), x[0].to_kind(Kind::Float)]

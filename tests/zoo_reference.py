@@ -34,6 +34,17 @@ class Encoder(torch.nn.Module):
         return self.enc(self.emb(x))
 
 
+class LstmClassifier(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.head = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1, :])
+
+
 def build(name: str):
     if name == "mlp":
         return Mlp(), lambda n: torch.randn(n, 784)
@@ -42,6 +53,8 @@ def build(name: str):
         return getattr(torchvision.models, name)(), lambda n: torch.randn(n, 3, 224, 224)
     if name == "encoder":
         return Encoder(), lambda n: torch.randint(0, 1000, (n, 128))
+    if name == "lstm":
+        return LstmClassifier(), lambda n: torch.randn(n, 32, 64)
     raise SystemExit(f"unknown model {name}")
 
 

@@ -18,7 +18,7 @@ USAGE:
     tapir time-export [--out DIR] [--opset N]
 
 COMMANDS:
-    export  Build zoo model MODEL (mlp, resnet18, resnet50, encoder), load its weights from a
+    export  Build zoo model MODEL (mlp, resnet18, resnet50, encoder, lstm), load its weights from a
             PyTorch state_dict saved as safetensors (random initialization without --weights),
             trace it in eval mode on a random input of batch size N (default 1), write the ONNX
             model to M.onnx, and print the summary. Nothing is written on any error.

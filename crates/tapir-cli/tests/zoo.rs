@@ -45,7 +45,7 @@ fn load_io(path: &Path) -> (tch::Tensor, tch::Tensor, f64) {
 #[test]
 fn zoo_matches_pytorch() {
     let dir = work_dir("zoo");
-    let models = ["mlp", "resnet18", "resnet50", "encoder"];
+    let models = ["mlp", "resnet18", "resnet50", "encoder", "lstm"];
     references(&dir, 2, &models);
     for m in models {
         let d = dir.join(m);
@@ -64,6 +64,7 @@ fn zoo_matches_pytorch() {
         let expected = match m {
             "mlp" => "net.2.weight",
             "encoder" => "enc.layers.3.self_attn.in_proj_weight",
+            "lstm" => "lstm.weight_hh_l1",
             _ => "layer4.1.conv2.weight",
         };
         assert!(text.contains(expected), "{m}: no initializer named {expected}");

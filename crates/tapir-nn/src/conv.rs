@@ -57,3 +57,44 @@ macro_rules! conv_layer {
 
 conv_layer!(Conv1d, 1, conv1d);
 conv_layer!(Conv2d, 2, conv2d);
+
+/// PyTorch `nn.ConvTranspose2d`: `weight [in, out / groups, k, k]`, `bias [out]`.
+#[derive(Debug)]
+pub struct ConvTranspose2d {
+    pub weight: tch::Tensor,
+    pub bias: Option<tch::Tensor>,
+    pub config: ConvConfig,
+    pub output_padding: i64,
+    path: String,
+}
+
+impl ConvTranspose2d {
+    pub fn new<'a>(
+        p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+        in_channels: i64,
+        out_channels: i64,
+        kernel: i64,
+        config: ConvConfig,
+        output_padding: i64,
+    ) -> Self {
+        let p = p.borrow();
+        // PyTorch computes the fan-in from weight dim 1 (out / groups) for transposed convs.
+        let init = uniform_init(out_channels / config.groups * kernel * kernel);
+        ConvTranspose2d {
+            weight: p.var("weight", &[in_channels, out_channels / config.groups, kernel, kernel], init),
+            bias: config.bias.then(|| p.var("bias", &[out_channels], init)),
+            config,
+            output_padding,
+            path: dotted(p),
+        }
+    }
+}
+
+impl Module for ConvTranspose2d {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        let c = self.config;
+        let b = self.bias.as_ref().map(param);
+        x.conv_transpose2d(&param(&self.weight), b.as_ref(), &[c.stride], &[c.padding], &[self.output_padding], &[c.dilation], c.groups)
+    }
+}

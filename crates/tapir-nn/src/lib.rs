@@ -24,18 +24,20 @@ mod linear;
 mod load;
 mod norm;
 mod pool;
+mod rnn;
 mod sequential;
 mod transformer;
 
 pub use activation::{Activation, GELU, ReLU, Sigmoid, Tanh};
 pub use attention::MultiheadAttention;
-pub use conv::{Conv1d, Conv2d, ConvConfig};
+pub use conv::{Conv1d, Conv2d, ConvConfig, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::Linear;
 pub use load::{load_safetensors, LoadError};
-pub use norm::{BatchNorm, LayerNorm};
+pub use norm::{BatchNorm, GroupNorm, LayerNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use rnn::{Gru, Lstm};
 pub use sequential::Sequential;
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer};
 

@@ -94,3 +94,27 @@ impl Module for LayerNorm {
         x.layer_norm(&self.normalized_shape, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
     }
 }
+
+/// PyTorch `nn.GroupNorm(num_groups, num_channels, eps)`: `weight`, `bias` per channel.
+#[derive(Debug)]
+pub struct GroupNorm {
+    pub weight: tch::Tensor,
+    pub bias: tch::Tensor,
+    pub num_groups: i64,
+    pub eps: f64,
+    path: String,
+}
+
+impl GroupNorm {
+    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_groups: i64, channels: i64, eps: f64) -> Self {
+        let p = p.borrow();
+        GroupNorm { weight: p.ones("weight", &[channels]), bias: p.zeros("bias", &[channels]), num_groups, eps, path: dotted(p) }
+    }
+}
+
+impl Module for GroupNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
+    }
+}

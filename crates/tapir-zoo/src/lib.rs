@@ -5,20 +5,21 @@
 //! | --- | --- | --- |
 //! | `mlp` | `net = Sequential(Linear(784,512), ReLU, Linear(512,512), ReLU, Linear(512,10))` | `[N, 784]` f32 |
 //! | `resnet18`, `resnet50` | torchvision `resnet18()`, `resnet50()` | `[N, 3, 224, 224]` f32 |
+//! | `lstm` | `lstm = LSTM(64, 128, num_layers=2, batch_first=True)`, `head = Linear(128, 10)` on the last time step | `[N, 32, 64]` f32 |
 //! | `encoder` | `emb = Embedding(1000, 256)`, `enc = TransformerEncoder(TransformerEncoderLayer(256, 4, 1024, activation="gelu", batch_first=True), 4)` | `[N, 128]` i64 |
 
 mod resnet;
 pub mod training;
 
 use tapir::Tensor;
-use tapir_nn::{Activation, Embedding, Linear, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer};
+use tapir_nn::{Activation, Embedding, Linear, Lstm, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
 pub use resnet::ResNet;
 
 /// Every zoo model name.
-pub const MODELS: &[&str] = &["mlp", "resnet18", "resnet50", "encoder"];
+pub const MODELS: &[&str] = &["mlp", "resnet18", "resnet50", "encoder", "lstm"];
 
 /// A zoo model: the module and how to make an example input.
 pub struct ZooModel {
@@ -68,6 +69,20 @@ impl Module for Encoder {
     }
 }
 
+/// The `lstm` of the zoo: `[N, T, 64]` to logits `[N, 10]` from the last time step.
+#[derive(Debug)]
+pub struct LstmClassifier {
+    lstm: Lstm,
+    head: Linear,
+}
+
+impl Module for LstmClassifier {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (out, _) = self.lstm.forward(x, None);
+        self.head.forward(&out.select(1, -1))
+    }
+}
+
 /// Builds zoo model `name` with its parameters in `vs`, in eval mode. `None` for an unknown name.
 pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
     let root = vs.root();
@@ -90,6 +105,11 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
                 TransformerEncoderLayer::new(p, 256, 4, 1024, Activation::Gelu, false)
             });
             ("encoder", Box::new(Encoder { emb, enc }), |n| tch::Tensor::randint(1000, [n, 128], (Kind::Int64, Device::Cpu)))
+        }
+        "lstm" => {
+            let lstm = Lstm::new(&root / "lstm", 64, 128, 2, false, true);
+            let head = Linear::new(&root / "head", 128, 10);
+            ("lstm", Box::new(LstmClassifier { lstm, head }), |n| tch::Tensor::randn([n, 32, 64], (Kind::Float, Device::Cpu)))
         }
         _ => return None,
     };

@@ -18,11 +18,13 @@ mod cat;
 mod clamp;
 mod compare;
 mod conv;
+mod conv_transpose;
 mod dropout;
 mod embedding;
 mod expand;
 mod factory;
 mod gelu;
+mod group_norm;
 mod index;
 mod layer_norm;
 mod linear;
@@ -34,6 +36,7 @@ mod permute;
 mod reduce;
 mod repeat;
 mod reshape;
+mod rnn;
 mod select;
 mod slice;
 mod softmax;
@@ -76,8 +79,8 @@ pub const CATALOG: &[OpDoc] = &[
     reduce::SUM, reduce::MEAN, reduce::AMAX, reduce::AMIN, minmax_dim::MAX_DIM, minmax_dim::MIN_DIM,
     arg_reduce::ARGMAX, arg_reduce::ARGMIN,
     // network layers
-    conv::DOC, max_pool2d::DOC, avg_pool2d::DOC, adaptive_avg_pool2d::DOC, batch_norm::DOC,
-    layer_norm::DOC, embedding::DOC, dropout::DOC,
+    conv::DOC, conv_transpose::DOC, max_pool2d::DOC, avg_pool2d::DOC, adaptive_avg_pool2d::DOC, batch_norm::DOC,
+    layer_norm::DOC, group_norm::DOC, embedding::DOC, dropout::DOC, rnn::LSTM, rnn::GRU,
     // types and constants
     cast::DOC, factory::DOC,
 ];

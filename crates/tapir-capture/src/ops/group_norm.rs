@@ -1,0 +1,67 @@
+//! group_norm: normalize `[N, C, ...]` over groups of channels, then scale and shift per channel.
+//!
+//! ONNX: decomposed at every opset (GroupNormalization-18 scales per group, not per channel, and
+//! was replaced in opset 21): Reshape to `[N, G, -1]`, ReduceMean for mean and (biased) variance,
+//! normalize, Reshape back, then Mul/Add with the per-channel weight and bias broadcast as
+//! `[C, 1, ...]`.
+
+use super::{lowering, OpDoc};
+use crate::replay::replay1;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+
+/// Inputs: `[x, weight, bias]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupNorm {
+    pub num_groups: i64,
+    pub eps: f64,
+}
+
+impl Op for GroupNorm {
+    replay1!(self, t, out => t[0].f_group_norm(self.num_groups, Some(t[1]), Some(t[2]), self.eps, false));
+    tapir_graph::op_name!("group_norm");
+    fn describe(&self) -> String {
+        format!("groups={}, eps={}", self.num_groups, self.eps)
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let shape = cx.input_meta(0).shape.clone();
+        let dtype = cx.input_meta(0).dtype;
+        let (x, w, b) = (cx.input(0), cx.input(1), cx.input(2));
+        let grouped = emit::reshape(cx, x, &[shape[0], self.num_groups, -1]);
+        let mean = lowering::reduce(cx, "ReduceMean", grouped, &[2], true);
+        let centered = cx.node("Sub", &[grouped, mean], vec![]);
+        let sq = cx.node("Mul", &[centered, centered], vec![]);
+        let var = lowering::reduce(cx, "ReduceMean", sq, &[2], true);
+        let eps = cx.const_scalar(dtype, self.eps);
+        let var_eps = cx.node("Add", &[var, eps], vec![]);
+        let std = cx.node("Sqrt", &[var_eps], vec![]);
+        let normed = cx.node("Div", &[centered, std], vec![]);
+        let normed = emit::reshape(cx, normed, &shape);
+        let mut per_channel = vec![shape[1]];
+        per_channel.extend(std::iter::repeat_n(1, shape.len() - 2));
+        let w = emit::reshape(cx, w, &per_channel);
+        let b = emit::reshape(cx, b, &per_channel);
+        let scaled = cx.node("Mul", &[normed, w], vec![]);
+        emit::one(cx.node("Add", &[scaled, b], vec![]))
+    }
+}
+
+pub const DOC: OpDoc = OpDoc {
+    name: "group_norm",
+    methods: "`group_norm`",
+    onnx: "Reshape, ReduceMean, Sub, Mul, Add, Sqrt, Div (decomposed at every opset)",
+};
+
+impl Tensor {
+    /// Group normalization of `[N, C, ...]` with `num_groups` groups and per-channel affine.
+    #[track_caller]
+    pub fn group_norm(&self, num_groups: i64, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Tensor {
+        let location = SourceLocation::caller();
+        let c = self.size().get(1).copied().unwrap_or(1);
+        let w = super::batch_norm::or_filled(weight, c, self, 1.0, "group_norm");
+        let b = super::batch_norm::or_filled(bias, c, self, 0.0, "group_norm");
+        let op = GroupNorm { num_groups, eps };
+        record1(op, &[self, &w, &b], location, |t| t[0].f_group_norm(num_groups, Some(t[1]), Some(t[2]), eps, false))
+    }
+}

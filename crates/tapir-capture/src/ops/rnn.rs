@@ -1,0 +1,209 @@
+//! Multi-layer LSTM and GRU (`torch.lstm` / `torch.gru` semantics: several layers, optional
+//! bidirectional, optional batch-first, explicit initial states).
+//!
+//! ONNX: one LSTM / GRU node per layer (https://onnx.ai/onnx/operators/onnx__LSTM.html, opset 14
+//! adds `layout`, which is not used: batch-first inputs are transposed instead, as tract needs).
+//! Gate order is converted: PyTorch LSTM (i, f, g, o) to ONNX (i, o, f, c); PyTorch GRU (r, z, n)
+//! to ONNX (z, r, h) with `linear_before_reset = 1`, which is PyTorch's formula. The per-layer
+//! weights are reordered with Split/Concat on the initializers (constant-folded by runtimes);
+//! initial states are always passed, sliced per layer from `h0`/`c0`.
+
+use super::OpDoc;
+use crate::replay::EvalResult;
+use crate::session::record_n;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation, Sym, TensorMeta};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RnnKind {
+    Lstm,
+    Gru,
+}
+
+/// Inputs: `[x, h0, (c0,) params...]` with params per layer and direction
+/// `w_ih, w_hh, b_ih, b_hh`. Outputs: `[output, h_n, (c_n)]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rnn {
+    pub kind: RnnKind,
+    pub hidden: i64,
+    pub num_layers: i64,
+    pub bidirectional: bool,
+    pub batch_first: bool,
+}
+
+impl Rnn {
+    fn states(&self) -> usize {
+        match self.kind {
+            RnnKind::Lstm => 2,
+            RnnKind::Gru => 1,
+        }
+    }
+    /// ONNX gate `k` is PyTorch gate `ORDER[k]`.
+    fn order(&self) -> &'static [usize] {
+        match self.kind {
+            RnnKind::Lstm => &[0, 3, 1, 2],
+            RnnKind::Gru => &[1, 0, 2],
+        }
+    }
+    fn dirs(&self) -> i64 {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Reorders the gate blocks (each `hidden` rows) of a PyTorch weight or bias into ONNX order.
+fn reorder(cx: &mut dyn Emit, w: Sym, hidden: i64, order: &[usize]) -> Sym {
+    let sizes = cx.const_i64s(&vec![hidden; order.len()]);
+    let parts = cx.node_n("Split", &[w, sizes], vec![("axis", Attr::Int(0))], order.len());
+    let ordered: Vec<Sym> = order.iter().map(|i| parts[*i]).collect();
+    cx.node("Concat", &ordered, vec![("axis", Attr::Int(0))])
+}
+
+fn concat0(cx: &mut dyn Emit, parts: &[Sym]) -> Sym {
+    if parts.len() == 1 {
+        parts[0]
+    } else {
+        cx.node("Concat", parts, vec![("axis", Attr::Int(0))])
+    }
+}
+
+impl Op for Rnn {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            RnnKind::Lstm => "lstm",
+            RnnKind::Gru => "gru",
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn describe(&self) -> String {
+        format!(
+            "hidden={}, layers={}, bidirectional={}, batch_first={}",
+            self.hidden, self.num_layers, self.bidirectional, self.batch_first
+        )
+    }
+    fn eval(&self, inputs: &[&dyn std::any::Any], _: &[TensorMeta]) -> EvalResult {
+        let states = self.states();
+        crate::replay::run(inputs, |t| {
+            let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
+            match self.kind {
+                RnnKind::Lstm => {
+                    let (o, h, c) = x.f_lstm(hx, params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
+                    Ok(vec![o, h, c])
+                }
+                RnnKind::Gru => {
+                    let (o, h) = x.f_gru(hx[0], params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
+                    Ok(vec![o, h])
+                }
+            }
+        })
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let (h, d) = (self.hidden, self.dirs());
+        let states = self.states();
+        let x_shape = cx.input_meta(0).shape.clone();
+        let (t_len, batch) = if self.batch_first { (x_shape[1], x_shape[0]) } else { (x_shape[0], x_shape[1]) };
+        let mut x = cx.input(0);
+        if self.batch_first {
+            x = cx.node("Transpose", &[x], vec![("perm", Attr::Ints(vec![1, 0, 2]))]);
+        }
+        let order = self.order();
+        let mut finals: Vec<Vec<Sym>> = vec![vec![]; states];
+        for l in 0..self.num_layers {
+            let (mut ws, mut rs, mut bs) = (vec![], vec![], vec![]);
+            for dir in 0..d {
+                let base = 1 + states + ((l * d + dir) * 4) as usize;
+                let (w_ih, w_hh, b_ih, b_hh) = (cx.input(base), cx.input(base + 1), cx.input(base + 2), cx.input(base + 3));
+                let w = reorder(cx, w_ih, h, order);
+                ws.push(emit::unsqueeze(cx, w, &[0]));
+                let r = reorder(cx, w_hh, h, order);
+                rs.push(emit::unsqueeze(cx, r, &[0]));
+                let bi = reorder(cx, b_ih, h, order);
+                let bh = reorder(cx, b_hh, h, order);
+                let b = cx.node("Concat", &[bi, bh], vec![("axis", Attr::Int(0))]);
+                bs.push(emit::unsqueeze(cx, b, &[0]));
+            }
+            let (w, r, b) = (concat0(cx, &ws), concat0(cx, &rs), concat0(cx, &bs));
+            let (starts, ends, axes) = (cx.const_i64s(&[l * d]), cx.const_i64s(&[(l + 1) * d]), cx.const_i64s(&[0]));
+            let mut inputs = vec![x, w, r, b, cx.absent()];
+            for s in 0..states {
+                let init = cx.input(1 + s);
+                inputs.push(cx.node("Slice", &[init, starts, ends, axes], vec![]));
+            }
+            let mut attrs = vec![
+                ("hidden_size", Attr::Int(h)),
+                ("direction", Attr::String(if self.bidirectional { "bidirectional" } else { "forward" }.into())),
+            ];
+            let op_type = match self.kind {
+                RnnKind::Lstm => "LSTM",
+                RnnKind::Gru => {
+                    attrs.push(("linear_before_reset", Attr::Int(1)));
+                    "GRU"
+                }
+            };
+            let outs = cx.node_n(op_type, &inputs, attrs, 1 + states);
+            for s in 0..states {
+                finals[s].push(outs[1 + s]);
+            }
+            // Y [T, D, B, H] -> [T, B, D * H], the next layer's input.
+            let y = cx.node("Transpose", &[outs[0]], vec![("perm", Attr::Ints(vec![0, 2, 1, 3]))]);
+            x = emit::reshape(cx, y, &[t_len, batch, d * h]);
+        }
+        let out = if self.batch_first { cx.node("Transpose", &[x], vec![("perm", Attr::Ints(vec![1, 0, 2]))]) } else { x };
+        let mut result = Outputs::new();
+        result.push(out);
+        for s in finals {
+            result.push(concat0(cx, &s));
+        }
+        Ok(result)
+    }
+}
+
+pub const LSTM: OpDoc = OpDoc { name: "lstm", methods: "`lstm`", onnx: "LSTM per layer (gates reordered with Split, Concat)" };
+pub const GRU: OpDoc = OpDoc { name: "gru", methods: "`gru`", onnx: "GRU per layer, linear_before_reset=1" };
+
+impl Tensor {
+    /// Multi-layer LSTM over `self` (`[T, B, I]`, or `[B, T, I]` when `batch_first`) from states
+    /// `h0`, `c0` (`[layers * dirs, B, H]`). `params`: per layer and direction `w_ih [4H, in]`,
+    /// `w_hh [4H, H]`, `b_ih [4H]`, `b_hh [4H]`, PyTorch's layout. Returns `(output, h_n, c_n)`.
+    #[allow(clippy::too_many_arguments)]
+    #[track_caller]
+    pub fn lstm(&self, h0: &Tensor, c0: &Tensor, params: &[&Tensor], num_layers: i64, bidirectional: bool, batch_first: bool) -> (Tensor, Tensor, Tensor) {
+        let hidden = h0.size().last().copied().unwrap_or(0);
+        let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first };
+        let mut inputs = vec![self, h0, c0];
+        inputs.extend_from_slice(params);
+        let mut outs = record_n(op, &inputs, SourceLocation::caller(), 3, |t| {
+            let (o, h, c) = t[0].f_lstm(&t[1..3], &t[3..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
+            Ok(vec![o, h, c])
+        })
+        .into_iter();
+        match (outs.next(), outs.next(), outs.next()) {
+            (Some(o), Some(h), Some(c)) => (o, h, c),
+            _ => unreachable!("record_n returns 3 tensors for 3 outputs"),
+        }
+    }
+
+    /// Multi-layer GRU, as [`Tensor::lstm`] without the cell state; params use PyTorch's
+    /// `[3H, ...]` layout. Returns `(output, h_n)`.
+    #[track_caller]
+    pub fn gru(&self, h0: &Tensor, params: &[&Tensor], num_layers: i64, bidirectional: bool, batch_first: bool) -> (Tensor, Tensor) {
+        let hidden = h0.size().last().copied().unwrap_or(0);
+        let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first };
+        let mut inputs = vec![self, h0];
+        inputs.extend_from_slice(params);
+        let mut outs = record_n(op, &inputs, SourceLocation::caller(), 2, |t| {
+            let (o, h) = t[0].f_gru(t[1], &t[2..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
+            Ok(vec![o, h])
+        })
+        .into_iter();
+        match (outs.next(), outs.next()) {
+            (Some(o), Some(h)) => (o, h),
+            _ => unreachable!("record_n returns 2 tensors for 2 outputs"),
+        }
+    }
+}
