@@ -72,8 +72,19 @@ case "$cmd" in
   demo)
     setup
     out="$root/target/demo"
-    cargo run --quiet -p tapir-cli -- demo --out "$out" "$@"
-    log "independent checks (ONNX checker, ONNX Runtime) over $out:"
+    rm -rf "$out"
+    cargo build --quiet -p tapir-cli
+    tapir="${CARGO_TARGET_DIR:-$root/target}/debug/tapir"
+    "$tapir" demo --out "$out" "$@"
+    # The zoo from PyTorch's own weights: PyTorch writes the state_dict and its outputs,
+    # tapir exports, and the checks below compare ONNX Runtime with PyTorch.
+    zoo="$out/zoo"
+    log "PyTorch reference weights for the zoo -> $zoo"
+    "$py" tests/zoo_reference.py "$zoo" 1 mlp resnet18 resnet50 encoder lstm
+    for m in mlp resnet18 resnet50 encoder lstm; do
+      "$tapir" export "$m" --weights "$zoo/$m/weights.safetensors" --out "$zoo/$m/model.onnx" --batch 1 "$@"
+    done
+    log "independent checks (ONNX checker, ONNX Runtime vs eager tch / PyTorch) over $out:"
     "$py" tests/check_models.py "$out"
     ;;
   test)
