@@ -166,4 +166,6 @@ fn random_ops_are_refused_and_captures_are_listed() {
     let t = trace(|x| x + &noise, &x).unwrap();
     assert_eq!(t.unnamed_captures().len(), 1);
     assert!(t.unnamed_captures()[0].0.file.ends_with("tracing.rs"));
+    let bytes = t.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("tapir.unnamed_capture.0000"), "listed in the model's metadata");
 }

@@ -403,6 +403,18 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         .iter()
         .map(|(k, v)| StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
         .collect();
+    // Captured tensors without a name: possibly accidental constants (tapir.unnamed_capture.N).
+    let unnamed = graph.constants().filter_map(|(_, n)| match &n.kind {
+        NodeKind::Constant { name: None, origin: tapir_graph::ConstOrigin::Captured, .. } => Some(n),
+        _ => None,
+    });
+    for (i, n) in unnamed.enumerate() {
+        let at = LocationText(n.location);
+        metadata_props.push(StringStringEntryProto {
+            key: Some(format!("tapir.unnamed_capture.{i:04}")),
+            value: Some(format!("{at}: {} captured from outside the trace", n.outputs[0])),
+        });
+    }
     // Guards: where the trace was specialized to an observed value (tapir.guard.N).
     for (i, g) in graph.guards().iter().enumerate() {
         metadata_props.push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
