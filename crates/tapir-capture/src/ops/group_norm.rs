@@ -29,14 +29,7 @@ impl Op for GroupNorm {
         let dtype = cx.input_meta(0).dtype;
         let (x, w, b) = (cx.input(0), cx.input(1), cx.input(2));
         let grouped = emit::reshape(cx, x, &[shape[0], self.num_groups, -1]);
-        let mean = lowering::reduce(cx, "ReduceMean", grouped, &[2], true);
-        let centered = cx.node("Sub", &[grouped, mean], vec![]);
-        let sq = cx.node("Mul", &[centered, centered], vec![]);
-        let var = lowering::reduce(cx, "ReduceMean", sq, &[2], true);
-        let eps = cx.const_scalar(dtype, self.eps);
-        let var_eps = cx.node("Add", &[var, eps], vec![]);
-        let std = cx.node("Sqrt", &[var_eps], vec![]);
-        let normed = cx.node("Div", &[centered, std], vec![]);
+        let normed = lowering::normalize(cx, grouped, &[2], self.eps, dtype);
         let normed = emit::reshape(cx, normed, &shape);
         let mut per_channel = vec![shape[1]];
         per_channel.extend(std::iter::repeat_n(1, shape.len() - 2));

@@ -35,14 +35,7 @@ impl Op for LayerNorm {
         }
         let dtype = cx.input_meta(0).dtype;
         let axes: Vec<i64> = (first..rank).collect();
-        let mean = lowering::reduce(cx, "ReduceMean", x, &axes, true);
-        let centered = cx.node("Sub", &[x, mean], vec![]);
-        let sq = cx.node("Mul", &[centered, centered], vec![]);
-        let var = lowering::reduce(cx, "ReduceMean", sq, &axes, true);
-        let eps = cx.const_scalar(dtype, self.eps);
-        let var_eps = cx.node("Add", &[var, eps], vec![]);
-        let std = cx.node("Sqrt", &[var_eps], vec![]);
-        let normed = cx.node("Div", &[centered, std], vec![]);
+        let normed = lowering::normalize(cx, x, &axes, self.eps, dtype);
         let scaled = cx.node("Mul", &[normed, w], vec![]);
         emit::one(cx.node("Add", &[scaled, b], vec![]))
     }

@@ -122,7 +122,20 @@ impl<'a> Operand<'a> {
 
 /// Lowering helpers shared by several ops.
 pub(crate) mod lowering {
-    use tapir_graph::{Attr, Emit, Sym};
+    use tapir_graph::{Attr, DType, Emit, Sym};
+
+    /// `(x - mean) / sqrt(var + eps)` over `axes` with the biased variance (as torch's layer and
+    /// group norms); returns the normalized value.
+    pub fn normalize(cx: &mut dyn Emit, x: Sym, axes: &[i64], eps: f64, dtype: DType) -> Sym {
+        let mean = reduce(cx, "ReduceMean", x, axes, true);
+        let centered = cx.node("Sub", &[x, mean], vec![]);
+        let sq = cx.node("Mul", &[centered, centered], vec![]);
+        let var = reduce(cx, "ReduceMean", sq, axes, true);
+        let eps = cx.const_scalar(dtype, eps);
+        let var_eps = cx.node("Add", &[var, eps], vec![]);
+        let std = cx.node("Sqrt", &[var_eps], vec![]);
+        cx.node("Div", &[centered, std], vec![])
+    }
 
     /// A reduction over `axes`: axes as an input for `ReduceSum` from opset 13 and for the other
     /// reductions from opset 18, as an attribute before.
