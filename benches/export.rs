@@ -15,14 +15,18 @@ fn export(c: &mut Criterion) {
     let model = mlp(&vs);
     let x = tch::Tensor::randn([8, 32], (Kind::Float, Device::Cpu));
     let traced = Tracer::new().parameters(&vs).trace(|x| model(&x[0]), &[&x]).expect("trace");
-    c.bench_function("mlp/trace", |b| b.iter(|| Tracer::new().trace(|x| model(&x[0]), &[&x]).map(|t| t.graph().node_count())));
+    c.bench_function("mlp/trace", |b| {
+        b.iter(|| Tracer::new().trace(|x| model(&x[0]), &[&x]).map(|t| t.graph().node_count()))
+    });
     c.bench_function("mlp/export_bytes", |b| b.iter(|| black_box(traced.to_onnx_bytes(&opts).map(|v| v.len()))));
 
     let vs = VarStore::new(Device::Cpu);
     let block = AttentionBlock::new(vs.root() / "block", 256, 8);
     let (x, mask) = (tch::Tensor::randn([2, 64, 256], (Kind::Float, Device::Cpu)), causal_mask(64));
     let traced = Tracer::new().parameters(&vs).trace(|i| block.forward(&i[0], &i[1]), &[&x, &mask]).expect("trace");
-    c.bench_function("attention256/export_bytes", |b| b.iter(|| black_box(traced.to_onnx_bytes(&opts).map(|v| v.len()))));
+    c.bench_function("attention256/export_bytes", |b| {
+        b.iter(|| black_box(traced.to_onnx_bytes(&opts).map(|v| v.len())))
+    });
 }
 
 criterion_group!(benches, export);

@@ -34,10 +34,13 @@ fn printed_graph_is_compact_and_stable() {
 
 #[test]
 fn unused_ops_are_dropped() {
-    let traced = trace(|x| {
-        let _unused = x.exp().sum();
-        x.relu()
-    }, &x())
+    let traced = trace(
+        |x| {
+            let _unused = x.exp().sum();
+            x.relu()
+        },
+        &x(),
+    )
     .unwrap();
     assert_eq!(traced.graph().op_histogram().keys().copied().collect::<Vec<_>>(), vec!["relu"]);
 }
@@ -121,10 +124,13 @@ fn failing_op_reports_op_and_location_and_trace_still_ends() {
 fn nested_trace_is_an_error_and_panics_leave_no_state() {
     let input = x();
     let inner = std::cell::RefCell::new(None);
-    let outer = trace(|x| {
-        *inner.borrow_mut() = Some(trace(|y| y.relu(), &input).map(|_| ()));
-        x.relu()
-    }, &input);
+    let outer = trace(
+        |x| {
+            *inner.borrow_mut() = Some(trace(|y| y.relu(), &input).map(|_| ()));
+            x.relu()
+        },
+        &input,
+    );
     assert!(outer.is_ok());
     assert!(matches!(inner.into_inner(), Some(Err(Error::Capture(CaptureError::NestedTrace { .. })))));
     let caught = std::panic::catch_unwind(|| trace(|_x| -> Tensor { panic!("model bug") }, &x()));
@@ -138,7 +144,10 @@ fn random_and_training_ops_are_refused_in_a_trace() {
     let err = trace(|x| x.dropout(0.5, true), &x()).unwrap_err();
     assert!(err.to_string().contains("dropout"), "{err}");
     let input = tch::Tensor::randn([2, 3, 4], (Kind::Float, Device::Cpu));
-    let (m, v) = (Tensor::from(tch::Tensor::zeros([3], (Kind::Float, Device::Cpu))), Tensor::from(tch::Tensor::ones([3], (Kind::Float, Device::Cpu))));
+    let (m, v) = (
+        Tensor::from(tch::Tensor::zeros([3], (Kind::Float, Device::Cpu))),
+        Tensor::from(tch::Tensor::ones([3], (Kind::Float, Device::Cpu))),
+    );
     let err = trace(|x| x.batch_norm(None, None, &m, &v, true, 0.1, 1e-5), &input).unwrap_err();
     assert!(err.to_string().contains("training mode"), "{err}");
 }
@@ -146,11 +155,14 @@ fn random_and_training_ops_are_refused_in_a_trace() {
 #[test]
 fn tensor_from_another_trace_is_an_error() {
     let stash = std::cell::RefCell::new(None);
-    trace(|x| {
-        let y = x.relu();
-        *stash.borrow_mut() = Some(y.shallow_clone());
-        y
-    }, &x())
+    trace(
+        |x| {
+            let y = x.relu();
+            *stash.borrow_mut() = Some(y.shallow_clone());
+            y
+        },
+        &x(),
+    )
     .unwrap();
     let old = stash.into_inner().unwrap();
     let err = trace(|x| x + &old, &x()).unwrap_err();

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use tapir::Tracer;
-use tapir_conformance::{all_opsets, check, Tolerance};
 use tapir_cli::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
+use tapir_conformance::{all_opsets, check, Tolerance};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -36,7 +36,10 @@ fn small_cnn_exports() {
     assert!(traced.unnamed_captures().is_empty());
     let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("block1.conv.weight") && text.contains("block2.bn.running_var"), "initializers carry VarStore paths");
+    assert!(
+        text.contains("block1.conv.weight") && text.contains("block2.bn.running_var"),
+        "initializers carry VarStore paths"
+    );
     check("models/small_cnn", &traced, &[&x], all_opsets(), Some(Tolerance { atol: 1e-4, rtol: 1e-4 }));
 }
 

@@ -77,14 +77,22 @@ fn run(steps: &[Step], x: &Tensor) -> Vec<Tensor> {
                 let n: i64 = h.size().iter().product();
                 let shapes: [&[i64]; 4] = [&[n], &[2, -1], &[-1, 2], &[2, 3, -1]];
                 let shape = shapes[*k as usize];
-                if n % 6 == 0 || shape.len() < 3 && n % 2 == 0 || shape.len() == 1 { h.reshape(shape) } else { h.shallow_clone() }
+                if n % 6 == 0 || shape.len() < 3 && n % 2 == 0 || shape.len() == 1 {
+                    h.reshape(shape)
+                } else {
+                    h.shallow_clone()
+                }
             }
             Step::Transpose(a, b) => h.transpose(d(*a), d(*b)),
             Step::SumDim(k) => h.sum_dims(&[d(*k)], true),
             Step::Softmax(k) => h.softmax(d(*k)),
             Step::Cat(i) => {
                 let other = &vals[i % vals.len()];
-                if other.size() == h.size() && rank > 0 { Tensor::cat(&[h, other], 0) } else { h.shallow_clone() }
+                if other.size() == h.size() && rank > 0 {
+                    Tensor::cat(&[h, other], 0)
+                } else {
+                    h.shallow_clone()
+                }
             }
         };
         vals.push(next);

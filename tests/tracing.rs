@@ -51,7 +51,8 @@ fn guard_policies() {
     assert!(msg.contains("guard at") && msg.contains("tracing.rs") && msg.contains("bool_value"), "{msg}");
     // Reading a constant (not a traced value) is not a guard.
     let c = Tensor::from(f32s(&[3.0]));
-    let t = Tracer::new().guard_policy(GuardPolicy::Error).trace(|y| &y[0] * c.double_value(&[0]).unwrap(), &[&x]).unwrap();
+    let t =
+        Tracer::new().guard_policy(GuardPolicy::Error).trace(|y| &y[0] * c.double_value(&[0]).unwrap(), &[&x]).unwrap();
     assert!(t.guards().is_empty());
 }
 
@@ -121,7 +122,8 @@ fn testing_helper_passes_a_faithful_trace() {
     let w = Tensor::from(tch::Tensor::randn([3, 3], (Kind::Float, Device::Cpu)));
     let model = |x: &[Tensor]| x[0].matmul(&w).gelu("tanh");
     let ex = tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu));
-    let more: Vec<Vec<tch::Tensor>> = (0..3).map(|_| vec![tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu))]).collect();
+    let more: Vec<Vec<tch::Tensor>> =
+        (0..3).map(|_| vec![tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu))]).collect();
     testing::assert_exports(model, &[&ex], &more);
 }
 

@@ -32,20 +32,14 @@ impl ConstData for TchConst {
         self
     }
 
-    fn write_bytes(
-        &self,
-        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
+    fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
         let guard = self.tensor.lock().unwrap_or_else(|p| p.into_inner());
         let host;
         let t: &tch::Tensor = if guard.device() == tch::Device::Cpu && guard.is_contiguous() {
             &guard
         } else {
             // Device or strided data: one contiguous host copy.
-            host = guard
-                .f_to_device(tch::Device::Cpu)
-                .and_then(|t| t.f_contiguous())
-                .map_err(std::io::Error::other)?;
+            host = guard.f_to_device(tch::Device::Cpu).and_then(|t| t.f_contiguous()).map_err(std::io::Error::other)?;
             &host
         };
         let len = self.meta.byte_len();

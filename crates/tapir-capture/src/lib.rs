@@ -8,9 +8,9 @@ mod constant;
 mod error;
 pub mod kind;
 pub mod ops;
+mod read;
 mod replay;
 mod session;
-mod read;
 mod tensor;
 mod trace;
 

@@ -56,7 +56,7 @@ impl Tensor {
         let v = t
             .f_to_kind(tch::Kind::Double)
             .and_then(|t| t.f_flatten(0, -1))
-            .and_then(|t| Vec::<f64>::try_from(t))
+            .and_then(Vec::<f64>::try_from)
             .map_err(|e| read_error("to_vec", location, e))?;
         guard(self, "to_vec", || format!("{v:?}"), location);
         Ok(v)
@@ -70,7 +70,7 @@ impl Tensor {
         let v = t
             .f_to_kind(tch::Kind::Int64)
             .and_then(|t| t.f_flatten(0, -1))
-            .and_then(|t| Vec::<i64>::try_from(t))
+            .and_then(Vec::<i64>::try_from)
             .map_err(|e| read_error("to_vec", location, e))?;
         guard(self, "to_vec", || format!("{v:?}"), location);
         Ok(v)
@@ -81,7 +81,11 @@ impl Tensor {
 fn single_index(t: &Tensor, location: SourceLocation) -> Result<Vec<i64>, CaptureError> {
     let n: i64 = t.size().iter().product();
     if n != 1 {
-        return Err(CaptureError::Op { op: "item", location, message: format!("a tensor of {n} elements has no single value") });
+        return Err(CaptureError::Op {
+            op: "item",
+            location,
+            message: format!("a tensor of {n} elements has no single value"),
+        });
     }
     Ok(vec![0; t.dim()])
 }

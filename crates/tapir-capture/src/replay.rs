@@ -21,11 +21,7 @@ pub(crate) fn run(
     let Some(ts) = ts else {
         return Some(Err("replay inputs are not tch tensors".to_owned()));
     };
-    Some(
-        f(&ts)
-            .map(|v| v.into_iter().map(|t| Box::new(t) as Box<dyn Any>).collect())
-            .map_err(|e| torch_message(&e)),
-    )
+    Some(f(&ts).map(|v| v.into_iter().map(|t| Box::new(t) as Box<dyn Any>).collect()).map_err(|e| torch_message(&e)))
 }
 
 /// [`run`] for single-output ops.
@@ -75,25 +71,36 @@ pub fn replay(graph: &Graph, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>
                 if got_dtype != Some(want.dtype) || t.size() != want.shape.as_slice() {
                     return Err(CaptureError::ReplayInput {
                         index: next_input,
-                        message: format!("expected {want}, got {:?}{:?} (traced shapes are static)", t.kind(), t.size()),
+                        message: format!(
+                            "expected {want}, got {:?}{:?} (traced shapes are static)",
+                            t.kind(),
+                            t.size()
+                        ),
                     });
                 }
                 values.insert(v0, t.shallow_clone());
                 next_input += 1;
             }
             NodeKind::Constant { data, .. } => {
-                let c = data
-                    .as_any()
-                    .downcast_ref::<TchConst>()
-                    .ok_or_else(|| CaptureError::ReplayInput { index: 0, message: "constant not held by tch".into() })?;
+                let c = data.as_any().downcast_ref::<TchConst>().ok_or_else(|| CaptureError::ReplayInput {
+                    index: 0,
+                    message: "constant not held by tch".into(),
+                })?;
                 values.insert(v0, c.tensor());
             }
             NodeKind::Op(op) => {
                 let ins = graph.node_inputs(n);
                 let refs: Vec<&dyn Any> = ins.iter().map(|v| &values[v] as &dyn Any).collect();
-                let location = node.location.unwrap_or_else(|| tapir_graph::SourceLocation { file: "<unknown>", line: 0, column: 0 });
+                let location =
+                    node.location.unwrap_or(tapir_graph::SourceLocation { file: "<unknown>", line: 0, column: 0 });
                 let outs = match op.eval(&refs, &node.outputs) {
-                    None => return Err(CaptureError::Replay { op: op.name(), location, message: "this op has no replay".into() }),
+                    None => {
+                        return Err(CaptureError::Replay {
+                            op: op.name(),
+                            location,
+                            message: "this op has no replay".into(),
+                        })
+                    }
                     Some(Err(message)) => return Err(CaptureError::Replay { op: op.name(), location, message }),
                     Some(Ok(outs)) => outs,
                 };

@@ -109,17 +109,10 @@ pub(crate) fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> Option<R> {
     ACTIVE.with(|a| a.borrow_mut().as_mut().map(f))
 }
 
-pub(crate) fn meta_of(
-    t: &tch::Tensor,
-    op: &'static str,
-    location: SourceLocation,
-) -> Result<TensorMeta, CaptureError> {
+pub(crate) fn meta_of(t: &tch::Tensor, op: &'static str, location: SourceLocation) -> Result<TensorMeta, CaptureError> {
     let kind = t.kind();
-    let dtype = dtype_of(kind).ok_or_else(|| CaptureError::UnsupportedDtype {
-        op,
-        location,
-        kind: format!("{kind:?}"),
-    })?;
+    let dtype =
+        dtype_of(kind).ok_or_else(|| CaptureError::UnsupportedDtype { op, location, kind: format!("{kind:?}") })?;
     Ok(TensorMeta { dtype, shape: t.size().into() })
 }
 
@@ -165,7 +158,12 @@ impl Session {
     }
 
     /// A literal constant written by the traced code (a Rust scalar, a factory's result).
-    pub(crate) fn literal(&mut self, t: &tch::Tensor, op: &'static str, location: SourceLocation) -> Result<ValueRef, CaptureError> {
+    pub(crate) fn literal(
+        &mut self,
+        t: &tch::Tensor,
+        op: &'static str,
+        location: SourceLocation,
+    ) -> Result<ValueRef, CaptureError> {
         let meta = meta_of(t, op, location)?;
         let data = Arc::new(TchConst::new(t, meta));
         Ok(self.graph.add_constant(data, None, ConstOrigin::Literal, Some(location)))

@@ -116,8 +116,7 @@ pub fn trace_with<R: IntoOutputs>(
     let mut traced_inputs = Vec::with_capacity(inputs.len());
     for (t, name) in inputs.iter().zip(&input_names) {
         let meta = session::meta_of(t, "input", location)?;
-        let value = session::with_session(|s| s.graph.add_input(name.clone(), meta))
-            .ok_or(CaptureError::EmptyTrace)?;
+        let value = session::with_session(|s| s.graph.add_input(name.clone(), meta)).ok_or(CaptureError::EmptyTrace)?;
         traced_inputs.push(Tensor::from_state(t.shallow_clone(), State::Traced { trace, value }));
     }
     // Tracing records inference: no autograd graph is built, and no gradient is touched.
@@ -135,9 +134,7 @@ pub fn trace_with<R: IntoOutputs>(
         if let Some(e) = t.error() {
             return Err(e.root().clone());
         }
-        let value = t
-            .traced_value(trace)
-            .ok_or_else(|| CaptureError::UntracedOutput { index, name: name.clone() })?;
+        let value = t.traced_value(trace).ok_or_else(|| CaptureError::UntracedOutput { index, name: name.clone() })?;
         graph_outputs.push(GraphOutput { value, name: name.clone() });
     }
     let mut graph = session.graph;

@@ -29,7 +29,8 @@ impl Linear {
 /// An MLP 32 -> 64 -> 64 -> 10 with ReLU, named like `nn.Sequential` (`0.weight`, `2.weight`, ...).
 pub fn mlp(vs: &VarStore) -> impl Fn(&Tensor) -> Tensor {
     let root = vs.root();
-    let (l1, l2, l3) = (Linear::new(&root / "0", 32, 64), Linear::new(&root / "2", 64, 64), Linear::new(&root / "4", 64, 10));
+    let (l1, l2, l3) =
+        (Linear::new(&root / "0", 32, 64), Linear::new(&root / "2", 64, 64), Linear::new(&root / "4", 64, 10));
     move |x| l3.forward(&l2.forward(&l1.forward(x).relu()).relu())
 }
 
@@ -95,7 +96,10 @@ impl AttentionBlock {
 
     /// `x`: `[batch, time, dim]`; `mask`: broadcastable to `[batch, heads, time, time]`, 1 = attend.
     pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Tensor {
-        let (b, t, d) = { let s = x.size(); (s[0], s[1], s[2]) };
+        let (b, t, d) = {
+            let s = x.size();
+            (s[0], s[1], s[2])
+        };
         let hd = d / self.heads;
         let h = x.layer_norm(&[d], Some(&self.norm_w), Some(&self.norm_b), 1e-5);
         let qkv = self.qkv.forward(&h).reshape(&[b, t, 3, self.heads, hd]).permute(&[2, 0, 3, 1, 4]);
@@ -109,7 +113,6 @@ impl AttentionBlock {
     }
 }
 
-
 /// The small CNN: two conv-bn-relu blocks with max and average pooling, global pooling, a head.
 #[derive(Debug)]
 pub struct SmallCnn {
@@ -120,7 +123,11 @@ pub struct SmallCnn {
 
 impl SmallCnn {
     pub fn new(p: Path, classes: i64) -> Self {
-        SmallCnn { b1: ConvBnRelu::new(&p / "block1", 3, 8), b2: ConvBnRelu::new(&p / "block2", 8, 16), head: Linear::new(&p / "fc", 16, classes) }
+        SmallCnn {
+            b1: ConvBnRelu::new(&p / "block1", 3, 8),
+            b2: ConvBnRelu::new(&p / "block2", 8, 16),
+            head: Linear::new(&p / "fc", 16, classes),
+        }
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {

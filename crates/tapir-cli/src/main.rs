@@ -84,7 +84,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--weights" => parsed.weights = Some(PathBuf::from(args.next().ok_or("--weights needs a file")?)),
             "--batch" => {
                 let v = args.next().ok_or("--batch needs a number")?;
-                parsed.batch = v.parse().ok().filter(|b| *b > 0).ok_or_else(|| format!("--batch: `{v}` is not a positive number"))?;
+                parsed.batch = v
+                    .parse()
+                    .ok()
+                    .filter(|b| *b > 0)
+                    .ok_or_else(|| format!("--batch: `{v}` is not a positive number"))?;
             }
             "--opset" => {
                 let v = args.next().ok_or("--opset needs a number")?;
@@ -92,7 +96,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             }
             "-h" | "--help" => return Ok(None),
             other if other.starts_with('-') => return Err(format!("unknown option `{other}` (try --help)")),
-            other if parsed.command == Command::Export && parsed.model.is_none() => parsed.model = Some(other.to_owned()),
+            other if parsed.command == Command::Export && parsed.model.is_none() => {
+                parsed.model = Some(other.to_owned())
+            }
             other => return Err(format!("unexpected argument `{other}` (try --help)")),
         }
     }
@@ -117,7 +123,13 @@ fn summarize(name: &str, traced: &Traced, inputs: &[&tch::Tensor], args: &Args) 
 
 /// Writes the model to `path` and prints the summary: inputs, outputs, op histogram,
 /// parameters, file size, and tract's verdict against the eager outputs.
-fn save_and_report(name: &str, traced: &Traced, inputs: &[&tch::Tensor], path: &std::path::Path, opset: i64) -> Result<(), String> {
+fn save_and_report(
+    name: &str,
+    traced: &Traced,
+    inputs: &[&tch::Tensor],
+    path: &std::path::Path,
+    opset: i64,
+) -> Result<(), String> {
     let options = ExportOptions::with_opset(opset);
     let size = traced.save_onnx(path, &options).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -140,7 +152,8 @@ fn save_and_report(name: &str, traced: &Traced, inputs: &[&tch::Tensor], path: &
             let mut worst = 0.0f64;
             let mut bad = None;
             for ((_, got), want) in outs.iter().zip(traced.eager_outputs()) {
-                let want: Vec<f64> = Vec::<f64>::try_from(want.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
+                let want: Vec<f64> =
+                    Vec::<f64>::try_from(want.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
                 // Within 1e-4 of the output's scale.
                 let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
                 match verify::compare(got, &want, verify::Tolerance { atol: 1e-4 * scale, rtol: 0.0 }) {
@@ -211,10 +224,8 @@ fn export(args: &Args) -> Result<(), String> {
     }
     tch::manual_seed(0);
     let input = model.example_input(args.batch);
-    let traced = Tracer::new()
-        .parameters(&vs)
-        .trace(|x| model.module.forward(&x[0]), &[&input])
-        .map_err(|e| e.to_string())?;
+    let traced =
+        Tracer::new().parameters(&vs).trace(|x| model.module.forward(&x[0]), &[&input]).map_err(|e| e.to_string())?;
     save_and_report(name, &traced, &[&input], &args.out, args.opset)
 }
 

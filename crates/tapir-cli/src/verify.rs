@@ -80,7 +80,14 @@ pub fn check_dir() -> Option<PathBuf> {
 }
 
 /// Saves a model and its inputs and eager outputs for `tests/check_models.py`.
-pub fn save_for_python(name: &str, opset: i64, bytes: &[u8], inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {
+pub fn save_for_python(
+    name: &str,
+    opset: i64,
+    bytes: &[u8],
+    inputs: &[&tch::Tensor],
+    outputs: &[tch::Tensor],
+    tol: Tolerance,
+) {
     let Some(dir) = check_dir() else { return };
     let dir = dir.join(name).join(format!("opset{opset}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -90,8 +97,9 @@ pub fn save_for_python(name: &str, opset: i64, bytes: &[u8], inputs: &[&tch::Ten
 
 /// Writes `dir/io.safetensors`: inputs as `input.NNN`, eager outputs as `output.NNN`, the
 /// tolerance in the metadata.
-pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {    let mut tensors: Vec<(String, Vec<u8>, safetensors::Dtype, Vec<usize>)> = vec![];
-    for (prefix, list) in [("input", inputs.iter().copied().collect::<Vec<_>>()), ("output", outputs.iter().collect())] {
+pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {
+    let mut tensors: Vec<(String, Vec<u8>, safetensors::Dtype, Vec<usize>)> = vec![];
+    for (prefix, list) in [("input", inputs.to_vec()), ("output", outputs.iter().collect())] {
         for (i, t) in list.iter().enumerate() {
             let dtype = match t.kind() {
                 tch::Kind::Float => safetensors::Dtype::F32,
@@ -121,7 +129,13 @@ pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::T
 
 /// Exports `traced` at each opset, checks it in tract against the eager outputs, and saves it for
 /// the Python checks. Panics with a readable report on the first mismatch.
-pub fn check(name: &str, traced: &Traced, inputs: &[&tch::Tensor], opsets: impl IntoIterator<Item = i64>, tol: Option<Tolerance>) {
+pub fn check(
+    name: &str,
+    traced: &Traced,
+    inputs: &[&tch::Tensor],
+    opsets: impl IntoIterator<Item = i64>,
+    tol: Option<Tolerance>,
+) {
     let eager = traced.eager_outputs();
     let replayed = traced.replay(inputs).unwrap_or_else(|e| panic!("{name}: replay failed: {e}"));
     for (k, (r, e)) in replayed.iter().zip(eager).enumerate() {
@@ -135,7 +149,8 @@ pub fn check(name: &str, traced: &Traced, inputs: &[&tch::Tensor], opsets: impl 
         let bytes = traced
             .to_onnx_bytes(&ExportOptions::with_opset(opset))
             .unwrap_or_else(|e| panic!("{name} @ opset {opset}: export failed: {e}"));
-        let outs = run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e}\n{traced}"));
+        let outs =
+            run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e}\n{traced}"));
         assert_eq!(outs.len(), eager.len(), "{name} @ opset {opset}: output count");
         for (k, ((shape, actual), expected)) in outs.iter().zip(eager).enumerate() {
             let want: Vec<usize> = expected.size().iter().map(|d| *d as usize).collect();

@@ -50,7 +50,8 @@ fn zoo_matches_pytorch() {
     for m in models {
         let d = dir.join(m);
         let (w, onnx) = (d.join("weights.safetensors"), d.join("model.onnx"));
-        let out = tapir(&["export", m, "--weights", w.to_str().unwrap(), "--out", onnx.to_str().unwrap(), "--batch", "2"]);
+        let out =
+            tapir(&["export", m, "--weights", w.to_str().unwrap(), "--out", onnx.to_str().unwrap(), "--batch", "2"]);
         assert!(out.status.success(), "tapir export {m}: {}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("tract  ok"), "{stdout}");
@@ -115,7 +116,8 @@ fn export_errors_are_one_line_and_write_nothing() {
     let e = one_line_error(&tapir(&["export", "mlp", "--out", out, "--batch", "0"]));
     assert!(e.contains("--batch"), "{e}");
     assert!(!out_path.exists(), "nothing written on error");
-    let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(!names.iter().any(|n| n.contains(".tmp")), "no temporary files left: {names:?}");
 }
 

@@ -109,7 +109,12 @@ impl Graph {
         Self::default()
     }
 
-    fn push(&mut self, kind: NodeKind, outputs: SmallVec<[TensorMeta; 1]>, location: Option<SourceLocation>) -> NodeIndex {
+    fn push(
+        &mut self,
+        kind: NodeKind,
+        outputs: SmallVec<[TensorMeta; 1]>,
+        location: Option<SourceLocation>,
+    ) -> NodeIndex {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.g.add_node(Node { kind, outputs, location, seq, scope: None })

@@ -68,13 +68,7 @@ pub trait Emit {
         self.node_n(op_type, inputs, attrs, 1)[0]
     }
     /// Emits a node with `n_outputs` outputs.
-    fn node_n(
-        &mut self,
-        op_type: &str,
-        inputs: &[Sym],
-        attrs: Vec<(&'static str, Attr)>,
-        n_outputs: usize,
-    ) -> Outputs;
+    fn node_n(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>, n_outputs: usize) -> Outputs;
     /// A constant 1-D int64 tensor (axes, shapes, pads, starts/ends, split sizes).
     fn const_i64s(&mut self, values: &[i64]) -> Sym;
     /// A constant scalar (0-D) of `dtype` holding `value` converted to that type.
@@ -152,10 +146,7 @@ pub trait ConstData: fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
     /// Calls `sink` with the data as little-endian, row-major bytes, possibly in several pieces.
     /// Host-contiguous data is lent without copying; other data is copied once.
-    fn write_bytes(
-        &self,
-        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-    ) -> std::io::Result<()>;
+    fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>;
 }
 
 /// Implements [`Op::name`] and [`Op::as_any`] inside an `impl Op for ...` block.

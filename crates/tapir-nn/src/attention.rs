@@ -35,7 +35,11 @@ impl MultiheadAttention {
             let _ = out_proj.bias.as_ref().map(|b| b.shallow_clone().zero_());
         });
         MultiheadAttention {
-            in_proj_weight: p.var("in_proj_weight", &[3 * embed_dim, embed_dim], tch::nn::Init::Uniform { lo: -bound, up: bound }),
+            in_proj_weight: p.var(
+                "in_proj_weight",
+                &[3 * embed_dim, embed_dim],
+                tch::nn::Init::Uniform { lo: -bound, up: bound },
+            ),
             in_proj_bias: p.zeros("in_proj_bias", &[3 * embed_dim]),
             out_proj,
             embed_dim,

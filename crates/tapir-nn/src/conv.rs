@@ -30,7 +30,13 @@ macro_rules! conv_layer {
         }
 
         impl $name {
-            pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, in_channels: i64, out_channels: i64, kernel: i64, config: ConvConfig) -> Self {
+            pub fn new<'a>(
+                p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+                in_channels: i64,
+                out_channels: i64,
+                kernel: i64,
+                config: ConvConfig,
+            ) -> Self {
                 let p = p.borrow();
                 let mut shape = vec![out_channels, in_channels / config.groups];
                 shape.extend([kernel; $dims]);
@@ -95,6 +101,14 @@ impl Module for ConvTranspose2d {
         let _scope = tapir::enter_scope_path(&self.path);
         let c = self.config;
         let b = self.bias.as_ref().map(param);
-        x.conv_transpose2d(&param(&self.weight), b.as_ref(), &[c.stride], &[c.padding], &[self.output_padding], &[c.dilation], c.groups)
+        x.conv_transpose2d(
+            &param(&self.weight),
+            b.as_ref(),
+            &[c.stride],
+            &[c.padding],
+            &[self.output_padding],
+            &[c.dilation],
+            c.groups,
+        )
     }
 }

@@ -12,7 +12,10 @@ pub struct Embedding {
 impl Embedding {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_embeddings: i64, dim: i64) -> Self {
         let p = p.borrow();
-        Embedding { weight: p.var("weight", &[num_embeddings, dim], tch::nn::Init::Randn { mean: 0.0, stdev: 1.0 }), path: dotted(p) }
+        Embedding {
+            weight: p.var("weight", &[num_embeddings, dim], tch::nn::Init::Randn { mean: 0.0, stdev: 1.0 }),
+            path: dotted(p),
+        }
     }
 }
 

@@ -28,7 +28,7 @@ mod rnn;
 mod sequential;
 mod transformer;
 
-pub use activation::{Activation, GELU, ReLU, Sigmoid, Tanh};
+pub use activation::{Activation, ReLU, Sigmoid, Tanh, GELU};
 pub use attention::MultiheadAttention;
 pub use conv::{Conv1d, Conv2d, ConvConfig, ConvTranspose2d};
 pub use dropout::Dropout;

@@ -16,7 +16,12 @@ impl Linear {
         Self::with_bias(p, in_features, out_features, true)
     }
 
-    pub fn with_bias<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, in_features: i64, out_features: i64, bias: bool) -> Self {
+    pub fn with_bias<'a>(
+        p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+        in_features: i64,
+        out_features: i64,
+        bias: bool,
+    ) -> Self {
         let p = p.borrow();
         let init = uniform_init(in_features);
         Linear {

@@ -108,7 +108,13 @@ pub struct GroupNorm {
 impl GroupNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_groups: i64, channels: i64, eps: f64) -> Self {
         let p = p.borrow();
-        GroupNorm { weight: p.ones("weight", &[channels]), bias: p.zeros("bias", &[channels]), num_groups, eps, path: dotted(p) }
+        GroupNorm {
+            weight: p.ones("weight", &[channels]),
+            bias: p.zeros("bias", &[channels]),
+            num_groups,
+            eps,
+            path: dotted(p),
+        }
     }
 }
 

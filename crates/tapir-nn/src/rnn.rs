@@ -17,7 +17,15 @@ struct RnnParams {
 }
 
 impl RnnParams {
-    fn new(p: &tch::nn::Path<'_>, gates: i64, input: i64, hidden: i64, num_layers: i64, bidirectional: bool, batch_first: bool) -> Self {
+    fn new(
+        p: &tch::nn::Path<'_>,
+        gates: i64,
+        input: i64,
+        hidden: i64,
+        num_layers: i64,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> Self {
         let dirs = if bidirectional { 2 } else { 1 };
         let init = uniform_init(hidden);
         let mut params = vec![];
@@ -48,7 +56,14 @@ impl RnnParams {
 pub struct Lstm(RnnParams);
 
 impl Lstm {
-    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, input: i64, hidden: i64, num_layers: i64, bidirectional: bool, batch_first: bool) -> Self {
+    pub fn new<'a>(
+        p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+        input: i64,
+        hidden: i64,
+        num_layers: i64,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> Self {
         Lstm(RnnParams::new(p.borrow(), 4, input, hidden, num_layers, bidirectional, batch_first))
     }
 
@@ -71,7 +86,14 @@ impl Lstm {
 pub struct Gru(RnnParams);
 
 impl Gru {
-    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, input: i64, hidden: i64, num_layers: i64, bidirectional: bool, batch_first: bool) -> Self {
+    pub fn new<'a>(
+        p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+        input: i64,
+        hidden: i64,
+        num_layers: i64,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> Self {
         Gru(RnnParams::new(p.borrow(), 3, input, hidden, num_layers, bidirectional, batch_first))
     }
 

@@ -82,7 +82,11 @@ pub struct TransformerEncoder {
 }
 
 impl TransformerEncoder {
-    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_layers: i64, make: impl Fn(tch::nn::Path<'_>) -> TransformerEncoderLayer) -> Self {
+    pub fn new<'a>(
+        p: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+        num_layers: i64,
+        make: impl Fn(tch::nn::Path<'_>) -> TransformerEncoderLayer,
+    ) -> Self {
         let p = p.borrow();
         TransformerEncoder { layers: (0..num_layers).map(|i| make(p / "layers" / i)).collect() }
     }

@@ -3,15 +3,13 @@
 
 use crate::proto::{
     tensor_shape_proto::{dimension, Dimension},
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
+    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use crate::{ir_version_for_opset, ExportError, ExportOptions, LocationText, MAX_OPSET, MIN_OPSET};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tapir_graph::{
-    Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, Sym, TensorMeta, ValueRef,
-};
+use tapir_graph::{Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, Sym, TensorMeta, ValueRef};
 
 /// Bytes of an initializer: borrowed from a captured tensor, or owned (small literals).
 #[derive(Debug, Clone)]
@@ -222,13 +220,7 @@ impl Emit for Cx<'_> {
     fn output_meta(&self, i: usize) -> &TensorMeta {
         &self.cur_out_meta[i]
     }
-    fn node_n(
-        &mut self,
-        op_type: &str,
-        inputs: &[Sym],
-        attrs: Vec<(&'static str, Attr)>,
-        n_outputs: usize,
-    ) -> Outputs {
+    fn node_n(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>, n_outputs: usize) -> Outputs {
         let index = self.nodes.len();
         let mut outputs = Outputs::new();
         let mut out_names = Vec::with_capacity(n_outputs);
@@ -417,7 +409,8 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
     }
     // Guards: where the trace was specialized to an observed value (tapir.guard.N).
     for (i, g) in graph.guards().iter().enumerate() {
-        metadata_props.push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
+        metadata_props
+            .push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
     }
     metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
     let model = ModelProto {

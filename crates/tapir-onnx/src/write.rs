@@ -97,9 +97,7 @@ impl Lowered {
 pub fn to_bytes(graph: &Graph, options: &ExportOptions) -> Result<Vec<u8>, ExportError> {
     let lowered = lower(graph, options)?;
     let mut out = Vec::with_capacity(lowered.encoded_len());
-    lowered
-        .write_to(&mut out)
-        .map_err(|source| ExportError::Io { path: "<memory>".to_owned(), source })?;
+    lowered.write_to(&mut out).map_err(|source| ExportError::Io { path: "<memory>".to_owned(), source })?;
     Ok(out)
 }
 
@@ -109,14 +107,9 @@ pub fn save(graph: &Graph, path: impl AsRef<Path>, options: &ExportOptions) -> R
     let path = path.as_ref();
     let lowered = lower(graph, options)?;
     let io_err = |source| ExportError::Io { path: path.display().to_string(), source };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file path")))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let file_name =
+        path.file_name().ok_or_else(|| io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file path")))?;
+    let tmp = path.with_file_name(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);

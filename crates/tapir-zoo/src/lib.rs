@@ -12,7 +12,9 @@ mod resnet;
 pub mod training;
 
 use tapir::Tensor;
-use tapir_nn::{Activation, Embedding, Linear, Lstm, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer};
+use tapir_nn::{
+    Activation, Embedding, Linear, Lstm, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer,
+};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -104,12 +106,16 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
             let enc = TransformerEncoder::new(&root / "enc", 4, |p| {
                 TransformerEncoderLayer::new(p, 256, 4, 1024, Activation::Gelu, false)
             });
-            ("encoder", Box::new(Encoder { emb, enc }), |n| tch::Tensor::randint(1000, [n, 128], (Kind::Int64, Device::Cpu)))
+            ("encoder", Box::new(Encoder { emb, enc }), |n| {
+                tch::Tensor::randint(1000, [n, 128], (Kind::Int64, Device::Cpu))
+            })
         }
         "lstm" => {
             let lstm = Lstm::new(&root / "lstm", 64, 128, 2, false, true);
             let head = Linear::new(&root / "head", 128, 10);
-            ("lstm", Box::new(LstmClassifier { lstm, head }), |n| tch::Tensor::randn([n, 32, 64], (Kind::Float, Device::Cpu)))
+            ("lstm", Box::new(LstmClassifier { lstm, head }), |n| {
+                tch::Tensor::randn([n, 32, 64], (Kind::Float, Device::Cpu))
+            })
         }
         _ => return None,
     };

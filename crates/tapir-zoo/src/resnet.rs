@@ -20,16 +20,26 @@ impl Block {
         Block {
             convs: vec![conv(&p / "conv1", i, o, 3, stride), conv(&p / "conv2", o, o, 3, 1)],
             bns: vec![BatchNorm::new(&p / "bn1", o), BatchNorm::new(&p / "bn2", o)],
-            downsample: (stride != 1 || i != o).then(|| (conv(&p / "downsample" / 0, i, o, 1, stride), BatchNorm::new(&p / "downsample" / 1, o))),
+            downsample: (stride != 1 || i != o)
+                .then(|| (conv(&p / "downsample" / 0, i, o, 1, stride), BatchNorm::new(&p / "downsample" / 1, o))),
         }
     }
 
     fn bottleneck(p: tch::nn::Path<'_>, i: i64, width: i64, stride: i64) -> Self {
         let o = width * 4;
         Block {
-            convs: vec![conv(&p / "conv1", i, width, 1, 1), conv(&p / "conv2", width, width, 3, stride), conv(&p / "conv3", width, o, 1, 1)],
-            bns: vec![BatchNorm::new(&p / "bn1", width), BatchNorm::new(&p / "bn2", width), BatchNorm::new(&p / "bn3", o)],
-            downsample: (stride != 1 || i != o).then(|| (conv(&p / "downsample" / 0, i, o, 1, stride), BatchNorm::new(&p / "downsample" / 1, o))),
+            convs: vec![
+                conv(&p / "conv1", i, width, 1, 1),
+                conv(&p / "conv2", width, width, 3, stride),
+                conv(&p / "conv3", width, o, 1, 1),
+            ],
+            bns: vec![
+                BatchNorm::new(&p / "bn1", width),
+                BatchNorm::new(&p / "bn2", width),
+                BatchNorm::new(&p / "bn3", o),
+            ],
+            downsample: (stride != 1 || i != o)
+                .then(|| (conv(&p / "downsample" / 0, i, o, 1, stride), BatchNorm::new(&p / "downsample" / 1, o))),
         }
     }
 
@@ -86,7 +96,13 @@ impl ResNet {
             layers.push(layer);
         }
         ResNet {
-            conv1: Conv2d::new(p / "conv1", 3, 64, 7, ConvConfig { stride: 2, padding: 3, bias: false, ..Default::default() }),
+            conv1: Conv2d::new(
+                p / "conv1",
+                3,
+                64,
+                7,
+                ConvConfig { stride: 2, padding: 3, bias: false, ..Default::default() },
+            ),
             bn1: BatchNorm::new(p / "bn1", 64),
             layers,
             fc: Linear::new(p / "fc", inplanes, classes),

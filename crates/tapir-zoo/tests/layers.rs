@@ -33,7 +33,12 @@ fn case(dir: &Path, name: &str, vs: &mut VarStore) -> Case {
     let mut io = tch::Tensor::read_safetensors(d.join("io.safetensors")).unwrap();
     io.sort_by(|a, b| a.0.cmp(&b.0));
     let pick = |p: &str| io.iter().filter(|(k, _)| k.starts_with(p)).map(|(_, t)| t.shallow_clone()).collect();
-    Case { inputs: pick("input."), outputs: pick("output."), atol: meta["atol"].parse().unwrap(), rtol: meta["rtol"].parse().unwrap() }
+    Case {
+        inputs: pick("input."),
+        outputs: pick("output."),
+        atol: meta["atol"].parse().unwrap(),
+        rtol: meta["rtol"].parse().unwrap(),
+    }
 }
 
 /// Runs `f` eagerly and traced + exported in tract, and compares both with PyTorch.
@@ -47,7 +52,11 @@ fn check(name: &str, c: &Case, vs: &VarStore, f: impl Fn(&[Tensor]) -> Vec<Tenso
     for (k, want) in c.outputs.iter().enumerate() {
         for (runtime, got) in [("eager", &eager[k]), ("tract", &tract[k])] {
             assert_eq!(got.size(), want.size(), "{name}: {runtime} output {k} shape");
-            assert!(got.allclose(want, c.rtol, c.atol, false), "{name}: {runtime} output {k} differs from PyTorch: max error {}", (got - want).abs().max().double_value(&[]));
+            assert!(
+                got.allclose(want, c.rtol, c.atol, false),
+                "{name}: {runtime} output {k} differs from PyTorch: max error {}",
+                (got - want).abs().max().double_value(&[])
+            );
         }
     }
 }
@@ -62,7 +71,14 @@ fn layers_match_pytorch() {
     check("conv1d", &c, &vs, |x| vec![m.forward(&x[0])]);
 
     let mut vs = VarStore::new(tch::Device::Cpu);
-    let m = ConvTranspose2d::new(vs.root(), 4, 6, 3, ConvConfig { stride: 2, padding: 1, groups: 2, ..Default::default() }, 1);
+    let m = ConvTranspose2d::new(
+        vs.root(),
+        4,
+        6,
+        3,
+        ConvConfig { stride: 2, padding: 1, groups: 2, ..Default::default() },
+        1,
+    );
     let c = case(&dir, "conv_transpose2d", &mut vs);
     check("conv_transpose2d", &c, &vs, |x| vec![m.forward(&x[0])]);
 

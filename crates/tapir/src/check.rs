@@ -93,7 +93,12 @@ impl fmt::Display for CheckReport {
         if self.is_ok() {
             return write!(f, "trace matches eager on {} input set(s)", self.input_sets);
         }
-        writeln!(f, "trace diverges from eager ({} divergence(s) over {} input set(s)):", self.divergences.len(), self.input_sets)?;
+        writeln!(
+            f,
+            "trace diverges from eager ({} divergence(s) over {} input set(s)):",
+            self.divergences.len(),
+            self.input_sets
+        )?;
         for d in &self.divergences {
             writeln!(f, "  - {d}")?;
         }
@@ -107,7 +112,7 @@ impl fmt::Display for CheckReport {
 fn flat_f64(t: &tch::Tensor) -> Result<Vec<f64>, String> {
     t.f_to_kind(tch::Kind::Double)
         .and_then(|t| t.f_flatten(0, -1))
-        .and_then(|t| Vec::<f64>::try_from(t))
+        .and_then(Vec::<f64>::try_from)
         .map_err(|e| e.to_string())
 }
 
@@ -147,7 +152,15 @@ pub(crate) fn compare_outputs(
             }
         }
         if let Some(i) = first {
-            out.push(Divergence::Output { input_set, output, runtime, max_error, first_bad: i, eager: ev[i], got: gv[i] });
+            out.push(Divergence::Output {
+                input_set,
+                output,
+                runtime,
+                max_error,
+                first_bad: i,
+                eager: ev[i],
+                got: gv[i],
+            });
         }
     }
 }
@@ -175,7 +188,8 @@ impl Traced {
         let mut report = CheckReport { input_sets: input_sets.len(), divergences: vec![] };
         let names: Vec<String> = self.graph().outputs().iter().map(|o| o.name.clone()).collect();
         let traced_program = program_lines(self.graph());
-        let onnx = if opts.tract { Some(self.to_onnx_bytes(&crate::ExportOptions::with_opset(opts.opset))) } else { None };
+        let onnx =
+            if opts.tract { Some(self.to_onnx_bytes(&crate::ExportOptions::with_opset(opts.opset))) } else { None };
         let mut spec = self.spec.clone();
         spec.guard_policy = GuardPolicy::Allow;
         for (i, set) in input_sets.iter().enumerate() {
@@ -201,7 +215,12 @@ impl Traced {
             }
             let now_program = program_lines(&now.graph);
             let guards_differ = self.graph().guards().len() != now.graph.guards().len()
-                || self.graph().guards().iter().zip(now.graph.guards()).any(|(t, n)| t.location != n.location || t.read != n.read);
+                || self
+                    .graph()
+                    .guards()
+                    .iter()
+                    .zip(now.graph.guards())
+                    .any(|(t, n)| t.location != n.location || t.read != n.read);
             if now_program != traced_program || guards_differ {
                 let (a, b) = first_difference(&traced_program, &now_program);
                 d.push(Divergence::Structure { input_set: i, traced: a, now: b });
@@ -246,7 +265,11 @@ fn run_tract_into(
     _: &CheckOptions,
     d: &mut Vec<Divergence>,
 ) {
-    d.push(Divergence::Failed { input_set: i, runtime: "tract", message: "tapir was built without the `testing` feature".into() });
+    d.push(Divergence::Failed {
+        input_set: i,
+        runtime: "tract",
+        message: "tapir was built without the `testing` feature".into(),
+    });
 }
 
 fn first_difference(a: &[String], b: &[String]) -> (String, String) {

@@ -25,9 +25,12 @@ mod check;
 pub mod testing;
 mod traced;
 
-pub use tapir_capture::ops::{embedding, OpDoc, CATALOG};
 pub use check::{CheckOptions, CheckReport, Divergence};
-pub use tapir_capture::{enter_scope, enter_scope_path, is_tracing, CaptureError, GuardPolicy, IntoOutputs, Operand, Scalar, ScopeGuard, Tensor};
+pub use tapir_capture::ops::{embedding, OpDoc, CATALOG};
+pub use tapir_capture::{
+    enter_scope, enter_scope_path, is_tracing, CaptureError, GuardPolicy, IntoOutputs, Operand, Scalar, ScopeGuard,
+    Tensor,
+};
 pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
 pub use tapir_onnx::{ExportError, ExportOptions, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};

@@ -50,15 +50,19 @@ fn to_tract(t: &tch::Tensor) -> Result<tract_onnx::prelude::Tensor, String> {
     let mut bytes = vec![0u8; t.numel() * t.kind().elt_size_in_bytes()];
     t.f_copy_data_u8(&mut bytes, t.numel()).map_err(|e| e.to_string())?;
     // SAFETY: `bytes` holds exactly numel elements of the tensor's dtype, row-major.
-    unsafe { tract_onnx::prelude::Tensor::from_raw_dt(datum_type(t.kind())?, &shape, &bytes) }.map_err(|e| e.to_string())
+    unsafe { tract_onnx::prelude::Tensor::from_raw_dt(datum_type(t.kind())?, &shape, &bytes) }
+        .map_err(|e| e.to_string())
 }
 
 /// Runs an ONNX model in tract and returns its outputs as tch tensors.
 pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
     let run = || -> TractResult<Vec<tch::Tensor>> {
         let model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?.into_optimized()?.into_runnable()?;
-        let ins: TVec<TValue> =
-            inputs.iter().map(|t| to_tract(t).map(TValue::from)).collect::<Result<_, String>>().map_err(TractError::msg)?;
+        let ins: TVec<TValue> = inputs
+            .iter()
+            .map(|t| to_tract(t).map(TValue::from))
+            .collect::<Result<_, String>>()
+            .map_err(TractError::msg)?;
         let outs = model.run(ins)?;
         outs.iter()
             .map(|o| {
@@ -75,7 +79,11 @@ pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tenso
 /// Traces `f` on `example`, exports it, and checks it against eager on `example` and every set in
 /// `more` (by replay and in tract). Panics with the check report when anything diverges or fails.
 #[track_caller]
-pub fn assert_exports<R: IntoOutputs>(f: impl Fn(&[Tensor]) -> R, example: &[&tch::Tensor], more: &[Vec<tch::Tensor>]) -> Traced {
+pub fn assert_exports<R: IntoOutputs>(
+    f: impl Fn(&[Tensor]) -> R,
+    example: &[&tch::Tensor],
+    more: &[Vec<tch::Tensor>],
+) -> Traced {
     let traced = match Tracer::new().trace(&f, example) {
         Ok(t) => t,
         Err(e) => panic!("tapir: tracing failed: {e}"),

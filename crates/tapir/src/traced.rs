@@ -120,7 +120,11 @@ impl Tracer {
 
     /// Traces `f` on several inputs.
     #[track_caller]
-    pub fn trace<R: IntoOutputs>(&self, f: impl FnOnce(&[Tensor]) -> R, inputs: &[&tch::Tensor]) -> Result<Traced, Error> {
+    pub fn trace<R: IntoOutputs>(
+        &self,
+        f: impl FnOnce(&[Tensor]) -> R,
+        inputs: &[&tch::Tensor],
+    ) -> Result<Traced, Error> {
         let captured = trace_with(inputs, &self.spec, f)?;
         Ok(Traced { captured, spec: self.spec.clone() })
     }

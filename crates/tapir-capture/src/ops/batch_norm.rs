@@ -4,8 +4,8 @@
 //! Training mode (batch statistics, running-stat updates) is refused inside a trace.
 
 use super::OpDoc;
-use crate::session::{record1, record_literal, refuse_in_trace};
 use crate::replay::replay1;
+use crate::session::{record1, record_literal, refuse_in_trace};
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -24,13 +24,13 @@ impl Op for BatchNorm {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..5).map(|i| cx.input(i)).collect();
-        let attrs = vec![("epsilon", Attr::Float(self.eps as f32)), ("momentum", Attr::Float(1.0 - self.momentum as f32))];
+        let attrs =
+            vec![("epsilon", Attr::Float(self.eps as f32)), ("momentum", Attr::Float(1.0 - self.momentum as f32))];
         emit::one(cx.node("BatchNormalization", &ins, attrs))
     }
 }
 
-pub const DOC: OpDoc =
-    OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)", onnx: "BatchNormalization" };
+pub const DOC: OpDoc = OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)", onnx: "BatchNormalization" };
 
 /// `t` or a literal of `fill` with `channels` elements.
 #[track_caller]

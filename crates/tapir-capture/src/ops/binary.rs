@@ -7,8 +7,8 @@
 //! float division after that cast.
 
 use super::{OpDoc, Operand};
-use crate::session::{is_tracing, record1};
 use crate::replay::replay1;
+use crate::session::{is_tracing, record1};
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -148,7 +148,7 @@ impl std::ops::Neg for &Tensor {
     type Output = Tensor;
     #[track_caller]
     fn neg(self) -> Tensor {
-        self.neg()
+        Tensor::neg(self)
     }
 }
 
@@ -156,6 +156,6 @@ impl std::ops::Neg for Tensor {
     type Output = Tensor;
     #[track_caller]
     fn neg(self) -> Tensor {
-        (&self).neg()
+        Tensor::neg(&self)
     }
 }

@@ -5,8 +5,8 @@
 
 use super::OpDoc;
 use crate::kind::dtype_of;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

@@ -4,8 +4,8 @@
 //! ne is `Not(Equal)`. Both inputs are cast to their promoted dtype first, as torch compares.
 
 use super::{OpDoc, Operand};
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

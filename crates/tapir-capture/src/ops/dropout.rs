@@ -2,8 +2,8 @@
 //! it is random, so it is refused inside a trace (eager use outside a trace is fine).
 
 use super::OpDoc;
-use crate::session::{record1, refuse_in_trace};
 use crate::replay::replay1;
+use crate::session::{record1, refuse_in_trace};
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

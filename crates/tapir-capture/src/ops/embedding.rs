@@ -3,8 +3,8 @@
 //! ONNX: Gather(weight, ids) on axis 0.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 

@@ -3,8 +3,8 @@
 //! ONNX: Expand with the observed output shape as a constant (opset 13).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

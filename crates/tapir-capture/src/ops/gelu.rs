@@ -5,8 +5,8 @@
 //! `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -50,8 +50,7 @@ impl Op for Gelu {
     }
 }
 
-pub const DOC: OpDoc =
-    OpDoc { name: "gelu", methods: "`gelu`", onnx: "Gelu (20+); Erf or Tanh with Mul, Add (13-19)" };
+pub const DOC: OpDoc = OpDoc { name: "gelu", methods: "`gelu`", onnx: "Gelu (20+); Erf or Tanh with Mul, Add (13-19)" };
 
 impl Tensor {
     /// GELU; `approximate` is `"none"` (exact) or `"tanh"`, as in torch.

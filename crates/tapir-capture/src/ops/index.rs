@@ -4,8 +4,8 @@
 //! ONNX: Gather along the dimension (indices of any shape; negative indices allowed).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -41,8 +41,6 @@ impl Tensor {
     /// `self[indices]`: rows picked by an integer tensor of any shape.
     #[track_caller]
     pub fn index(&self, indices: &Tensor) -> Tensor {
-        record1(IndexSelect { dim: 0 }, &[self, indices], SourceLocation::caller(), |t| {
-            t[0].f_index(&[Some(t[1])])
-        })
+        record1(IndexSelect { dim: 0 }, &[self, indices], SourceLocation::caller(), |t| t[0].f_index(&[Some(t[1])]))
     }
 }

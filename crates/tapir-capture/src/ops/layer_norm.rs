@@ -6,8 +6,8 @@
 
 use super::batch_norm::or_filled;
 use super::{lowering, OpDoc};
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -50,7 +50,13 @@ pub const DOC: OpDoc = OpDoc {
 impl Tensor {
     /// Layer normalization over the trailing dimensions given by `normalized_shape`.
     #[track_caller]
-    pub fn layer_norm(&self, normalized_shape: &[i64], weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Tensor {
+    pub fn layer_norm(
+        &self,
+        normalized_shape: &[i64],
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        eps: f64,
+    ) -> Tensor {
         let location = SourceLocation::caller();
         let n: i64 = normalized_shape.iter().product();
         let w = or_filled(weight, n, self, 1.0, "layer_norm").reshape(normalized_shape);

@@ -4,8 +4,8 @@
 //! `MatMul(x, Transpose(W))` then `Add(b)` for other ranks.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 

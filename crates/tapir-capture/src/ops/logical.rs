@@ -3,8 +3,8 @@
 //! ONNX: And, Or, Xor, Not (bool only, opset 7+), so inputs are cast to bool first.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 

@@ -3,8 +3,8 @@
 //! ONNX: MatMul (opset 13: https://onnx.ai/onnx/operators/onnx__MatMul.html).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

@@ -3,8 +3,8 @@
 //! ONNX: MaxPool with kernel_shape, strides, pads, dilations, ceil_mode (opset 12+ semantics).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -53,7 +53,14 @@ pub(crate) fn pair(v: &[i64], default: &[i64]) -> Vec<i64> {
 impl Tensor {
     /// 2-D max pooling; an empty `stride` means the kernel size, as in torch.
     #[track_caller]
-    pub fn max_pool2d(&self, kernel: &[i64], stride: &[i64], padding: &[i64], dilation: &[i64], ceil_mode: bool) -> Tensor {
+    pub fn max_pool2d(
+        &self,
+        kernel: &[i64],
+        stride: &[i64],
+        padding: &[i64],
+        dilation: &[i64],
+        ceil_mode: bool,
+    ) -> Tensor {
         let kernel = pair(kernel, &[1, 1]);
         let op = MaxPool2d {
             stride: pair(stride, &kernel),

@@ -28,7 +28,11 @@ impl Op for MinMaxDim {
     }
     fn eval(&self, inputs: &[&dyn std::any::Any], _: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
         crate::replay::run(inputs, |t| {
-            let (v, i) = if self.max { t[0].f_max_dim(self.dim, self.keepdim)? } else { t[0].f_min_dim(self.dim, self.keepdim)? };
+            let (v, i) = if self.max {
+                t[0].f_max_dim(self.dim, self.keepdim)?
+            } else {
+                t[0].f_min_dim(self.dim, self.keepdim)?
+            };
             Ok(vec![v, i])
         })
     }

@@ -4,8 +4,8 @@
 //! 17, input from 18). Integer sums are widened to int64 as torch does, by casting first.
 
 use super::{lowering, OpDoc};
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

@@ -3,8 +3,8 @@
 //! ONNX: Tile with the repeats as a constant; a Reshape first adds the leading dimensions.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 

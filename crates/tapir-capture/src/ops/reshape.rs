@@ -4,8 +4,8 @@
 //! `-1` in the request is already resolved.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -22,8 +22,7 @@ impl Op for Reshape {
     }
 }
 
-pub const DOC: OpDoc =
-    OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`", onnx: "Reshape" };
+pub const DOC: OpDoc = OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`", onnx: "Reshape" };
 
 impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).

@@ -92,11 +92,21 @@ impl Op for Rnn {
             let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
             match self.kind {
                 RnnKind::Lstm => {
-                    let (o, h, c) = x.f_lstm(hx, params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
+                    let (o, h, c) =
+                        x.f_lstm(hx, params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
                     Ok(vec![o, h, c])
                 }
                 RnnKind::Gru => {
-                    let (o, h) = x.f_gru(hx[0], params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
+                    let (o, h) = x.f_gru(
+                        hx[0],
+                        params,
+                        true,
+                        self.num_layers,
+                        0.0,
+                        false,
+                        self.bidirectional,
+                        self.batch_first,
+                    )?;
                     Ok(vec![o, h])
                 }
             }
@@ -117,7 +127,8 @@ impl Op for Rnn {
             let (mut ws, mut rs, mut bs) = (vec![], vec![], vec![]);
             for dir in 0..d {
                 let base = 1 + states + ((l * d + dir) * 4) as usize;
-                let (w_ih, w_hh, b_ih, b_hh) = (cx.input(base), cx.input(base + 1), cx.input(base + 2), cx.input(base + 3));
+                let (w_ih, w_hh, b_ih, b_hh) =
+                    (cx.input(base), cx.input(base + 1), cx.input(base + 2), cx.input(base + 3));
                 let w = reorder(cx, w_ih, h, order);
                 ws.push(emit::unsqueeze(cx, w, &[0]));
                 let r = reorder(cx, w_hh, h, order);
@@ -153,7 +164,8 @@ impl Op for Rnn {
             let y = cx.node("Transpose", &[outs[0]], vec![("perm", Attr::Ints(vec![0, 2, 1, 3]))]);
             x = emit::reshape(cx, y, &[t_len, batch, d * h]);
         }
-        let out = if self.batch_first { cx.node("Transpose", &[x], vec![("perm", Attr::Ints(vec![1, 0, 2]))]) } else { x };
+        let out =
+            if self.batch_first { cx.node("Transpose", &[x], vec![("perm", Attr::Ints(vec![1, 0, 2]))]) } else { x };
         let mut result = Outputs::new();
         result.push(out);
         for s in finals {
@@ -163,7 +175,8 @@ impl Op for Rnn {
     }
 }
 
-pub const LSTM: OpDoc = OpDoc { name: "lstm", methods: "`lstm`", onnx: "LSTM per layer (gates reordered with Split, Concat)" };
+pub const LSTM: OpDoc =
+    OpDoc { name: "lstm", methods: "`lstm`", onnx: "LSTM per layer (gates reordered with Split, Concat)" };
 pub const GRU: OpDoc = OpDoc { name: "gru", methods: "`gru`", onnx: "GRU per layer, linear_before_reset=1" };
 
 impl Tensor {
@@ -172,7 +185,15 @@ impl Tensor {
     /// `w_hh [4H, H]`, `b_ih [4H]`, `b_hh [4H]`, PyTorch's layout. Returns `(output, h_n, c_n)`.
     #[allow(clippy::too_many_arguments)]
     #[track_caller]
-    pub fn lstm(&self, h0: &Tensor, c0: &Tensor, params: &[&Tensor], num_layers: i64, bidirectional: bool, batch_first: bool) -> (Tensor, Tensor, Tensor) {
+    pub fn lstm(
+        &self,
+        h0: &Tensor,
+        c0: &Tensor,
+        params: &[&Tensor],
+        num_layers: i64,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> (Tensor, Tensor, Tensor) {
         let hidden = h0.size().last().copied().unwrap_or(0);
         let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first };
         let mut inputs = vec![self, h0, c0];
@@ -191,7 +212,14 @@ impl Tensor {
     /// Multi-layer GRU, as [`Tensor::lstm`] without the cell state; params use PyTorch's
     /// `[3H, ...]` layout. Returns `(output, h_n)`.
     #[track_caller]
-    pub fn gru(&self, h0: &Tensor, params: &[&Tensor], num_layers: i64, bidirectional: bool, batch_first: bool) -> (Tensor, Tensor) {
+    pub fn gru(
+        &self,
+        h0: &Tensor,
+        params: &[&Tensor],
+        num_layers: i64,
+        bidirectional: bool,
+        batch_first: bool,
+    ) -> (Tensor, Tensor) {
         let hidden = h0.size().last().copied().unwrap_or(0);
         let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first };
         let mut inputs = vec![self, h0];

@@ -3,8 +3,8 @@
 //! ONNX: Gather with a 0-D index constant (drops the axis; negative indices allowed since 11).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 

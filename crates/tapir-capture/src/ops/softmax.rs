@@ -4,8 +4,8 @@
 //! as torch does (https://onnx.ai/onnx/operators/onnx__Softmax.html).
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 

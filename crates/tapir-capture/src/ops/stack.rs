@@ -3,8 +3,8 @@
 //! ONNX: Unsqueeze each input at `dim`, then Concat along it.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 

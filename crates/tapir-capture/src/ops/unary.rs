@@ -3,8 +3,8 @@
 //! (https://onnx.ai/onnx/operators/). rsqrt is `Reciprocal(Sqrt(x))`.
 
 use super::OpDoc;
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
 

@@ -4,8 +4,8 @@
 //! value as a scalar constant of x's dtype.
 
 use super::{OpDoc, Operand};
-use crate::session::record1;
 use crate::replay::replay1;
+use crate::session::record1;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
