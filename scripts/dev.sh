@@ -91,6 +91,9 @@ case "$cmd" in
     setup
     export TAPIR_CHECK_DIR="${TAPIR_CHECK_DIR:-$root/target/onnx-checks}"
     rm -rf "$TAPIR_CHECK_DIR"
+    if cargo fmt --version >/dev/null 2>&1; then
+      cargo fmt --all --check
+    fi
     cargo test --workspace "$@"
     "$py" tests/check_models.py "$TAPIR_CHECK_DIR"
     ;;

@@ -49,8 +49,11 @@ fn to_f64(t: &tch::Tensor) -> Vec<f64> {
     Vec::<f64>::try_from(t.to_kind(tch::Kind::Double).flatten(0, -1)).unwrap()
 }
 
+/// An output's shape and its values as `f64`.
+pub type Flat = (Vec<usize>, Vec<f64>);
+
 /// Runs an ONNX model in tract; each output as its shape and its values as `f64`.
-pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<(Vec<usize>, Vec<f64>)>, String> {
+pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<Flat>, String> {
     let outs = tapir::testing::run_tract(bytes, inputs)?;
     Ok(outs.iter().map(|o| (o.size().iter().map(|d| *d as usize).collect(), to_f64(o))).collect())
 }
@@ -63,11 +66,10 @@ pub fn compare(actual: &[f64], expected: &[f64], tol: Tolerance) -> Result<f64, 
     let mut max_err: f64 = 0.0;
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
         let err = (a - e).abs();
-        let same_nan = a.is_nan() && e.is_nan();
-        if !same_nan && !(err <= tol.atol + tol.rtol * e.abs()) && !(a == e) {
+        if !tapir::within_tolerance(*a, *e, tol.atol, tol.rtol) {
             return Err(format!("element {i}: got {a}, expected {e} (error {err:e}, tolerance {tol:?})"));
         }
-        if !same_nan && err.is_finite() {
+        if err.is_finite() {
             max_err = max_err.max(err);
         }
     }

@@ -20,7 +20,8 @@ impl Sequential {
         Self::default()
     }
 
-    /// Appends a module.
+    /// Appends a module (named `add` as in `tch::nn::Sequential`).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, m: impl Module + 'static) -> Self {
         self.layers.push(Box::new(m));
         self

@@ -88,7 +88,8 @@ impl Module for LstmClassifier {
 /// Builds zoo model `name` with its parameters in `vs`, in eval mode. `None` for an unknown name.
 pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
     let root = vs.root();
-    let (name, module, input): (&'static str, Box<dyn Module>, fn(i64) -> tch::Tensor) = match name {
+    type Entry = (&'static str, Box<dyn Module>, fn(i64) -> tch::Tensor);
+    let (name, module, input): Entry = match name {
         "mlp" => {
             let net = &root / "net";
             let net = Sequential::new()

@@ -109,6 +109,12 @@ impl fmt::Display for CheckReport {
     }
 }
 
+/// Whether `got` is within `atol + rtol * |expected|` of `expected`; equal values (infinities
+/// included) and two NaNs match.
+pub fn within_tolerance(got: f64, expected: f64, atol: f64, rtol: f64) -> bool {
+    got == expected || (got.is_nan() && expected.is_nan()) || (got - expected).abs() <= atol + rtol * expected.abs()
+}
+
 fn flat_f64(t: &tch::Tensor) -> Result<Vec<f64>, String> {
     t.f_to_kind(tch::Kind::Double)
         .and_then(|t| t.f_flatten(0, -1))
@@ -142,11 +148,8 @@ pub(crate) fn compare_outputs(
         let mut first = None;
         let mut max_error = 0.0f64;
         for (i, (a, b)) in gv.iter().zip(&ev).enumerate() {
-            if a.is_nan() && b.is_nan() || a == b {
-                continue;
-            }
-            let err = (a - b).abs();
-            if !(err <= opts.atol + opts.rtol * b.abs()) {
+            if !within_tolerance(*a, *b, opts.atol, opts.rtol) {
+                let err = (a - b).abs();
                 first.get_or_insert(i);
                 max_error = max_error.max(if err.is_nan() { f64::INFINITY } else { err });
             }

@@ -25,7 +25,7 @@ mod check;
 pub mod testing;
 mod traced;
 
-pub use check::{CheckOptions, CheckReport, Divergence};
+pub use check::{within_tolerance, CheckOptions, CheckReport, Divergence};
 pub use tapir_capture::ops::{embedding, OpDoc, CATALOG};
 pub use tapir_capture::{
     enter_scope, enter_scope_path, is_tracing, CaptureError, GuardPolicy, IntoOutputs, Operand, Scalar, ScopeGuard,

@@ -54,6 +54,7 @@ fn expand(v: &[i64], n: usize) -> Vec<i64> {
 }
 
 impl Tensor {
+    #[allow(clippy::too_many_arguments)]
     #[track_caller]
     fn conv_nd(
         &self,
