@@ -220,10 +220,12 @@ pub(crate) fn failed(e: Arc<CaptureError>) -> Tensor {
     Tensor::from_state(tch::Tensor::new(), State::Failed(e))
 }
 
-/// Runs a single-output op eagerly and records it when a trace is active.
+/// Runs a single-output op eagerly and records it when a trace is active. `op` builds the
+/// recorded op (its attributes) and runs only when a trace is active or the op failed, so the
+/// no-trace path pays for nothing but the eager call and one thread-local read.
 #[inline]
 pub(crate) fn record1<O: Op>(
-    op: O,
+    op: impl FnOnce() -> O,
     inputs: &[&Tensor],
     location: SourceLocation,
     eager: impl FnOnce(&[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError>,
@@ -234,8 +236,12 @@ pub(crate) fn record1<O: Op>(
     let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
     let out = match eager(&raw) {
         Ok(out) => out,
-        Err(e) => return failed(op_error(op.name(), location, e)),
+        Err(e) => return failed(op_error(op().name(), location, e)),
     };
+    if !is_tracing() {
+        return Tensor::from_state(out, State::Eager);
+    }
+    let op = op();
     let recorded = ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         let s = a.as_mut()?;
@@ -249,26 +255,31 @@ pub(crate) fn record1<O: Op>(
 }
 
 /// Runs a multi-output op eagerly and records it when a trace is active. On failure every
-/// output carries the error; `n_on_error` is how many outputs to return then.
+/// output carries the error; `n_on_error` says how many outputs to return then. `op` is built
+/// lazily, as in [`record1`].
 pub(crate) fn record_n<O: Op>(
-    op: O,
+    op: impl FnOnce() -> O,
     inputs: &[&Tensor],
     location: SourceLocation,
-    n_on_error: usize,
+    n_on_error: impl FnOnce() -> usize,
     eager: impl FnOnce(&[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError>,
 ) -> Vec<Tensor> {
-    let fail_all = |e: Arc<CaptureError>| -> Vec<Tensor> {
+    let fail_all = |e: Arc<CaptureError>, n: usize| -> Vec<Tensor> {
         with_session(|s| s.fail(e.clone()));
-        (0..n_on_error).map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))).collect()
+        (0..n).map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))).collect()
     };
     if let Some(e) = failed_input(inputs) {
-        return fail_all(e);
+        return fail_all(e, n_on_error());
     }
     let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
     let outs = match eager(&raw) {
         Ok(outs) => outs,
-        Err(e) => return fail_all(op_error(op.name(), location, e)),
+        Err(e) => return fail_all(op_error(op().name(), location, e), n_on_error()),
     };
+    if !is_tracing() {
+        return outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)).collect();
+    }
+    let op = op();
     let recorded = ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         let s = a.as_mut()?;
@@ -282,7 +293,7 @@ pub(crate) fn record_n<O: Op>(
             .zip(values)
             .map(|(t, value)| Tensor::from_state(t, State::Traced { trace, value }))
             .collect(),
-        Some((_, Err(e))) => fail_all(Arc::new(e)),
+        Some((_, Err(e))) => fail_all(Arc::new(e), n_on_error()),
     }
 }
 

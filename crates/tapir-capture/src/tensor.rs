@@ -86,7 +86,11 @@ impl Tensor {
 
     /// Number of dimensions.
     pub fn dim(&self) -> usize {
-        self.size().len()
+        if self.inner.defined() {
+            self.inner.dim()
+        } else {
+            0
+        }
     }
 
     /// The tch kind (`Float` for a failed tensor).

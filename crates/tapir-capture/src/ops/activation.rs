@@ -87,7 +87,7 @@ impl Tensor {
     /// `x` where positive, `negative_slope * x` elsewhere (torch's default slope is 0.01).
     #[track_caller]
     pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
-        let op = LeakyRelu { negative_slope };
+        let op = || LeakyRelu { negative_slope };
         record1(op, &[self], SourceLocation::caller(), |t| {
             // x > 0 ? x : x * slope, computed exactly: max(x,0) + min(x,0) * slope.
             t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_mul_scalar(negative_slope)?)
@@ -97,25 +97,30 @@ impl Tensor {
     /// `x` where positive, `alpha * (exp(x) - 1)` elsewhere.
     #[track_caller]
     pub fn elu(&self, alpha: f64) -> Tensor {
-        record1(Elu { alpha }, &[self], SourceLocation::caller(), |t| {
-            if alpha == 1.0 {
-                t[0].f_elu()
-            } else {
-                let neg = t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(alpha)?;
-                t[0].f_clamp_min(0.0)?.f_add(&neg)
-            }
-        })
+        record1(
+            || Elu { alpha },
+            &[self],
+            SourceLocation::caller(),
+            |t| {
+                if alpha == 1.0 {
+                    t[0].f_elu()
+                } else {
+                    let neg = t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(alpha)?;
+                    t[0].f_clamp_min(0.0)?.f_add(&neg)
+                }
+            },
+        )
     }
 
     /// `x * sigmoid(x)`.
     #[track_caller]
     pub fn silu(&self) -> Tensor {
-        record1(Silu, &[self], SourceLocation::caller(), |t| t[0].f_silu())
+        record1(|| Silu, &[self], SourceLocation::caller(), |t| t[0].f_silu())
     }
 
     /// `x * relu6(x + 3) / 6`.
     #[track_caller]
     pub fn hardswish(&self) -> Tensor {
-        record1(Hardswish, &[self], SourceLocation::caller(), |t| t[0].f_hardswish())
+        record1(|| Hardswish, &[self], SourceLocation::caller(), |t| t[0].f_hardswish())
     }
 }

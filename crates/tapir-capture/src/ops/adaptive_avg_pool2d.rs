@@ -52,7 +52,7 @@ impl Tensor {
     /// Average pooling to `output_size` (`[1, 1]` is global average pooling).
     #[track_caller]
     pub fn adaptive_avg_pool2d(&self, output_size: [i64; 2]) -> Tensor {
-        let op = AdaptiveAvgPool2d { output_size };
+        let op = || AdaptiveAvgPool2d { output_size };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_adaptive_avg_pool2d(output_size))
     }
 }

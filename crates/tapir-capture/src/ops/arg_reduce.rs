@@ -59,7 +59,7 @@ impl Tensor {
     #[track_caller]
     pub fn argmax(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
         let dim = dim.into();
-        let op = ArgReduce { max: true, dim: dim.map(|d| self.norm_dim(d)), keepdim };
+        let op = || ArgReduce { max: true, dim: dim.map(|d| self.norm_dim(d)), keepdim };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmax(dim, keepdim))
     }
 
@@ -67,7 +67,7 @@ impl Tensor {
     #[track_caller]
     pub fn argmin(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
         let dim = dim.into();
-        let op = ArgReduce { max: false, dim: dim.map(|d| self.norm_dim(d)), keepdim };
+        let op = || ArgReduce { max: false, dim: dim.map(|d| self.norm_dim(d)), keepdim };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmin(dim, keepdim))
     }
 }

@@ -65,16 +65,16 @@ impl Tensor {
         count_include_pad: bool,
         divisor_override: Option<i64>,
     ) -> Tensor {
-        let kernel = pair(kernel, &[1, 1]);
-        let op = AvgPool2d {
-            stride: pair(stride, &kernel),
-            padding: pair(padding, &[0, 0]),
-            kernel,
+        let k = pair(kernel, &[1, 1]);
+        let (s, p) = (pair(stride, &k), pair(padding, &[0, 0]));
+        let op = || AvgPool2d {
+            kernel: k.clone(),
+            stride: s.clone(),
+            padding: p.clone(),
             ceil_mode,
             count_include_pad,
             divisor_override,
         };
-        let (k, s, p) = (op.kernel.clone(), op.stride.clone(), op.padding.clone());
         record1(op, &[self], SourceLocation::caller(), |t| {
             t[0].f_avg_pool2d(&k, &s, &p, ceil_mode, count_include_pad, divisor_override)
         })

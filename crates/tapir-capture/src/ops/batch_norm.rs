@@ -32,14 +32,14 @@ impl Op for BatchNorm {
 
 pub const DOC: OpDoc = OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)", onnx: "BatchNormalization" };
 
-/// `t` or a literal of `fill` with `channels` elements.
+/// `t`, or a literal of `shape` filled with `fill` (an absent affine weight or bias).
 #[track_caller]
-pub(crate) fn or_filled(t: Option<&Tensor>, channels: i64, like: &Tensor, fill: f64, op: &'static str) -> Tensor {
+pub(crate) fn or_filled(t: Option<&Tensor>, shape: &[i64], like: &Tensor, fill: f64, op: &'static str) -> Tensor {
     match t {
         Some(t) => t.shallow_clone(),
         None => {
             let location = SourceLocation::caller();
-            match tch::Tensor::f_full([channels], fill, (like.kind(), like.device())) {
+            match tch::Tensor::f_full(shape, fill, (like.kind(), like.device())) {
                 Ok(v) => record_literal(v, op, location),
                 Err(e) => crate::session::failed(std::sync::Arc::new(crate::CaptureError::Op {
                     op,
@@ -74,9 +74,9 @@ impl Tensor {
             }
         }
         let c = self.size().get(1).copied().unwrap_or(1);
-        let w = or_filled(weight, c, self, 1.0, "batch_norm");
-        let b = or_filled(bias, c, self, 0.0, "batch_norm");
-        let op = BatchNorm { eps, momentum };
+        let w = or_filled(weight, &[c], self, 1.0, "batch_norm");
+        let b = or_filled(bias, &[c], self, 0.0, "batch_norm");
+        let op = || BatchNorm { eps, momentum };
         record1(op, &[self, &w, &b, running_mean, running_var], location, |t| {
             t[0].f_batch_norm(Some(t[1]), Some(t[2]), Some(t[3]), Some(t[4]), training, momentum, eps, false)
         })

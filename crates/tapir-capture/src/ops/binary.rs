@@ -42,10 +42,10 @@ macro_rules! binary_op {
                 let scalar_eager: Option<ScalarEager> = $scalar_eager;
                 match (other.into(), scalar_eager) {
                     // No trace: tch's scalar op, exactly what tch users get.
-                    (Operand::Scalar(s), Some(f)) if !is_tracing() => record1($ty, &[self], location, |t| f(t[0], s)),
+                    (Operand::Scalar(s), Some(f)) if !is_tracing() => record1(|| $ty, &[self], location, |t| f(t[0], s)),
                     (other, _) => {
                         let other = other.tensor_next_to(self);
-                        record1($ty, &[self, &other], location, |t| t[0].$eager(t[1]))
+                        record1(|| $ty, &[self, &other], location, |t| t[0].$eager(t[1]))
                     }
                 }
             }

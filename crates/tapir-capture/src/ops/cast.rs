@@ -34,7 +34,7 @@ impl Tensor {
         if self.error().is_none() && self.kind() == kind && dtype_of(kind).is_some() {
             return self.shallow_clone();
         }
-        record1(Cast, &[self], SourceLocation::caller(), |t| t[0].f_to_kind(kind))
+        record1(|| Cast, &[self], SourceLocation::caller(), |t| t[0].f_to_kind(kind))
     }
 
     /// A contiguous tensor with the same values; records nothing (ONNX has no layouts).

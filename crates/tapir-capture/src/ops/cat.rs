@@ -33,7 +33,7 @@ impl Tensor {
     /// Concatenates `tensors` along `dim`.
     #[track_caller]
     pub fn cat(tensors: &[&Tensor], dim: i64) -> Tensor {
-        let d = tensors.first().map_or(dim, |t| t.norm_dim(dim));
-        record1(Cat { dim: d }, tensors, SourceLocation::caller(), |t| tch::Tensor::f_cat(t, dim))
+        let op = || Cat { dim: tensors.first().map_or(dim, |t| t.norm_dim(dim)) };
+        record1(op, tensors, SourceLocation::caller(), |t| tch::Tensor::f_cat(t, dim))
     }
 }

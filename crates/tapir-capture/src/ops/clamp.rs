@@ -42,8 +42,8 @@ impl Tensor {
     /// Clamps to `[min, max]`; either bound may be absent.
     #[track_caller]
     pub fn clamp(&self, min: impl Into<Option<f64>>, max: impl Into<Option<f64>>) -> Tensor {
-        let op = Clamp { min: min.into(), max: max.into() };
-        let (lo, hi) = (op.min, op.max);
+        let (lo, hi) = (min.into(), max.into());
+        let op = || Clamp { min: lo, max: hi };
         record1(op, &[self], SourceLocation::caller(), |t| match (lo, hi) {
             (Some(lo), Some(hi)) => t[0].f_clamp(lo, hi),
             (Some(lo), None) => t[0].f_clamp_min(lo),

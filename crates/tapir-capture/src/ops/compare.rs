@@ -41,7 +41,7 @@ macro_rules! compare_op {
             pub fn $method<'a>(&self, other: impl Into<Operand<'a>>) -> Tensor {
                 let location = SourceLocation::caller();
                 let other = other.into().tensor_next_to(self);
-                record1($ty, &[self, &other], location, |t| t[0].$eager(t[1]))
+                record1(|| $ty, &[self, &other], location, |t| t[0].$eager(t[1]))
             }
         }
     };

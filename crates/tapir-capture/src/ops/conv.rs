@@ -68,7 +68,7 @@ impl Tensor {
     ) -> Tensor {
         let location = SourceLocation::caller();
         let (stride, padding, dilation) = (expand(stride, n), expand(padding, n), expand(dilation, n));
-        let op = Conv { stride: stride.clone(), padding: padding.clone(), dilation: dilation.clone(), groups };
+        let op = || Conv { stride: stride.clone(), padding: padding.clone(), dilation: dilation.clone(), groups };
         let eager = |t: &[&tch::Tensor]| {
             let b = t.get(2).copied();
             if n == 1 {

@@ -70,14 +70,14 @@ impl Tensor {
         dilation: &[i64],
         groups: i64,
     ) -> Tensor {
-        let op = ConvTranspose2d {
-            stride: pair(stride),
-            padding: pair(padding),
-            output_padding: pair(output_padding),
-            dilation: pair(dilation),
+        let (s, p, o, d) = (pair(stride), pair(padding), pair(output_padding), pair(dilation));
+        let op = || ConvTranspose2d {
+            stride: s.clone(),
+            padding: p.clone(),
+            output_padding: o.clone(),
+            dilation: d.clone(),
             groups,
         };
-        let (s, p, o, d) = (op.stride.clone(), op.padding.clone(), op.output_padding.clone(), op.dilation.clone());
         let eager = |t: &[&tch::Tensor]| t[0].f_conv_transpose2d(t[1], t.get(2).copied(), &s, &p, &o, groups, &d);
         let location = SourceLocation::caller();
         match bias {

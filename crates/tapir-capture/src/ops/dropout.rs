@@ -33,6 +33,6 @@ impl Tensor {
         if let Some(refused) = refuse_in_trace("dropout", location, reason) {
             return refused;
         }
-        record1(Dropout, &[self], location, |t| t[0].f_dropout(p, true))
+        record1(|| Dropout, &[self], location, |t| t[0].f_dropout(p, true))
     }
 }

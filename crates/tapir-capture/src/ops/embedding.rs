@@ -27,7 +27,10 @@ pub const DOC: OpDoc = OpDoc { name: "embedding", methods: "`embedding`", onnx: 
 /// `weight[indices]` for a `[num_embeddings, dim]` table and integer `indices` of any shape.
 #[track_caller]
 pub fn embedding(weight: &Tensor, indices: &Tensor) -> Tensor {
-    record1(Embedding, &[weight, indices], SourceLocation::caller(), |t| {
-        tch::Tensor::f_embedding(t[0], t[1], -1, false, false)
-    })
+    record1(
+        || Embedding,
+        &[weight, indices],
+        SourceLocation::caller(),
+        |t| tch::Tensor::f_embedding(t[0], t[1], -1, false, false),
+    )
 }

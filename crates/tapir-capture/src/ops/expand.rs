@@ -28,6 +28,6 @@ impl Tensor {
     /// Broadcasts to `size` (`-1` keeps a dimension).
     #[track_caller]
     pub fn expand(&self, size: &[i64]) -> Tensor {
-        record1(Expand, &[self], SourceLocation::caller(), |t| t[0].f_expand(size, false))
+        record1(|| Expand, &[self], SourceLocation::caller(), |t| t[0].f_expand(size, false))
     }
 }

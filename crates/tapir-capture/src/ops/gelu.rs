@@ -56,7 +56,7 @@ impl Tensor {
     /// GELU; `approximate` is `"none"` (exact) or `"tanh"`, as in torch.
     #[track_caller]
     pub fn gelu(&self, approximate: &str) -> Tensor {
-        let op = Gelu { tanh: approximate == "tanh" };
+        let op = || Gelu { tanh: approximate == "tanh" };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_gelu(approximate))
     }
 }

@@ -52,9 +52,9 @@ impl Tensor {
     pub fn group_norm(&self, num_groups: i64, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Tensor {
         let location = SourceLocation::caller();
         let c = self.size().get(1).copied().unwrap_or(1);
-        let w = super::batch_norm::or_filled(weight, c, self, 1.0, "group_norm");
-        let b = super::batch_norm::or_filled(bias, c, self, 0.0, "group_norm");
-        let op = GroupNorm { num_groups, eps };
+        let w = super::batch_norm::or_filled(weight, &[c], self, 1.0, "group_norm");
+        let b = super::batch_norm::or_filled(bias, &[c], self, 0.0, "group_norm");
+        let op = || GroupNorm { num_groups, eps };
         record1(op, &[self, &w, &b], location, |t| t[0].f_group_norm(num_groups, Some(t[1]), Some(t[2]), eps, false))
     }
 }

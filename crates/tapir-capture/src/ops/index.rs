@@ -34,13 +34,13 @@ impl Tensor {
     /// Entries at `indices` (1-D, integer) along `dim`.
     #[track_caller]
     pub fn index_select(&self, dim: i64, indices: &Tensor) -> Tensor {
-        let op = IndexSelect { dim: self.norm_dim(dim) };
+        let op = || IndexSelect { dim: self.norm_dim(dim) };
         record1(op, &[self, indices], SourceLocation::caller(), |t| t[0].f_index_select(dim, t[1]))
     }
 
     /// `self[indices]`: rows picked by an integer tensor of any shape.
     #[track_caller]
     pub fn index(&self, indices: &Tensor) -> Tensor {
-        record1(IndexSelect { dim: 0 }, &[self, indices], SourceLocation::caller(), |t| t[0].f_index(&[Some(t[1])]))
+        record1(|| IndexSelect { dim: 0 }, &[self, indices], SourceLocation::caller(), |t| t[0].f_index(&[Some(t[1])]))
     }
 }

@@ -58,12 +58,9 @@ impl Tensor {
         eps: f64,
     ) -> Tensor {
         let location = SourceLocation::caller();
-        let n: i64 = normalized_shape.iter().product();
-        let w = or_filled(weight, n, self, 1.0, "layer_norm").reshape(normalized_shape);
-        let b = or_filled(bias, n, self, 0.0, "layer_norm").reshape(normalized_shape);
-        let w = if weight.is_some() { weight.map_or(w.shallow_clone(), |t| t.shallow_clone()) } else { w };
-        let b = if bias.is_some() { bias.map_or(b.shallow_clone(), |t| t.shallow_clone()) } else { b };
-        let op = LayerNorm { normalized_dims: normalized_shape.len(), eps };
+        let w = or_filled(weight, normalized_shape, self, 1.0, "layer_norm");
+        let b = or_filled(bias, normalized_shape, self, 0.0, "layer_norm");
+        let op = || LayerNorm { normalized_dims: normalized_shape.len(), eps };
         record1(op, &[self, &w, &b], location, |t| {
             t[0].f_layer_norm(normalized_shape, Some(t[1]), Some(t[2]), eps, false)
         })

@@ -39,8 +39,8 @@ impl Tensor {
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
         let location = SourceLocation::caller();
         match bias {
-            Some(b) => record1(Linear, &[self, weight, b], location, |t| t[0].f_linear(t[1], Some(t[2]))),
-            None => record1(Linear, &[self, weight], location, |t| t[0].f_linear::<&tch::Tensor>(t[1], None)),
+            Some(b) => record1(|| Linear, &[self, weight, b], location, |t| t[0].f_linear(t[1], Some(t[2]))),
+            None => record1(|| Linear, &[self, weight], location, |t| t[0].f_linear::<&tch::Tensor>(t[1], None)),
         }
     }
 }

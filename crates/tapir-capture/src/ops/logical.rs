@@ -30,7 +30,7 @@ macro_rules! logical_op {
             #[doc = concat!("Elementwise `", $name, "`.")]
             #[track_caller]
             pub fn $method(&self, other: &Tensor) -> Tensor {
-                record1($ty, &[self, other], SourceLocation::caller(), |t| t[0].$eager(t[1]))
+                record1(|| $ty, &[self, other], SourceLocation::caller(), |t| t[0].$eager(t[1]))
             }
         }
     };
@@ -58,6 +58,6 @@ impl Tensor {
     /// Elementwise logical not.
     #[track_caller]
     pub fn logical_not(&self) -> Tensor {
-        record1(Not, &[self], SourceLocation::caller(), |t| t[0].f_logical_not())
+        record1(|| Not, &[self], SourceLocation::caller(), |t| t[0].f_logical_not())
     }
 }

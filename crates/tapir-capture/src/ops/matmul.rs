@@ -28,6 +28,6 @@ impl Tensor {
     /// Matrix product, as `torch.matmul`.
     #[track_caller]
     pub fn matmul(&self, other: &Tensor) -> Tensor {
-        record1(Matmul, &[self, other], SourceLocation::caller(), |t| t[0].f_matmul(t[1]))
+        record1(|| Matmul, &[self, other], SourceLocation::caller(), |t| t[0].f_matmul(t[1]))
     }
 }

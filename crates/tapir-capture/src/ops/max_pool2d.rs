@@ -61,15 +61,10 @@ impl Tensor {
         dilation: &[i64],
         ceil_mode: bool,
     ) -> Tensor {
-        let kernel = pair(kernel, &[1, 1]);
-        let op = MaxPool2d {
-            stride: pair(stride, &kernel),
-            padding: pair(padding, &[0, 0]),
-            dilation: pair(dilation, &[1, 1]),
-            kernel,
-            ceil_mode,
-        };
-        let (k, s, p, d) = (op.kernel.clone(), op.stride.clone(), op.padding.clone(), op.dilation.clone());
+        let k = pair(kernel, &[1, 1]);
+        let (s, p, d) = (pair(stride, &k), pair(padding, &[0, 0]), pair(dilation, &[1, 1]));
+        let op =
+            || MaxPool2d { kernel: k.clone(), stride: s.clone(), padding: p.clone(), dilation: d.clone(), ceil_mode };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d(&k, &s, &p, &d, ceil_mode))
     }
 }

@@ -56,21 +56,33 @@ impl Tensor {
     /// Maximum values along `dim` and their indices.
     #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        let op = MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim };
-        pair(record_n(op, &[self], SourceLocation::caller(), 2, |t| {
-            let (v, i) = t[0].f_max_dim(dim, keepdim)?;
-            Ok(vec![v, i])
-        }))
+        let op = || MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim };
+        pair(record_n(
+            op,
+            &[self],
+            SourceLocation::caller(),
+            || 2,
+            |t| {
+                let (v, i) = t[0].f_max_dim(dim, keepdim)?;
+                Ok(vec![v, i])
+            },
+        ))
     }
 
     /// Minimum values along `dim` and their indices.
     #[track_caller]
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        let op = MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim };
-        pair(record_n(op, &[self], SourceLocation::caller(), 2, |t| {
-            let (v, i) = t[0].f_min_dim(dim, keepdim)?;
-            Ok(vec![v, i])
-        }))
+        let op = || MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim };
+        pair(record_n(
+            op,
+            &[self],
+            SourceLocation::caller(),
+            || 2,
+            |t| {
+                let (v, i) = t[0].f_min_dim(dim, keepdim)?;
+                Ok(vec![v, i])
+            },
+        ))
     }
 }
 

@@ -31,18 +31,21 @@ impl Tensor {
     /// Reorders dimensions: output dimension `i` is input dimension `dims[i]`.
     #[track_caller]
     pub fn permute(&self, dims: &[i64]) -> Tensor {
-        let perm = dims.iter().map(|d| self.norm_dim(*d)).collect();
-        record1(Permute { perm }, &[self], SourceLocation::caller(), |t| t[0].f_permute(dims))
+        let op = || Permute { perm: dims.iter().map(|d| self.norm_dim(*d)).collect() };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_permute(dims))
     }
 
     /// Swaps two dimensions.
     #[track_caller]
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Tensor {
-        let (a, b) = (self.norm_dim(dim0), self.norm_dim(dim1));
-        let mut perm: Vec<i64> = (0..self.dim() as i64).collect();
-        if let (Some(_), Some(_)) = (perm.get(a as usize), perm.get(b as usize)) {
-            perm.swap(a as usize, b as usize);
-        }
-        record1(Permute { perm }, &[self], SourceLocation::caller(), |t| t[0].f_transpose(dim0, dim1))
+        let op = || {
+            let (a, b) = (self.norm_dim(dim0) as usize, self.norm_dim(dim1) as usize);
+            let mut perm: Vec<i64> = (0..self.dim() as i64).collect();
+            if a < perm.len() && b < perm.len() {
+                perm.swap(a, b);
+            }
+            Permute { perm }
+        };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_transpose(dim0, dim1))
     }
 }

@@ -73,42 +73,42 @@ impl Tensor {
     /// Sum of all elements (a 0-D tensor).
     #[track_caller]
     pub fn sum(&self) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Sum, &[], false);
+        let op = || self.reduce_op(ReduceKind::Sum, &[], false);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_sum(None))
     }
 
     /// Sum over `dims`.
     #[track_caller]
     pub fn sum_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Sum, dims, keepdim);
+        let op = || self.reduce_op(ReduceKind::Sum, dims, keepdim);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_sum_dim_intlist(dims, keepdim, None))
     }
 
     /// Mean of all elements (a 0-D tensor).
     #[track_caller]
     pub fn mean(&self) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Mean, &[], false);
+        let op = || self.reduce_op(ReduceKind::Mean, &[], false);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_mean(None))
     }
 
     /// Mean over `dims`.
     #[track_caller]
     pub fn mean_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Mean, dims, keepdim);
+        let op = || self.reduce_op(ReduceKind::Mean, dims, keepdim);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_mean_dim(dims, keepdim, None))
     }
 
     /// Maximum over `dims` (all dimensions when empty).
     #[track_caller]
     pub fn amax(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Max, dims, keepdim);
+        let op = || self.reduce_op(ReduceKind::Max, dims, keepdim);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_amax(dims, keepdim))
     }
 
     /// Minimum over `dims` (all dimensions when empty).
     #[track_caller]
     pub fn amin(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = self.reduce_op(ReduceKind::Min, dims, keepdim);
+        let op = || self.reduce_op(ReduceKind::Min, dims, keepdim);
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_amin(dims, keepdim))
     }
 }

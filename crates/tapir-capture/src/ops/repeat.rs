@@ -38,7 +38,7 @@ impl Tensor {
     /// Repeats the tensor `repeats[i]` times along dimension `i`.
     #[track_caller]
     pub fn repeat(&self, repeats: &[i64]) -> Tensor {
-        let op = Repeat { repeats: repeats.to_vec() };
+        let op = || Repeat { repeats: repeats.to_vec() };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_repeat(repeats))
     }
 }

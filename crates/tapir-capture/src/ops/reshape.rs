@@ -28,7 +28,7 @@ impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).
     #[track_caller]
     pub fn reshape(&self, shape: &[i64]) -> Tensor {
-        record1(Reshape, &[self], SourceLocation::caller(), |t| t[0].f_reshape(shape))
+        record1(|| Reshape, &[self], SourceLocation::caller(), |t| t[0].f_reshape(shape))
     }
 
     /// Same as [`Tensor::reshape`] (tapir does not distinguish views).
@@ -40,6 +40,6 @@ impl Tensor {
     /// Flattens dimensions `start_dim..=end_dim` into one.
     #[track_caller]
     pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Tensor {
-        record1(Reshape, &[self], SourceLocation::caller(), |t| t[0].f_flatten(start_dim, end_dim))
+        record1(|| Reshape, &[self], SourceLocation::caller(), |t| t[0].f_flatten(start_dim, end_dim))
     }
 }

@@ -194,14 +194,23 @@ impl Tensor {
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor, Tensor) {
-        let hidden = h0.size().last().copied().unwrap_or(0);
-        let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first };
+        let op = || {
+            let hidden = h0.size().last().copied().unwrap_or(0);
+            Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first }
+        };
         let mut inputs = vec![self, h0, c0];
         inputs.extend_from_slice(params);
-        let mut outs = record_n(op, &inputs, SourceLocation::caller(), 3, |t| {
-            let (o, h, c) = t[0].f_lstm(&t[1..3], &t[3..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
-            Ok(vec![o, h, c])
-        })
+        let mut outs = record_n(
+            op,
+            &inputs,
+            SourceLocation::caller(),
+            || 3,
+            |t| {
+                let (o, h, c) =
+                    t[0].f_lstm(&t[1..3], &t[3..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
+                Ok(vec![o, h, c])
+            },
+        )
         .into_iter();
         match (outs.next(), outs.next(), outs.next()) {
             (Some(o), Some(h), Some(c)) => (o, h, c),
@@ -220,14 +229,22 @@ impl Tensor {
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor) {
-        let hidden = h0.size().last().copied().unwrap_or(0);
-        let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first };
+        let op = || {
+            let hidden = h0.size().last().copied().unwrap_or(0);
+            Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first }
+        };
         let mut inputs = vec![self, h0];
         inputs.extend_from_slice(params);
-        let mut outs = record_n(op, &inputs, SourceLocation::caller(), 2, |t| {
-            let (o, h) = t[0].f_gru(t[1], &t[2..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
-            Ok(vec![o, h])
-        })
+        let mut outs = record_n(
+            op,
+            &inputs,
+            SourceLocation::caller(),
+            || 2,
+            |t| {
+                let (o, h) = t[0].f_gru(t[1], &t[2..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
+                Ok(vec![o, h])
+            },
+        )
         .into_iter();
         match (outs.next(), outs.next()) {
             (Some(o), Some(h)) => (o, h),

@@ -33,7 +33,7 @@ impl Tensor {
     /// The slice at `index` along `dim`, without that dimension.
     #[track_caller]
     pub fn select(&self, dim: i64, index: i64) -> Tensor {
-        let op = Select { dim: self.norm_dim(dim), index };
+        let op = || Select { dim: self.norm_dim(dim), index };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_select(dim, index))
     }
 }

@@ -41,20 +41,24 @@ impl Tensor {
     #[track_caller]
     pub fn slice(&self, dim: i64, start: impl Into<Option<i64>>, end: impl Into<Option<i64>>, step: i64) -> Tensor {
         let (start, end) = (start.into(), end.into());
-        let d = self.norm_dim(dim);
-        let n = self.size().get(d as usize).copied().unwrap_or(0);
-        let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
-        let op = Slice { dim: d, start: clamp(start.unwrap_or(0)), end: clamp(end.unwrap_or(n)), step };
+        let op = || {
+            let d = self.norm_dim(dim);
+            let n = self.size().get(d as usize).copied().unwrap_or(0);
+            let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
+            Slice { dim: d, start: clamp(start.unwrap_or(0)), end: clamp(end.unwrap_or(n)), step }
+        };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_slice(dim, start, end, step))
     }
 
     /// `length` elements from `start` along `dim`.
     #[track_caller]
     pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Tensor {
-        let d = self.norm_dim(dim);
-        let n = self.size().get(d as usize).copied().unwrap_or(0);
-        let s = if start < 0 { start + n } else { start };
-        let op = Slice { dim: d, start: s, end: s + length, step: 1 };
+        let op = || {
+            let d = self.norm_dim(dim);
+            let n = self.size().get(d as usize).copied().unwrap_or(0);
+            let s = if start < 0 { start + n } else { start };
+            Slice { dim: d, start: s, end: s + length, step: 1 }
+        };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_narrow(dim, start, length))
     }
 }

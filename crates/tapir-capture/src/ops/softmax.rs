@@ -45,14 +45,14 @@ impl Tensor {
     /// Softmax along `dim`.
     #[track_caller]
     pub fn softmax(&self, dim: i64) -> Tensor {
-        let op = Softmax { dim: self.norm_dim(dim), log: false };
+        let op = || Softmax { dim: self.norm_dim(dim), log: false };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
     }
 
     /// Log-softmax along `dim`.
     #[track_caller]
     pub fn log_softmax(&self, dim: i64) -> Tensor {
-        let op = Softmax { dim: self.norm_dim(dim), log: true };
+        let op = || Softmax { dim: self.norm_dim(dim), log: true };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
     }
 }

@@ -37,22 +37,26 @@ impl Tensor {
     /// Pieces of `split_size` along `dim` (the last may be smaller).
     #[track_caller]
     pub fn split(&self, split_size: i64, dim: i64) -> Vec<Tensor> {
-        let n = self.size().get(self.norm_dim(dim) as usize).map_or(1, |s| (s + split_size - 1) / split_size.max(1));
-        let op = Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), n.max(1) as usize, |t| t[0].f_split(split_size, dim))
+        let n = || {
+            let n =
+                self.size().get(self.norm_dim(dim) as usize).map_or(1, |s| (s + split_size - 1) / split_size.max(1));
+            n.max(1) as usize
+        };
+        let op = || Split { dim: self.norm_dim(dim) };
+        record_n(op, &[self], SourceLocation::caller(), n, |t| t[0].f_split(split_size, dim))
     }
 
     /// Pieces of the given sizes along `dim`.
     #[track_caller]
     pub fn split_with_sizes(&self, sizes: &[i64], dim: i64) -> Vec<Tensor> {
-        let op = Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), sizes.len(), |t| t[0].f_split_with_sizes(sizes, dim))
+        let op = || Split { dim: self.norm_dim(dim) };
+        record_n(op, &[self], SourceLocation::caller(), || sizes.len(), |t| t[0].f_split_with_sizes(sizes, dim))
     }
 
     /// `chunks` pieces of near-equal size along `dim` (torch's rule: size `ceil(n / chunks)`).
     #[track_caller]
     pub fn chunk(&self, chunks: i64, dim: i64) -> Vec<Tensor> {
-        let op = Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), chunks.max(1) as usize, |t| t[0].f_chunk(chunks, dim))
+        let op = || Split { dim: self.norm_dim(dim) };
+        record_n(op, &[self], SourceLocation::caller(), || chunks.max(1) as usize, |t| t[0].f_chunk(chunks, dim))
     }
 }

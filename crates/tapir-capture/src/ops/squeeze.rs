@@ -37,16 +37,20 @@ impl Tensor {
     /// Removes every dimension of size 1.
     #[track_caller]
     pub fn squeeze(&self) -> Tensor {
-        let size = self.size();
-        let axes = (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect();
-        record1(Squeeze { axes }, &[self], SourceLocation::caller(), |t| t[0].f_squeeze())
+        let op = || {
+            let size = self.size();
+            Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect() }
+        };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze())
     }
 
     /// Removes dimension `dim` if it has size 1.
     #[track_caller]
     pub fn squeeze_dim(&self, dim: i64) -> Tensor {
-        let d = self.norm_dim(dim);
-        let axes = if self.size().get(d as usize) == Some(&1) { vec![d] } else { vec![] };
-        record1(Squeeze { axes }, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dim(dim))
+        let op = || {
+            let d = self.norm_dim(dim);
+            Squeeze { axes: if self.size().get(d as usize) == Some(&1) { vec![d] } else { vec![] } }
+        };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dim(dim))
     }
 }

@@ -37,8 +37,10 @@ impl Tensor {
     /// Stacks `tensors` (all of one shape) along a new dimension `dim`.
     #[track_caller]
     pub fn stack(tensors: &[&Tensor], dim: i64) -> Tensor {
-        let rank = tensors.first().map_or(0, |t| t.dim()) as i64;
-        let d = if dim < 0 { dim + rank + 1 } else { dim };
-        record1(Stack { dim: d }, tensors, SourceLocation::caller(), |t| tch::Tensor::f_stack(t, dim))
+        let op = || {
+            let rank = tensors.first().map_or(0, |t| t.dim()) as i64;
+            Stack { dim: if dim < 0 { dim + rank + 1 } else { dim } }
+        };
+        record1(op, tensors, SourceLocation::caller(), |t| tch::Tensor::f_stack(t, dim))
     }
 }

@@ -35,7 +35,7 @@ macro_rules! unary_op {
             #[doc = concat!("Elementwise `", $name, "`.")]
             #[track_caller]
             pub fn $method(&self) -> Tensor {
-                record1($ty, &[self], SourceLocation::caller(), |t| t[0].$eager())
+                record1(|| $ty, &[self], SourceLocation::caller(), |t| t[0].$eager())
             }
         }
     };

@@ -32,7 +32,7 @@ impl Tensor {
     /// Inserts a dimension of size 1 at `dim` (negative counts from the end of the result).
     #[track_caller]
     pub fn unsqueeze(&self, dim: i64) -> Tensor {
-        let d = if dim < 0 { dim + self.dim() as i64 + 1 } else { dim };
-        record1(Unsqueeze { dim: d }, &[self], SourceLocation::caller(), |t| t[0].f_unsqueeze(dim))
+        let op = || Unsqueeze { dim: if dim < 0 { dim + self.dim() as i64 + 1 } else { dim } };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_unsqueeze(dim))
     }
 }

@@ -56,14 +56,14 @@ impl Tensor {
     pub fn where_self<'a>(&self, condition: &Tensor, other: impl Into<Operand<'a>>) -> Tensor {
         let location = SourceLocation::caller();
         let other = other.into().tensor_next_to(self);
-        record1(Where, &[condition, self, &other], location, |t| t[1].f_where_self(t[0], t[2]))
+        record1(|| Where, &[condition, self, &other], location, |t| t[1].f_where_self(t[0], t[2]))
     }
 
     /// `value` where `mask` is true, `self` elsewhere.
     #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
-        let op = MaskedFill { value: value.as_f64() };
+        let op = || MaskedFill { value: value.as_f64() };
         record1(op, &[self, mask], SourceLocation::caller(), |t| match value {
             Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
             Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
