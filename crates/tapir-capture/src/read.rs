@@ -48,32 +48,32 @@ impl Tensor {
         Ok(v)
     }
 
-    /// All elements, row-major, as `f64`. A guard when traced.
-    #[track_caller]
-    pub fn to_vec_f64(&self) -> Result<Vec<f64>, CaptureError> {
-        let location = SourceLocation::caller();
-        let t = self.checked()?;
-        let v = t
-            .f_to_kind(tch::Kind::Double)
+    /// All elements, row-major, as `kind` read into `Vec<T>`; a guard when traced.
+    fn to_vec_as<T>(&self, kind: tch::Kind, location: SourceLocation) -> Result<Vec<T>, CaptureError>
+    where
+        T: std::fmt::Debug,
+        Vec<T>: TryFrom<tch::Tensor, Error = tch::TchError>,
+    {
+        let v = self
+            .checked()?
+            .f_to_kind(kind)
             .and_then(|t| t.f_flatten(0, -1))
-            .and_then(Vec::<f64>::try_from)
+            .and_then(Vec::<T>::try_from)
             .map_err(|e| read_error("to_vec", location, e))?;
         guard(self, "to_vec", || format!("{v:?}"), location);
         Ok(v)
     }
 
+    /// All elements, row-major, as `f64`. A guard when traced.
+    #[track_caller]
+    pub fn to_vec_f64(&self) -> Result<Vec<f64>, CaptureError> {
+        self.to_vec_as(tch::Kind::Double, SourceLocation::caller())
+    }
+
     /// All elements, row-major, as `i64`. A guard when traced.
     #[track_caller]
     pub fn to_vec_i64(&self) -> Result<Vec<i64>, CaptureError> {
-        let location = SourceLocation::caller();
-        let t = self.checked()?;
-        let v = t
-            .f_to_kind(tch::Kind::Int64)
-            .and_then(|t| t.f_flatten(0, -1))
-            .and_then(Vec::<i64>::try_from)
-            .map_err(|e| read_error("to_vec", location, e))?;
-        guard(self, "to_vec", || format!("{v:?}"), location);
-        Ok(v)
+        self.to_vec_as(tch::Kind::Int64, SourceLocation::caller())
     }
 }
 

@@ -42,6 +42,11 @@ impl RnnParams {
         RnnParams { params, hidden, num_layers, bidirectional, batch_first, path: dotted(p) }
     }
 
+    /// The parameters as traced-op operands, in `torch.lstm`/`torch.gru` order.
+    fn operands(&self) -> Vec<Tensor> {
+        self.params.iter().map(param).collect()
+    }
+
     /// Zero initial state `[layers * dirs, batch, hidden]` for input `x`.
     fn zeros(&self, x: &Tensor) -> Tensor {
         let dirs = if self.bidirectional { 2 } else { 1 };
@@ -74,7 +79,7 @@ impl Lstm {
             Some((h, c)) => (h.shallow_clone(), c.shallow_clone()),
             None => (self.0.zeros(x), self.0.zeros(x)),
         };
-        let ps: Vec<Tensor> = self.0.params.iter().map(param).collect();
+        let ps = self.0.operands();
         let refs: Vec<&Tensor> = ps.iter().collect();
         let (o, h, c) = x.lstm(&h0, &c0, &refs, self.0.num_layers, self.0.bidirectional, self.0.batch_first);
         (o, (h, c))
@@ -101,7 +106,7 @@ impl Gru {
     pub fn forward(&self, x: &Tensor, h0: Option<&Tensor>) -> (Tensor, Tensor) {
         let _scope = tapir::enter_scope_path(&self.0.path);
         let h0 = h0.map_or_else(|| self.0.zeros(x), |h| h.shallow_clone());
-        let ps: Vec<Tensor> = self.0.params.iter().map(param).collect();
+        let ps = self.0.operands();
         let refs: Vec<&Tensor> = ps.iter().collect();
         x.gru(&h0, &refs, self.0.num_layers, self.0.bidirectional, self.0.batch_first)
     }

@@ -30,17 +30,27 @@ impl Op for Conv {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
-        let kernel: Vec<i64> = cx.input_meta(1).shape[2..].to_vec();
-        let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
-        let attrs = vec![
-            ("kernel_shape", Attr::Ints(kernel)),
-            ("strides", Attr::Ints(self.stride.clone())),
-            ("pads", Attr::Ints(pads)),
-            ("dilations", Attr::Ints(self.dilation.clone())),
-            ("group", Attr::Int(self.groups)),
-        ];
+        let attrs = conv_attrs(cx, &self.stride, &self.padding, &self.dilation, self.groups);
         emit::one(cx.node("Conv", &ins, attrs))
     }
+}
+
+/// The attributes ONNX `Conv` and `ConvTranspose` share: the kernel shape from the weight (input
+/// 1), strides, symmetric pads (all begins, then all ends), dilations, group.
+pub(crate) fn conv_attrs(
+    cx: &dyn Emit,
+    stride: &[i64],
+    padding: &[i64],
+    dilation: &[i64],
+    groups: i64,
+) -> Vec<(&'static str, Attr)> {
+    vec![
+        ("kernel_shape", Attr::Ints(cx.input_meta(1).shape[2..].to_vec())),
+        ("strides", Attr::Ints(stride.to_vec())),
+        ("pads", Attr::Ints(padding.iter().chain(padding).copied().collect())),
+        ("dilations", Attr::Ints(dilation.to_vec())),
+        ("group", Attr::Int(groups)),
+    ]
 }
 
 pub const DOC: OpDoc = OpDoc { name: "conv", methods: "`conv1d`, `conv2d`", onnx: "Conv" };

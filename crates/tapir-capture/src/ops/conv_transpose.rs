@@ -32,16 +32,8 @@ impl Op for ConvTranspose2d {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
-        let kernel: Vec<i64> = cx.input_meta(1).shape[2..].to_vec();
-        let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
-        let attrs = vec![
-            ("kernel_shape", Attr::Ints(kernel)),
-            ("strides", Attr::Ints(self.stride.clone())),
-            ("pads", Attr::Ints(pads)),
-            ("output_padding", Attr::Ints(self.output_padding.clone())),
-            ("dilations", Attr::Ints(self.dilation.clone())),
-            ("group", Attr::Int(self.groups)),
-        ];
+        let mut attrs = super::conv::conv_attrs(cx, &self.stride, &self.padding, &self.dilation, self.groups);
+        attrs.push(("output_padding", Attr::Ints(self.output_padding.clone())));
         emit::one(cx.node("ConvTranspose", &ins, attrs))
     }
 }
