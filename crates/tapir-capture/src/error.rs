@@ -27,9 +27,10 @@ pub enum CaptureError {
     /// The traced closure returned no tensor.
     #[error("the traced closure returned no tensor: nothing to export")]
     EmptyTrace,
-    /// The traced closure panicked; the trace state was cleaned up.
-    #[error("the traced closure panicked: {message}")]
-    Panicked { message: String },
+    /// Two graph inputs or outputs would carry the same name, or a name is empty: ONNX requires
+    /// every graph input and output name to be distinct and non-empty.
+    #[error("trace at {location}: {what} name `{name}` {problem}")]
+    BadName { what: &'static str, name: String, problem: &'static str, location: SourceLocation },
     /// Replay could not run an op of the graph.
     #[error("replay of op `{op}` (recorded at {location}) failed: {message}")]
     Replay { op: &'static str, location: SourceLocation, message: String },

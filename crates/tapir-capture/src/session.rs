@@ -349,38 +349,49 @@ pub(crate) fn guard(t: &Tensor, read: &'static str, observed: impl FnOnce() -> S
 }
 
 /// A module scope entered with [`enter_scope`]; leaving it (dropping) pops it.
+///
+/// A guard belongs to the trace that was active when it was made: dropped after that trace ended
+/// (kept past it, or moved into another trace), it leaves every other trace's scopes alone.
 #[derive(Debug)]
 #[must_use = "the scope ends when this guard is dropped"]
 pub struct ScopeGuard {
-    active: bool,
+    /// The trace whose scope stack this guard pushed onto, if any.
+    trace: Option<u64>,
+}
+
+fn push_scope(scope: impl FnOnce(Option<&Arc<str>>) -> Arc<str>) -> ScopeGuard {
+    let trace = with_session(|s| {
+        let full = scope(s.scopes.last());
+        s.scopes.push(full);
+        s.id
+    });
+    ScopeGuard { trace }
 }
 
 /// Enters a module scope named `name` inside the current one (`layer1`, then `0` gives
 /// `layer1.0`): ops recorded until the guard drops carry it, and their ONNX node names read
 /// `layer1.0/Conv`. With no trace active this is one thread-local read.
 pub fn enter_scope(name: &str) -> ScopeGuard {
-    let active = with_session(|s| {
-        let full: Arc<str> = match s.scopes.last() {
-            Some(parent) => format!("{parent}.{name}").into(),
-            None => name.into(),
-        };
-        s.scopes.push(full);
+    push_scope(|parent| match parent {
+        Some(parent) => format!("{parent}.{name}").into(),
+        None => name.into(),
     })
-    .is_some();
-    ScopeGuard { active }
 }
 
 /// Enters the module scope `path` as given (a full dotted path such as a VarStore path), not
 /// joined to the current one. Layers that know their own path use this.
 pub fn enter_scope_path(path: &str) -> ScopeGuard {
-    let active = with_session(|s| s.scopes.push(path.into())).is_some();
-    ScopeGuard { active }
+    push_scope(|_| path.into())
 }
 
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
-        if self.active {
-            with_session(|s| s.scopes.pop());
+        if let Some(trace) = self.trace {
+            with_session(|s| {
+                if s.id == trace {
+                    s.scopes.pop();
+                }
+            });
         }
     }
 }

@@ -84,6 +84,57 @@ impl Tensor {
         }
     }
 
+    /// A tensor carrying `error`: every op on it carries the error on, and the active trace (if
+    /// any) fails with it. For layers and user code that detect a misuse themselves (a wrong
+    /// rank, a bad argument) and must return a tensor.
+    pub fn from_error(error: CaptureError) -> Tensor {
+        let error = match error {
+            CaptureError::Carried(e) => e,
+            other => Arc::new(other),
+        };
+        session::failed(error)
+    }
+
+    /// The sizes of a tensor of rank `N`: the error this tensor carries if an op it depends on
+    /// failed, or an error naming the caller's location if its rank is not `N`.
+    #[track_caller]
+    fn sizes_n<const N: usize>(&self, op: &'static str) -> Result<[i64; N], CaptureError> {
+        if let State::Failed(e) = &self.state {
+            return Err(CaptureError::Carried(e.clone()));
+        }
+        let size = self.size();
+        let location = SourceLocation::caller();
+        <[i64; N]>::try_from(size.as_slice()).map_err(|_| CaptureError::Op {
+            op,
+            location,
+            message: format!("expected a tensor with {N} dimension(s), got shape {size:?}"),
+        })
+    }
+
+    /// The size of a 1-D tensor (tch's `size1`); an error for another rank or a failed tensor.
+    #[track_caller]
+    pub fn size1(&self) -> Result<i64, CaptureError> {
+        self.sizes_n::<1>("size1").map(|[a]| a)
+    }
+
+    /// The sizes of a 2-D tensor (tch's `size2`); an error for another rank or a failed tensor.
+    #[track_caller]
+    pub fn size2(&self) -> Result<(i64, i64), CaptureError> {
+        self.sizes_n::<2>("size2").map(|[a, b]| (a, b))
+    }
+
+    /// The sizes of a 3-D tensor (tch's `size3`); an error for another rank or a failed tensor.
+    #[track_caller]
+    pub fn size3(&self) -> Result<(i64, i64, i64), CaptureError> {
+        self.sizes_n::<3>("size3").map(|[a, b, c]| (a, b, c))
+    }
+
+    /// The sizes of a 4-D tensor (tch's `size4`); an error for another rank or a failed tensor.
+    #[track_caller]
+    pub fn size4(&self) -> Result<(i64, i64, i64, i64), CaptureError> {
+        self.sizes_n::<4>("size4").map(|[a, b, c, d]| (a, b, c, d))
+    }
+
     /// Number of dimensions.
     pub fn dim(&self) -> usize {
         if self.inner.defined() {

@@ -96,11 +96,36 @@ fn default_names(prefix: &str, n: usize, given: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Checks that `names` are non-empty and distinct, and distinct from `taken` (the inputs').
+fn check_names(
+    what: &'static str,
+    names: &[String],
+    taken: &[String],
+    location: SourceLocation,
+) -> Result<(), CaptureError> {
+    let bad = |name: &String, problem| CaptureError::BadName { what, name: name.clone(), problem, location };
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err(bad(name, "is empty"));
+        }
+        if names[..i].contains(name) {
+            return Err(bad(name, "is given twice"));
+        }
+        if taken.contains(name) {
+            return Err(bad(name, "is also the name of an input"));
+        }
+    }
+    Ok(())
+}
+
 /// Traces `f` on `inputs`: runs it once, eagerly, recording every op on a fresh tape.
 ///
-/// Errors: a trace already active on this thread, an input of a dtype ONNX cannot hold, any op
-/// that failed or cannot be traced (the first one), an output not computed in the trace, no
-/// outputs. A panic in `f` ends the trace and propagates.
+/// Errors: a trace already active on this thread, input or output names that are empty or
+/// clash, an input of a dtype ONNX cannot hold, any op that failed or cannot be traced (the
+/// first one), an output not computed in the trace, no outputs. A panic in `f` ends the trace;
+/// when an op had already failed (the panic is usually code that did not expect the failed
+/// tensor, such as an index into its empty size), that failure is returned instead, and
+/// otherwise the panic propagates.
 #[track_caller]
 pub fn trace_with<R: IntoOutputs>(
     inputs: &[&tch::Tensor],
@@ -108,11 +133,12 @@ pub fn trace_with<R: IntoOutputs>(
     f: impl FnOnce(&[Tensor]) -> R,
 ) -> Result<Captured, CaptureError> {
     let location = SourceLocation::caller();
+    let input_names = default_names("input", inputs.len(), &spec.input_names);
+    check_names("input", &input_names, &[], location)?;
     let names: HashMap<CaptureKey, String> =
         spec.constant_names.iter().map(|(n, t)| (CaptureKey::of(t), n.clone())).collect();
     let trace = session::begin(names, spec.guard_policy, location)?;
     let _end = EndOnDrop;
-    let input_names = default_names("input", inputs.len(), &spec.input_names);
     let mut traced_inputs = Vec::with_capacity(inputs.len());
     for (t, name) in inputs.iter().zip(&input_names) {
         let meta = session::meta_of(t, "input", location)?;
@@ -120,8 +146,16 @@ pub fn trace_with<R: IntoOutputs>(
         traced_inputs.push(Tensor::from_state(t.shallow_clone(), State::Traced { trace, value }));
     }
     // Tracing records inference: no autograd graph is built, and no gradient is touched.
-    let outputs = tch::no_grad(|| f(&traced_inputs).into_outputs());
+    let run =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tch::no_grad(|| f(&traced_inputs).into_outputs())));
     let mut session = session::end().ok_or(CaptureError::EmptyTrace)?;
+    let outputs = match run {
+        Ok(outputs) => outputs,
+        Err(panic) => match session.error.take() {
+            Some(e) => return Err(unwrap_arc(e)),
+            None => std::panic::resume_unwind(panic),
+        },
+    };
     if let Some(e) = session.error.take() {
         return Err(unwrap_arc(e));
     }
@@ -129,6 +163,7 @@ pub fn trace_with<R: IntoOutputs>(
         return Err(CaptureError::EmptyTrace);
     }
     let output_names = default_names("output", outputs.len(), &spec.output_names);
+    check_names("output", &output_names, &input_names, location)?;
     let mut graph_outputs = Vec::with_capacity(outputs.len());
     for (index, (t, name)) in outputs.iter().zip(&output_names).enumerate() {
         if let Some(e) = t.error() {

@@ -39,6 +39,13 @@ OPTIONS:
     --batch N    export: batch size of the traced input (default: 1)
     --opset N    ONNX opset to export (default: 20; supported: 13 to 28)
     -h, --help   Print this help
+
+EXIT CODES:
+    0  success
+    1  the command failed (an unknown model, unreadable weights, an op tapir cannot trace or
+       export, a failed check, an I/O error); the message says which, and no file was replaced
+    2  the command line is wrong
+    3  an internal error (a bug in tapir)
 ";
 
 struct Args {
@@ -56,6 +63,14 @@ enum Command {
     Demo,
     TimeExport,
     Export,
+}
+
+/// The value after `flag`; another flag in its place is an error, not a value.
+fn value(args: &mut impl Iterator<Item = String>, flag: &str, what: &str) -> Result<String, String> {
+    match args.next() {
+        Some(v) if !v.starts_with("--") => Ok(v),
+        _ => Err(format!("{flag} needs {what}")),
+    }
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -78,12 +93,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => {
-                parsed.out = PathBuf::from(args.next().ok_or("--out needs a path")?);
+                parsed.out = PathBuf::from(value(&mut args, "--out", "a path")?);
                 parsed.out_given = true;
             }
-            "--weights" => parsed.weights = Some(PathBuf::from(args.next().ok_or("--weights needs a file")?)),
+            "--weights" => parsed.weights = Some(PathBuf::from(value(&mut args, "--weights", "a file")?)),
             "--batch" => {
-                let v = args.next().ok_or("--batch needs a number")?;
+                let v = value(&mut args, "--batch", "a number")?;
                 parsed.batch = v
                     .parse()
                     .ok()
@@ -91,7 +106,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                     .ok_or_else(|| format!("--batch: `{v}` is not a positive number"))?;
             }
             "--opset" => {
-                let v = args.next().ok_or("--opset needs a number")?;
+                let v = value(&mut args, "--opset", "a number")?;
                 parsed.opset = v.parse().map_err(|_| format!("--opset: `{v}` is not a number"))?;
             }
             "-h" | "--help" => return Ok(None),
@@ -121,8 +136,9 @@ fn summarize(name: &str, traced: &Traced, inputs: &[&tch::Tensor], args: &Args) 
     result
 }
 
-/// Writes the model to `path` and prints the summary: inputs, outputs, op histogram,
-/// parameters, file size, and tract's verdict against the eager outputs.
+/// Exports the model, checks it in tract against the eager outputs, and only then writes it to
+/// `path`; prints the summary: inputs, outputs, op histogram, parameters, file size, and tract's
+/// verdict. A model that fails the check is not written.
 fn save_and_report(
     name: &str,
     traced: &Traced,
@@ -131,8 +147,8 @@ fn save_and_report(
     opset: i64,
 ) -> Result<(), String> {
     let options = ExportOptions::with_opset(opset);
-    let size = traced.save_onnx(path, &options).map_err(|e| e.to_string())?;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let check = |bytes: &[u8]| verify::tract_verdict(bytes, inputs, traced.eager_outputs());
+    let (size, verdict) = verify::save_checked(name, traced, path, &options, check)?;
     let g = traced.graph();
     println!("== {name}: {} ({size} bytes, opset {opset})", path.display());
     for n in g.inputs() {
@@ -146,33 +162,8 @@ fn save_and_report(
     let hist: Vec<String> = g.op_histogram().iter().map(|(op, n)| format!("{op} x{n}")).collect();
     println!("   ops    {}", hist.join(", "));
     println!("   params {} in {} initializers", g.parameter_count(), g.constants().count());
-    let verdict = match verify::run_tract(&bytes, inputs) {
-        Err(e) => format!("FAILED to run: {e}"),
-        Ok(outs) => {
-            let mut worst = 0.0f64;
-            let mut bad = None;
-            for ((_, got), want) in outs.iter().zip(traced.eager_outputs()) {
-                let want: Vec<f64> =
-                    Vec::<f64>::try_from(want.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
-                // Within 1e-4 of the output's scale.
-                let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-                match verify::compare(got, &want, verify::Tolerance { atol: 1e-4 * scale, rtol: 0.0 }) {
-                    Ok(e) => worst = worst.max(e),
-                    Err(e) => bad = Some(e),
-                }
-            }
-            match bad {
-                Some(e) => format!("MISMATCH: {e}"),
-                None => format!("ok (max abs error vs eager {worst:.2e})"),
-            }
-        }
-    };
     println!("   tract  {verdict}");
-    if verdict.starts_with("ok") {
-        Ok(())
-    } else {
-        Err(format!("{name}: tract {verdict}"))
-    }
+    Ok(())
 }
 
 fn demo(args: &Args) -> Result<(), String> {
@@ -223,10 +214,18 @@ fn export(args: &Args) -> Result<(), String> {
         tapir_nn::load_safetensors(&mut vs, w).map_err(|e| e.to_string().replace("\n  - ", " | "))?;
     }
     tch::manual_seed(0);
-    let input = model.example_input(args.batch);
+    let input = model
+        .example_input(args.batch)
+        .map_err(|e| format!("cannot create an input of batch size {} for {name}: {}", args.batch, tch_message(&e)))?;
     let traced =
         Tracer::new().parameters(&vs).trace(|x| model.module.forward(&x[0]), &[&input]).map_err(|e| e.to_string())?;
     save_and_report(name, &traced, &[&input], &args.out, args.opset)
+}
+
+/// The first line of a tch error, without libtorch's C++ backtrace.
+fn tch_message(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
 fn median_ms(mut v: Vec<f64>) -> f64 {
@@ -269,6 +268,24 @@ fn time_export(args: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug in tapir, never the user's fault: say so in one sentence, exit code 3.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        eprintln!("error: internal error in tapir{at}: {what} (please report this)");
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(3),
+    }
+}
+
+fn run() -> ExitCode {
     match parse(std::env::args().skip(1)) {
         Ok(None) => {
             print!("{HELP}");

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)] // test support: a failed check is a test failure
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::path::PathBuf;
 use tapir::{ExportOptions, Traced};
 
@@ -97,6 +98,24 @@ pub fn save_for_python(
     save_io(&dir, inputs, outputs, tol);
 }
 
+/// Saves a model with [`Traced::save_onnx`] (so with its external data file, when `options`
+/// or its size ask for one) and its inputs and eager outputs for `tests/check_models.py`, which
+/// checks it by path. Returns the model's path, or `None` without `TAPIR_CHECK_DIR`.
+pub fn save_file_for_python(
+    name: &str,
+    traced: &Traced,
+    options: &ExportOptions,
+    inputs: &[&tch::Tensor],
+    tol: Tolerance,
+) -> Option<PathBuf> {
+    let dir = check_dir()?.join(name).join(format!("opset{}", options.opset));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.onnx");
+    traced.save_onnx(&path, options).unwrap_or_else(|e| panic!("{name}: save failed: {e}"));
+    save_io(&dir, inputs, traced.eager_outputs(), tol);
+    Some(path)
+}
+
 /// Writes `dir/io.safetensors`: inputs as `input.NNN`, eager outputs as `output.NNN`, the
 /// tolerance in the metadata.
 pub fn save_io(dir: &std::path::Path, inputs: &[&tch::Tensor], outputs: &[tch::Tensor], tol: Tolerance) {
@@ -165,4 +184,36 @@ pub fn check(
         let tol = tol.unwrap_or_else(|| Tolerance::for_kind(eager[0].kind()));
         save_for_python(name, opset, &bytes, inputs, eager, tol);
     }
+}
+
+/// tract's verdict on an exported model: `Ok` with a one-line summary when every output is
+/// within 1e-4 of its scale of the eager output, `Err` saying what failed otherwise.
+pub fn tract_verdict(bytes: &[u8], inputs: &[&tch::Tensor], eager: &[tch::Tensor]) -> Result<String, String> {
+    let outs = run_tract(bytes, inputs).map_err(|e| format!("FAILED to run: {e}"))?;
+    let mut worst = 0.0f64;
+    for ((_, got), want) in outs.iter().zip(eager) {
+        let want = Vec::<f64>::try_from(want.to_kind(tch::Kind::Double).flatten(0, -1)).unwrap_or_default();
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let err =
+            compare(got, &want, Tolerance { atol: 1e-4 * scale, rtol: 0.0 }).map_err(|e| format!("MISMATCH: {e}"))?;
+        worst = worst.max(err);
+    }
+    Ok(format!("ok (max abs error vs eager {worst:.2e})"))
+}
+
+/// Exports `traced`, runs `check` on the model's bytes, and only when it passes writes the model
+/// to `path`: a model that fails its check never replaces what is there. Returns the bytes
+/// written and the check's verdict.
+pub fn save_checked(
+    name: &str,
+    traced: &Traced,
+    path: &Path,
+    options: &ExportOptions,
+    check: impl FnOnce(&[u8]) -> Result<String, String>,
+) -> Result<(u64, String), String> {
+    let bytes = traced.to_onnx_bytes(options).map_err(|e| format!("cannot export {name}: {e}"))?;
+    let verdict = check(&bytes)
+        .map_err(|e| format!("{name}: the check in tract failed ({e}); {} was left as it was", path.display()))?;
+    let size = traced.save_onnx(path, options).map_err(|e| format!("cannot save {name}: {e}"))?;
+    Ok((size, verdict))
 }

@@ -140,12 +140,24 @@ pub mod emit {
 
 /// The data of a constant value (a captured weight, a literal). Implemented by the capture layer
 /// over tch tensors, so the graph crate never sees tch.
+///
+/// Contract: the data may change between trace and export (a training step updates a weight in
+/// place), but its dtype and shape must stay those of [`ConstData::meta`]: export checks
+/// [`ConstData::current_meta`] first and refuses a constant whose type or shape changed, and
+/// [`ConstData::write_bytes`] re-checks before reading a single byte, so no export ever reads
+/// memory the constant does not own.
 pub trait ConstData: fmt::Debug + Send + Sync {
+    /// Dtype and shape as recorded by the trace (what the graph was built for).
     fn meta(&self) -> &TensorMeta;
+    /// Dtype and shape the data has now, or why they cannot be read (an undefined tensor, a
+    /// dtype ONNX cannot hold).
+    fn current_meta(&self) -> Result<TensorMeta, String>;
     /// The concrete type, for the runtime that created it (replay reads tch tensors back).
     fn as_any(&self) -> &dyn Any;
-    /// Calls `sink` with the data as little-endian, row-major bytes, possibly in several pieces.
-    /// Host-contiguous data is lent without copying; other data is copied once.
+    /// Calls `sink` with the data as little-endian, row-major bytes, possibly in several pieces:
+    /// exactly `meta().byte_len()` bytes in all. Host-contiguous data is lent without copying;
+    /// other data is copied once. Errors, without calling `sink`, when the data no longer has
+    /// `meta()`'s dtype and shape.
     fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>;
 }
 

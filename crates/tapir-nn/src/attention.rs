@@ -50,6 +50,8 @@ impl MultiheadAttention {
 
     /// Attention of `query` `[B, T, E]` over `key`/`value` `[B, S, E]`. `key_padding_mask`:
     /// `[B, S]`; `attn_mask`: `[T, S]` or `[B * heads, T, S]` (bool: true = masked; float: added).
+    /// Inputs of another rank give a tensor carrying an error that names the caller.
+    #[track_caller]
     pub fn attend(
         &self,
         query: &Tensor,
@@ -61,9 +63,10 @@ impl MultiheadAttention {
         let _scope = tapir::enter_scope_path(&self.path);
         let (e, h) = (self.embed_dim, self.num_heads);
         let hd = e / h;
-        let qs = query.size();
-        let (b, t) = (qs[0], qs[1]);
-        let s = key.size()[1];
+        let (b, t, s) = match (query.size3(), key.size3()) {
+            (Ok((b, t, _)), Ok((_, s, _))) => (b, t, s),
+            (Err(e), _) | (_, Err(e)) => return Tensor::from_error(e),
+        };
         let w = param(&self.in_proj_weight);
         let bias = param(&self.in_proj_bias);
         let project = |x: &Tensor, i: i64, len: i64| {

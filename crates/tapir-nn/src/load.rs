@@ -20,7 +20,14 @@ pub fn load_safetensors(vs: &mut tch::nn::VarStore, path: impl AsRef<Path>) -> R
     let path = path.as_ref();
     let shown = path.display().to_string();
     let read_err = |message: String| LoadError::Read { path: shown.clone(), message };
-    let tensors = tch::Tensor::read_safetensors(path).map_err(|e| read_err(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| read_err(format!("not a valid safetensors file ({e})")))?;
+    let mut tensors = Vec::with_capacity(file.len());
+    for (name, view) in file.tensors() {
+        let t = tensor_of(&view).map_err(|message| read_err(format!("key `{name}`: {message}")))?;
+        tensors.push((name, t));
+    }
     let vars = vs.variables();
     let file_keys: BTreeSet<&str> = tensors.iter().map(|(k, _)| k.as_str()).collect();
     let mut problems = vec![];
@@ -52,4 +59,25 @@ pub fn load_safetensors(vs: &mut tch::nn::VarStore, path: impl AsRef<Path>) -> R
         Ok::<(), LoadError>(())
     })?;
     Ok(tensors.len())
+}
+
+/// A tch tensor holding a copy of a safetensors view's data.
+fn tensor_of(view: &safetensors::tensor::TensorView<'_>) -> Result<tch::Tensor, String> {
+    use safetensors::Dtype as D;
+    use tch::Kind as K;
+    let kind = match view.dtype() {
+        D::BOOL => K::Bool,
+        D::U8 => K::Uint8,
+        D::I8 => K::Int8,
+        D::I16 => K::Int16,
+        D::I32 => K::Int,
+        D::I64 => K::Int64,
+        D::F16 => K::Half,
+        D::BF16 => K::BFloat16,
+        D::F32 => K::Float,
+        D::F64 => K::Double,
+        other => return Err(format!("dtype {other:?} is not supported")),
+    };
+    let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+    tch::Tensor::f_from_data_size(view.data(), &shape, kind).map_err(|e| e.to_string())
 }

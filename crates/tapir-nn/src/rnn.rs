@@ -47,11 +47,16 @@ impl RnnParams {
         self.params.iter().map(param).collect()
     }
 
-    /// Zero initial state `[layers * dirs, batch, hidden]` for input `x`.
+    /// Zero initial state `[layers * dirs, batch, hidden]` for a 3-D input `x`; for any other
+    /// input, a tensor carrying the error (`x`'s own, or its rank) at the caller's location.
+    #[track_caller]
     fn zeros(&self, x: &Tensor) -> Tensor {
         let dirs = if self.bidirectional { 2 } else { 1 };
-        let s = x.size();
-        let batch = if self.batch_first { s[0] } else { s.get(1).copied().unwrap_or(1) };
+        let batch = match x.size3() {
+            Ok((b, _, _)) if self.batch_first => b,
+            Ok((_, b, _)) => b,
+            Err(e) => return Tensor::from_error(e),
+        };
         Tensor::zeros(&[self.num_layers * dirs, batch, self.hidden], (x.kind(), x.device()))
     }
 }
@@ -72,7 +77,9 @@ impl Lstm {
         Lstm(RnnParams::new(p.borrow(), 4, input, hidden, num_layers, bidirectional, batch_first))
     }
 
-    /// Returns `(output, (h_n, c_n))`; `state` defaults to zeros.
+    /// Returns `(output, (h_n, c_n))`; `state` defaults to zeros. `x` is `[batch, seq, features]`
+    /// (batch-first) or `[seq, batch, features]`.
+    #[track_caller]
     pub fn forward(&self, x: &Tensor, state: Option<(&Tensor, &Tensor)>) -> (Tensor, (Tensor, Tensor)) {
         let _scope = tapir::enter_scope_path(&self.0.path);
         let (h0, c0) = match state {
@@ -102,10 +109,14 @@ impl Gru {
         Gru(RnnParams::new(p.borrow(), 3, input, hidden, num_layers, bidirectional, batch_first))
     }
 
-    /// Returns `(output, h_n)`; `h0` defaults to zeros.
+    /// Returns `(output, h_n)`; `h0` defaults to zeros. `x` as for [`Lstm::forward`].
+    #[track_caller]
     pub fn forward(&self, x: &Tensor, h0: Option<&Tensor>) -> (Tensor, Tensor) {
         let _scope = tapir::enter_scope_path(&self.0.path);
-        let h0 = h0.map_or_else(|| self.0.zeros(x), |h| h.shallow_clone());
+        let h0 = match h0 {
+            Some(h) => h.shallow_clone(),
+            None => self.0.zeros(x),
+        };
         let ps = self.0.operands();
         let refs: Vec<&Tensor> = ps.iter().collect();
         x.gru(&h0, &refs, self.0.num_layers, self.0.bidirectional, self.0.batch_first)

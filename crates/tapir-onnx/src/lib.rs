@@ -18,7 +18,9 @@ pub mod proto {
 }
 
 pub use lower::{lower, Lowered};
-pub use options::{ir_version_for_opset, ExportOptions, MAX_OPSET, MIN_OPSET};
+pub use options::{
+    ir_version_for_opset, ExportOptions, ExternalData, EXTERNAL_DATA_MIN_BYTES, MAX_OPSET, MIN_OPSET, PROTOBUF_LIMIT,
+};
 pub use write::{save, to_bytes};
 
 use tapir_graph::{LowerError, SourceLocation};
@@ -35,6 +37,14 @@ pub enum ExportError {
     /// The graph has no outputs, or no ops and no outputs.
     #[error("the graph is empty: the traced closure returned no tensor")]
     EmptyGraph,
+    /// A captured tensor changed dtype or shape between trace and export (for example
+    /// `VarStore::half`, or loading a checkpoint of another dtype): the graph was built for the
+    /// recorded type. Trace again after changing the model.
+    #[error("captured tensor `{name}` (first used at {location}) was {recorded} when traced and is {now} now: trace the model again after changing its weights' dtype or shape")]
+    ConstantChanged { name: String, recorded: String, now: String, location: LocationText },
+    /// The model does not fit in one protobuf message (2 GiB) and cannot be written inline.
+    #[error("the model takes {bytes} bytes, over protobuf's 2 GiB limit: save it to a file with external data (ExportOptions::external_data = Auto or Always)")]
+    TooLarge { bytes: u64 },
     /// Writing the model failed; no file is left at the destination.
     #[error("writing {path}: {source}")]
     Io { path: String, source: std::io::Error },

@@ -9,7 +9,9 @@ use crate::proto::{
 use crate::{ir_version_for_opset, ExportError, ExportOptions, LocationText, MAX_OPSET, MIN_OPSET};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tapir_graph::{Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, Sym, TensorMeta, ValueRef};
+use tapir_graph::{
+    Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, SourceLocation, Sym, TensorMeta, ValueRef,
+};
 
 /// Bytes of an initializer: borrowed from a captured tensor, or owned (small literals).
 #[derive(Debug, Clone)]
@@ -21,8 +23,10 @@ pub enum InitData {
 /// A lowered model whose initializers still point at their data: [`crate::write`] streams it.
 #[derive(Debug)]
 pub struct Lowered {
-    /// The model, with initializers listed in `initializers` instead of inside the graph.
+    /// The model's own fields; its `graph` is `None` (the graph is [`Lowered::graph`]).
     pub model: ModelProto,
+    /// The graph, with initializers listed in [`Lowered::initializers`] instead of inside it.
+    pub graph: GraphProto,
     /// Initializer headers (name, dtype, dims; no data) and where their bytes come from.
     pub initializers: Vec<(TensorProto, InitData)>,
 }
@@ -268,6 +272,21 @@ impl Emit for Cx<'_> {
     }
 }
 
+/// Refuses a constant whose tensor changed dtype or shape since the trace (see [`ConstData`]).
+fn check_constant(name: &str, data: &dyn ConstData, location: Option<SourceLocation>) -> Result<(), ExportError> {
+    let recorded = data.meta();
+    let now = data.current_meta();
+    if now.as_ref() == Ok(recorded) {
+        return Ok(());
+    }
+    Err(ExportError::ConstantChanged {
+        name: name.to_owned(),
+        recorded: recorded.to_string(),
+        now: now.map_or_else(|why| why, |m| m.to_string()),
+        location: LocationText(location),
+    })
+}
+
 fn check_opset(opset: i64) -> Result<(), ExportError> {
     if (MIN_OPSET..=MAX_OPSET).contains(&opset) {
         Ok(())
@@ -321,6 +340,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                     const_number += 1;
                     format!("const_{const_number}")
                 });
+                check_constant(&name, data.as_ref(), node.location)?;
                 let s = cx.add_initializer(name, &node.outputs[0], InitData::Tensor(data.clone()));
                 value_sym.insert(v0, s);
             }
@@ -413,6 +433,16 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
             .push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
     }
     metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
+    let graph = GraphProto {
+        node: cx.nodes,
+        name: Some(options.graph_name.clone()),
+        initializer: vec![],
+        doc_string: None,
+        input: inputs,
+        output: outputs,
+        value_info: vec![],
+        metadata_props: vec![],
+    };
     let model = ModelProto {
         ir_version: Some(ir_version_for_opset(options.opset)),
         opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(options.opset) }],
@@ -421,19 +451,10 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         domain: None,
         model_version: None,
         doc_string: options.doc_string.clone(),
-        graph: Some(GraphProto {
-            node: cx.nodes,
-            name: Some(options.graph_name.clone()),
-            initializer: vec![],
-            doc_string: None,
-            input: inputs,
-            output: outputs,
-            value_info: vec![],
-            metadata_props: vec![],
-        }),
+        graph: None,
         metadata_props,
     };
-    Ok(Lowered { model, initializers: cx.initializers })
+    Ok(Lowered { model, graph, initializers: cx.initializers })
 }
 
 #[cfg(test)]

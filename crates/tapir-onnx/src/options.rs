@@ -35,7 +35,35 @@ pub struct ExportOptions {
     pub doc_string: Option<String>,
     /// Extra `ModelProto.metadata_props`, written in this order.
     pub metadata: Vec<(String, String)>,
+    /// Where [`crate::save`] puts the weights: inside the model file, or in a data file beside
+    /// it. Default: [`ExternalData::Auto`].
+    pub external_data: ExternalData,
 }
+
+/// Where a saved model's weights go. A protobuf message cannot exceed 2 GiB, so a larger model
+/// must keep its weights outside the model file, in ONNX's external-data layout: one data file
+/// named `<model file name>.data` beside the model, each tensor of at least
+/// [`EXTERNAL_DATA_MIN_BYTES`] at an aligned offset (64 KiB for tensors of 1 MiB and more, so
+/// runtimes can memory-map them; 64 bytes otherwise), referenced by `location`, `offset` and
+/// `length` entries. ONNX Runtime, the ONNX checker (given the model's path) and `onnx.load` read
+/// it as long as the data file stays beside the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExternalData {
+    /// Inline when the model fits in one protobuf message (2 GiB), external otherwise.
+    #[default]
+    Auto,
+    /// Always external (for tensors of at least [`EXTERNAL_DATA_MIN_BYTES`]).
+    Always,
+    /// Always inline; a model over 2 GiB is an [`crate::ExportError::TooLarge`] error.
+    Never,
+}
+
+/// Tensors smaller than this stay inside the model file even when weights are external (the
+/// ONNX tools' default threshold).
+pub const EXTERNAL_DATA_MIN_BYTES: usize = 1024;
+
+/// The largest encoded protobuf message readers accept: 2 GiB - 1 byte.
+pub const PROTOBUF_LIMIT: usize = i32::MAX as usize;
 
 impl Default for ExportOptions {
     fn default() -> Self {
@@ -46,6 +74,7 @@ impl Default for ExportOptions {
             producer_version: env!("CARGO_PKG_VERSION").to_owned(),
             doc_string: None,
             metadata: Vec::new(),
+            external_data: ExternalData::Auto,
         }
     }
 }

@@ -27,7 +27,7 @@ pub const MODELS: &[&str] = &["mlp", "resnet18", "resnet50", "encoder", "lstm"];
 pub struct ZooModel {
     pub name: &'static str,
     pub module: Box<dyn Module>,
-    input: fn(i64) -> tch::Tensor,
+    input: fn(i64) -> Result<tch::Tensor, tch::TchError>,
 }
 
 impl std::fmt::Debug for ZooModel {
@@ -37,8 +37,8 @@ impl std::fmt::Debug for ZooModel {
 }
 
 impl ZooModel {
-    /// A random example input with batch size `batch`.
-    pub fn example_input(&self, batch: i64) -> tch::Tensor {
+    /// A random example input with batch size `batch`; an error when it cannot be allocated.
+    pub fn example_input(&self, batch: i64) -> Result<tch::Tensor, tch::TchError> {
         (self.input)(batch)
     }
 }
@@ -88,7 +88,7 @@ impl Module for LstmClassifier {
 /// Builds zoo model `name` with its parameters in `vs`, in eval mode. `None` for an unknown name.
 pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
     let root = vs.root();
-    type Entry = (&'static str, Box<dyn Module>, fn(i64) -> tch::Tensor);
+    type Entry = (&'static str, Box<dyn Module>, fn(i64) -> Result<tch::Tensor, tch::TchError>);
     let (name, module, input): Entry = match name {
         "mlp" => {
             let net = &root / "net";
@@ -98,7 +98,7 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
                 .add(Linear::new(&net / "2", 512, 512))
                 .add(ReLU)
                 .add(Linear::new(&net / "4", 512, 10));
-            ("mlp", Box::new(Mlp { net }), |n| tch::Tensor::randn([n, 784], (Kind::Float, Device::Cpu)))
+            ("mlp", Box::new(Mlp { net }), |n| tch::Tensor::f_randn([n, 784], (Kind::Float, Device::Cpu)))
         }
         "resnet18" => ("resnet18", Box::new(ResNet::resnet18(&root)), image),
         "resnet50" => ("resnet50", Box::new(ResNet::resnet50(&root)), image),
@@ -108,14 +108,14 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
                 TransformerEncoderLayer::new(p, 256, 4, 1024, Activation::Gelu, false)
             });
             ("encoder", Box::new(Encoder { emb, enc }), |n| {
-                tch::Tensor::randint(1000, [n, 128], (Kind::Int64, Device::Cpu))
+                tch::Tensor::f_randint(1000, [n, 128], (Kind::Int64, Device::Cpu))
             })
         }
         "lstm" => {
             let lstm = Lstm::new(&root / "lstm", 64, 128, 2, false, true);
             let head = Linear::new(&root / "head", 128, 10);
             ("lstm", Box::new(LstmClassifier { lstm, head }), |n| {
-                tch::Tensor::randn([n, 32, 64], (Kind::Float, Device::Cpu))
+                tch::Tensor::f_randn([n, 32, 64], (Kind::Float, Device::Cpu))
             })
         }
         _ => return None,
@@ -124,6 +124,6 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
     Some(ZooModel { name, module, input })
 }
 
-fn image(n: i64) -> tch::Tensor {
-    tch::Tensor::randn([n, 3, 224, 224], (Kind::Float, Device::Cpu))
+fn image(n: i64) -> Result<tch::Tensor, tch::TchError> {
+    tch::Tensor::f_randn([n, 3, 224, 224], (Kind::Float, Device::Cpu))
 }

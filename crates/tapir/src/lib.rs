@@ -32,7 +32,7 @@ pub use tapir_capture::{
     Tensor,
 };
 pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
-pub use tapir_onnx::{ExportError, ExportOptions, MAX_OPSET, MIN_OPSET};
+pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 
 /// Re-exports of the layers beneath the facade, for tools and tests.

@@ -56,8 +56,21 @@ fn to_tract(t: &tch::Tensor) -> Result<tract_onnx::prelude::Tensor, String> {
 
 /// Runs an ONNX model in tract and returns its outputs as tch tensors.
 pub fn run_tract(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    run_tract_model(|| tract_onnx::onnx().model_for_read(&mut &bytes[..]), inputs)
+}
+
+/// Runs the ONNX model saved at `path` in tract (external data is read from beside it) and
+/// returns its outputs as tch tensors.
+pub fn run_tract_file(path: impl AsRef<std::path::Path>, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    run_tract_model(|| tract_onnx::onnx().model_for_path(path.as_ref()), inputs)
+}
+
+fn run_tract_model(
+    load: impl FnOnce() -> TractResult<InferenceModel>,
+    inputs: &[&tch::Tensor],
+) -> Result<Vec<tch::Tensor>, String> {
     let run = || -> TractResult<Vec<tch::Tensor>> {
-        let model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?.into_optimized()?.into_runnable()?;
+        let model = load()?.into_optimized()?.into_runnable()?;
         let ins: TVec<TValue> = inputs
             .iter()
             .map(|t| to_tract(t).map(TValue::from))

@@ -35,13 +35,21 @@ impl Traced {
         &self.captured.unnamed_captures
     }
 
-    /// The ONNX model as bytes.
+    /// The ONNX model as bytes, weights inline. A model over protobuf's 2 GiB limit is
+    /// [`crate::ExportError::TooLarge`]: save it with [`Traced::save_onnx`], which writes its
+    /// weights as external data. Captured weights are read now, with the values they hold now;
+    /// one whose dtype or shape changed since the trace is
+    /// [`crate::ExportError::ConstantChanged`].
     pub fn to_onnx_bytes(&self, options: &ExportOptions) -> Result<Vec<u8>, Error> {
         Ok(tapir_onnx::to_bytes(&self.captured.graph, options)?)
     }
 
-    /// Writes the ONNX model to `path` (through a temporary file renamed into place; on error
-    /// nothing is left behind). Returns the number of bytes written.
+    /// Writes the ONNX model to `path` and returns the number of bytes written (model and data
+    /// file). The file is written to a temporary name, synced and renamed into place, so `path`
+    /// holds the old model or the new one and a failed save leaves nothing behind; a symbolic
+    /// link is followed and its target replaced; a device or FIFO is written directly. Weights go
+    /// to `<file name>.data` beside the model when the model exceeds 2 GiB or
+    /// [`ExportOptions::external_data`] asks for it (`docs/reliability.md`).
     pub fn save_onnx(&self, path: impl AsRef<Path>, options: &ExportOptions) -> Result<u64, Error> {
         Ok(tapir_onnx::save(&self.captured.graph, path, options)?)
     }

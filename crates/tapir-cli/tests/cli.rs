@@ -1,0 +1,69 @@
+//! The `tapir` binary on bad input: plain one-line messages, documented exit codes, and no file
+//! replaced by an export that failed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn tapir(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tapir")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// One line, a sentence, no Rust debug structures.
+fn assert_plain(stderr: &str) {
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    for debug in ["Os {", "IoError", "panicked", "Kind(", "{ code"] {
+        assert!(!stderr.contains(debug), "{stderr}");
+    }
+}
+
+#[test]
+fn an_input_too_large_to_allocate_is_an_error_not_a_panic() {
+    let out = temp("huge.onnx");
+    let (code, stderr) = tapir(&["export", "resnet18", "--batch", "1000000", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_plain(&stderr);
+    assert!(stderr.contains("batch size 1000000"), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_missing_weights_file_is_named_once() {
+    let out = temp("m.onnx");
+    let (code, stderr) =
+        tapir(&["export", "mlp", "--weights", "/nonexistent/w.safetensors", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_plain(&stderr);
+    assert_eq!(stderr.matches("/nonexistent/w.safetensors").count(), 1, "{stderr}");
+    assert!(stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn a_flag_is_not_taken_as_a_value() {
+    let (code, stderr) = tapir(&["export", "mlp", "--out", "--opset", "20"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--out needs a path"), "{stderr}");
+}
+
+#[test]
+fn a_model_that_fails_its_check_is_not_written() {
+    let traced = tapir::trace(|x| x.relu(), &tch::Tensor::randn([2, 3], (tch::Kind::Float, tch::Device::Cpu))).unwrap();
+    let path = temp("checked.onnx");
+    std::fs::write(&path, b"the previous model").unwrap();
+    let options = tapir::ExportOptions::default();
+    let err =
+        tapir_cli::verify::save_checked("relu", &traced, &path, &options, |_| Err("MISMATCH".into())).unwrap_err();
+    assert!(err.contains("MISMATCH") && err.contains("left as it was"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"the previous model");
+    let (size, verdict) =
+        tapir_cli::verify::save_checked("relu", &traced, &path, &options, |_| Ok("ok".into())).unwrap();
+    assert_eq!((size, verdict.as_str()), (std::fs::metadata(&path).unwrap().len(), "ok"));
+}
