@@ -5,6 +5,9 @@ For each `<dir>/**/model.onnx` with an `io.safetensors` beside it (inputs `input
 outputs `output.NNN`, tolerances in the metadata), this runs the ONNX checker with
 `full_check=True` and ONNX Runtime, and compares ONNX Runtime's outputs with the eager ones.
 A missing package, an empty folder or any failure is an error: nothing is skipped silently.
+The one exception is a documented ONNX Runtime gap: a model with an `expect_error` file beside
+it may fail ONNX Runtime's run or comparison with a message containing that file's text (the
+ONNX checker must still accept it); it is counted as a known gap.
 """
 import sys
 from pathlib import Path
@@ -26,11 +29,17 @@ def main() -> int:
         return 1
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    passed, failures = 0, []
+    passed, known, failures = 0, 0, []
     for path in models:
         name = str(path.parent.relative_to(root))
+        expect = path.parent / "expect_error"
+        expected_error = expect.read_text() if expect.exists() else None
         try:
             onnx.checker.check_model(str(path), full_check=True)
+        except Exception as exc:
+            failures.append((name, f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
             with safe_open(str(path.parent / "io.safetensors"), framework="numpy") as f:
                 meta = f.metadata() or {}
                 keys = sorted(f.keys())
@@ -58,11 +67,14 @@ def main() -> int:
                     )
             passed += 1
         except Exception as exc:  # report every model, then fail
-            failures.append((name, f"{type(exc).__name__}: {exc}"))
+            if expected_error is not None and expected_error in str(exc):
+                known += 1
+            else:
+                failures.append((name, f"{type(exc).__name__}: {exc}"))
     for name, why in failures:
         print(f"FAIL {name}: {why}")
-    print(f"onnx checker + onnxruntime {ort.__version__}: {passed} models")
-    print(f"{passed} passed, {len(failures)} failed")
+    print(f"onnx checker + onnxruntime {ort.__version__}: {passed} models, {known} documented runtime gaps")
+    print(f"{passed + known} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 

@@ -136,6 +136,35 @@ pub mod emit {
         let shape = cx.const_i64s(shape);
         cx.node("Reshape", &[s, shape], vec![])
     }
+
+    /// `Squeeze` with the axes as a constant input (opset 13 and later).
+    pub fn squeeze(cx: &mut dyn Emit, s: Sym, axes: &[i64]) -> Sym {
+        let axes = cx.const_i64s(axes);
+        cx.node("Squeeze", &[s, axes], vec![])
+    }
+
+    /// Lowers an op with an axis (a reduction, an arg-reduction, softmax, a gather) on a 0-d
+    /// input 0. torch treats a 0-d tensor as having one dimension of size 1 there (`dim` 0 or
+    /// -1), while the ONNX ops need rank 1 or more: `body` gets input 0 (reshaped to `[1]` when
+    /// it is 0-d, so its recorded axis 0 is valid) and each of its results is reshaped to the
+    /// op's output shape.
+    pub fn rank0_as_rank1(
+        cx: &mut dyn Emit,
+        body: impl FnOnce(&mut dyn Emit, Sym) -> Result<Outputs, LowerError>,
+    ) -> Result<Outputs, LowerError> {
+        let x = cx.input(0);
+        if cx.input_meta(0).rank() != 0 {
+            return body(cx, x);
+        }
+        let x = reshape(cx, x, &[1]);
+        let outs = body(cx, x)?;
+        let mut shaped = Outputs::new();
+        for (k, s) in outs.into_iter().enumerate() {
+            let shape = cx.output_meta(k).shape.clone();
+            shaped.push(reshape(cx, s, &shape));
+        }
+        Ok(shaped)
+    }
 }
 
 /// The data of a constant value (a captured weight, a literal). Implemented by the capture layer

@@ -358,6 +358,18 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                 cx.cur_doc = node.location.map(|l| l.to_string());
                 cx.temp_counter = 0;
                 cx.produced.clear();
+                // An op whose every output is empty (a dimension of size 0) has no values to
+                // compute: its outputs are empty constants of the right dtype and shape. ONNX ops
+                // differ from torch on zero-size tensors (Reshape reads a 0 in its target as
+                // "copy this dimension"), so this is both smaller and exact.
+                if !node.outputs.is_empty() && node.outputs.iter().all(|m| m.numel() == 0) {
+                    for (k, meta) in node.outputs.iter().enumerate() {
+                        let name = format!("{}.empty{k}", cx.cur_prefix);
+                        let s = cx.add_initializer(name, meta, InitData::Bytes(vec![]));
+                        value_sym.insert(ValueRef { node: n, output: k as u16 }, s);
+                    }
+                    continue;
+                }
                 let outs = op.lower(&mut cx).map_err(|e: LowerError| ExportError::Lowering {
                     source: e,
                     location: LocationText(node.location),

@@ -86,7 +86,18 @@ fn run_tract_model(
             })
             .collect()
     };
-    run().map_err(|e| format!("{e:?}"))
+    // tract asserts in some kernels (integer overflow in debug builds): a panic is its error too.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(result) => result.map_err(|e| format!("{e:?}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("tract panicked: {what}"))
+        }
+    }
 }
 
 /// Traces `f` on `example`, exports it, and checks it against eager on `example` and every set in

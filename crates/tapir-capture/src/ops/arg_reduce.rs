@@ -7,7 +7,7 @@ use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArgReduce {
@@ -34,20 +34,24 @@ impl Op for ArgReduce {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let op_type = if self.max { "ArgMax" } else { "ArgMin" };
-        let mut x = cx.input(0);
-        let (axis, keep) = match self.dim {
-            Some(d) => (d, self.keepdim),
-            None => {
-                x = emit::reshape(cx, x, &[-1]);
-                (0, false)
+        let from = cx.input_meta(0).dtype;
+        emit::rank0_as_rank1(cx, |cx, x| {
+            // ArgMax/ArgMin have no bool form: bools compare as int32.
+            let mut x = if from == DType::Bool { emit::cast(cx, x, from, DType::I32) } else { x };
+            let (axis, keep) = match self.dim {
+                Some(d) => (d, self.keepdim),
+                None => {
+                    x = emit::reshape(cx, x, &[-1]);
+                    (0, false)
+                }
+            };
+            let r = cx.node(op_type, &[x], vec![("axis", Attr::Int(axis)), ("keepdims", Attr::Int(keep as i64))]);
+            let out_shape = cx.output_meta(0).shape.clone();
+            if self.dim.is_none() && self.keepdim {
+                return emit::one(emit::reshape(cx, r, &out_shape));
             }
-        };
-        let r = cx.node(op_type, &[x], vec![("axis", Attr::Int(axis)), ("keepdims", Attr::Int(keep as i64))]);
-        let out_shape = cx.output_meta(0).shape.clone();
-        if self.dim.is_none() && self.keepdim {
-            return emit::one(emit::reshape(cx, r, &out_shape));
-        }
-        emit::one(r)
+            emit::one(r)
+        })
     }
 }
 

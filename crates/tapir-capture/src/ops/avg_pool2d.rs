@@ -1,14 +1,15 @@
-//! avg_pool2d over `[N, C, H, W]`.
+//! avg_pool2d over `[N, C, H, W]` or `[C, H, W]`.
 //!
 //! ONNX: AveragePool with kernel_shape, strides, pads, ceil_mode, count_include_pad. torch's
-//! `divisor_override` has no ONNX counterpart: recorded, but refused at lowering.
+//! `divisor_override` d is the window sum (a depthwise Conv with a kernel of ones) over d; with
+//! ceil_mode the last windows may overhang the padded input, so that case is refused at lowering.
 
 use super::max_pool2d::pair;
 use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AvgPool2d {
@@ -30,28 +31,54 @@ impl Op for AvgPool2d {
         )
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        if let Some(d) = self.divisor_override {
+        let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
+        let Some(d) = self.divisor_override else {
+            let attrs = vec![
+                ("kernel_shape", Attr::Ints(self.kernel.clone())),
+                ("strides", Attr::Ints(self.stride.clone())),
+                ("pads", Attr::Ints(pads)),
+                ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
+                ("count_include_pad", Attr::Int(self.count_include_pad as i64)),
+            ];
+            return super::lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs));
+        };
+        // divisor_override d: the window sum over d. The sum is a depthwise Conv with a kernel of
+        // ones (zero padding adds nothing, as in torch); Conv has no ceil_mode, whose last windows
+        // may overhang the padded input, so that case is refused.
+        if self.ceil_mode || d == 0 {
             return Err(LowerError::new(
                 "avg_pool2d",
                 cx.opset(),
-                format!("divisor_override={d} has no ONNX AveragePool equivalent"),
+                format!("divisor_override={d} with ceil_mode={} has no ONNX equivalent", self.ceil_mode),
             ));
         }
-        let x = cx.input(0);
-        let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
+        let x = cx.input_meta(0);
+        let channels = x.shape[x.rank() - 3];
         let attrs = vec![
             ("kernel_shape", Attr::Ints(self.kernel.clone())),
             ("strides", Attr::Ints(self.stride.clone())),
             ("pads", Attr::Ints(pads)),
-            ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
-            ("count_include_pad", Attr::Int(self.count_include_pad as i64)),
+            ("group", Attr::Int(channels)),
         ];
-        emit::one(cx.node("AveragePool", &[x], attrs))
+        let ones_shape = [channels, 1, self.kernel[0], self.kernel[1]];
+        let out = cx.output_meta(0).dtype;
+        let compute = if out.is_float() { out } else { DType::F64 };
+        super::lowering::spatial(cx, 2, |cx, ins| {
+            let one = cx.const_scalar(compute, 1.0);
+            let shape = cx.const_i64s(&ones_shape);
+            let ones = cx.node("Expand", &[one, shape], vec![]);
+            let sum = cx.node("Conv", &[ins[0], ones], attrs);
+            let d = cx.const_scalar(compute, d as f64);
+            cx.node("Div", &[sum, d], vec![])
+        })
     }
 }
 
-pub const DOC: OpDoc =
-    OpDoc { name: "avg_pool2d", methods: "`avg_pool2d`", onnx: "AveragePool (no `divisor_override`)" };
+pub const DOC: OpDoc = OpDoc {
+    name: "avg_pool2d",
+    methods: "`avg_pool2d`",
+    onnx: "AveragePool (`divisor_override`: Conv, Div; not with `ceil_mode`)",
+};
 
 impl Tensor {
     /// 2-D average pooling; an empty `stride` means the kernel size, as in torch.

@@ -4,13 +4,14 @@
 //! ONNX: Add, Sub, Mul, Div, Pow, Min, Max (all opset 13+ for these types:
 //! https://onnx.ai/onnx/operators/onnx__Add.html). ONNX requires both inputs of one type (Pow
 //! aside), so inputs are cast to the output dtype first; torch's true division of integers is a
-//! float division after that cast.
+//! float division after that cast. On bools (which those ONNX ops do not take) add and maximum
+//! are Or, mul and minimum And.
 
 use super::{OpDoc, Operand};
 use crate::replay::replay1;
 use crate::session::{is_tracing, record1};
 use crate::tensor::{Scalar, Tensor};
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
 macro_rules! binary_op {
     ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident, $scalar_eager:expr) => {
@@ -24,7 +25,8 @@ macro_rules! binary_op {
                 let out = cx.output_meta(0).dtype;
                 let a = emit::input_as(cx, 0, out);
                 let b = emit::input_as(cx, 1, out);
-                emit::one(cx.node($onnx, &[a, b], vec![]))
+                let op_type = if out == DType::Bool { bool_form($onnx) } else { $onnx };
+                emit::one(cx.node(op_type, &[a, b], vec![]))
             }
         }
 
@@ -51,6 +53,16 @@ macro_rules! binary_op {
             }
         }
     };
+}
+
+/// The ONNX op computing `op_type` on bools, which the arithmetic ops do not accept: torch's
+/// bool add and maximum are logical or, mul and minimum logical and.
+fn bool_form(op_type: &'static str) -> &'static str {
+    match op_type {
+        "Add" | "Max" => "Or",
+        "Mul" | "Min" => "And",
+        other => other,
+    }
 }
 
 /// tch's tensor-scalar form of an op (Python-scalar typing, no 0-D tensor allocated).

@@ -22,7 +22,12 @@ impl Op for Cat {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
-        let ins: Vec<_> = (0..cx.num_inputs()).map(|i| emit::input_as(cx, i, out)).collect();
+        let rank = cx.output_meta(0).rank();
+        // torch skips legacy empty tensors (shape [0]) among inputs of another rank; ONNX's
+        // Concat wants one rank, so they are left out.
+        let kept: Vec<usize> =
+            (0..cx.num_inputs()).filter(|&i| rank == 1 || cx.input_meta(i).shape.as_slice() != [0]).collect();
+        let ins: Vec<_> = kept.into_iter().map(|i| emit::input_as(cx, i, out)).collect();
         emit::one(cx.node("Concat", &ins, vec![("axis", Attr::Int(self.dim))]))
     }
 }

@@ -8,7 +8,7 @@ use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
 /// Inputs: `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +29,8 @@ impl Op for Conv {
         )
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
         let attrs = conv_attrs(cx, &self.stride, &self.padding, &self.dilation, self.groups);
-        emit::one(cx.node("Conv", &ins, attrs))
+        super::lowering::spatial(cx, self.stride.len(), |cx, ins| cx.node("Conv", ins, attrs))
     }
 }
 

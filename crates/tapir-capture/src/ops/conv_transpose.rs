@@ -1,15 +1,16 @@
 //! conv_transpose2d (a.k.a. deconvolution) with stride, padding, output padding, dilation,
 //! groups and an optional bias.
 //!
-//! ONNX: ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html) with symmetric
-//! `pads`, `output_padding`, `strides`, `dilations`, `group`; the weight is `[in, out / groups,
-//! kH, kW]` in both.
+//! ONNX: ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html) with `pads`
+//! (the end pads reduced by the output padding where it fits in them, `output_padding`
+//! otherwise), `strides`, `dilations`, `group`; the weight is `[in, out / groups, kH, kW]` in
+//! both. Unbatched `[C, H, W]` inputs get a batch axis; integer tensors are computed in float64.
 
 use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
 /// Inputs: `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +32,22 @@ impl Op for ConvTranspose2d {
         )
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
         let mut attrs = super::conv::conv_attrs(cx, &self.stride, &self.padding, &self.dilation, self.groups);
-        attrs.push(("output_padding", Attr::Ints(self.output_padding.clone())));
-        emit::one(cx.node("ConvTranspose", &ins, attrs))
+        // output_padding extends the output at the end into the full (uncropped) result. When it
+        // is within the padding, it is written as a smaller end padding: same values, and valid
+        // for runtimes that only take output_padding below the stride (torch allows it below the
+        // stride or the dilation).
+        let within = self.output_padding.iter().zip(&self.padding).all(|(o, p)| o <= p);
+        if within {
+            let ends = self.padding.iter().zip(&self.output_padding).map(|(p, o)| p - o);
+            let pads = self.padding.iter().copied().chain(ends).collect();
+            if let Some(a) = attrs.iter_mut().find(|a| a.0 == "pads") {
+                a.1 = Attr::Ints(pads);
+            }
+        } else {
+            attrs.push(("output_padding", Attr::Ints(self.output_padding.clone())));
+        }
+        super::lowering::spatial(cx, 2, |cx, ins| cx.node("ConvTranspose", ins, attrs))
     }
 }
 

@@ -22,9 +22,8 @@ impl Op for IndexSelect {
         format!("dim={}", self.dim)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let x = cx.input(0);
         let i = emit::input_as(cx, 1, DType::I64);
-        emit::one(cx.node("Gather", &[x, i], vec![("axis", Attr::Int(self.dim))]))
+        emit::rank0_as_rank1(cx, |cx, x| emit::one(cx.node("Gather", &[x, i], vec![("axis", Attr::Int(self.dim))])))
     }
 }
 

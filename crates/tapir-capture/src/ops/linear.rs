@@ -18,7 +18,8 @@ impl Op for Linear {
     tapir_graph::op_name!("linear");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
-        if cx.input_meta(0).rank() == 2 {
+        // ONNX Runtime implements Gemm for floats only; integers take the MatMul form.
+        if cx.input_meta(0).rank() == 2 && cx.output_meta(0).dtype.is_float() {
             return emit::one(cx.node("Gemm", &ins, vec![("transB", Attr::Int(1))]));
         }
         let wt = cx.node("Transpose", &[ins[1]], vec![("perm", Attr::Ints(vec![1, 0]))]);

@@ -16,9 +16,24 @@ impl Op for Matmul {
     tapir_graph::op_name!("matmul");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
-        let a = emit::input_as(cx, 0, out);
-        let b = emit::input_as(cx, 1, out);
-        emit::one(cx.node("MatMul", &[a, b], vec![]))
+        let mut a = emit::input_as(cx, 0, out);
+        let mut b = emit::input_as(cx, 1, out);
+        // A 1-D operand is a row (left) or a column (right) whose axis the result drops, as in
+        // numpy; written out explicitly, since not every runtime takes 1-D MatMul operands.
+        let (a1, b1) = (cx.input_meta(0).rank() == 1, cx.input_meta(1).rank() == 1);
+        if a1 {
+            a = emit::unsqueeze(cx, a, &[0]);
+        }
+        if b1 {
+            b = emit::unsqueeze(cx, b, &[1]);
+        }
+        let mut y = cx.node("MatMul", &[a, b], vec![]);
+        let rank = cx.output_meta(0).rank() as i64 + a1 as i64 + b1 as i64;
+        let dropped: Vec<i64> = [(a1, rank - 2), (b1, rank - 1)].iter().filter(|d| d.0).map(|d| d.1).collect();
+        if !dropped.is_empty() {
+            y = emit::squeeze(cx, y, &dropped);
+        }
+        emit::one(y)
     }
 }
 

@@ -6,7 +6,7 @@ use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxPool2d {
@@ -27,7 +27,6 @@ impl Op for MaxPool2d {
         )
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let x = cx.input(0);
         let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
         let attrs = vec![
             ("kernel_shape", Attr::Ints(self.kernel.clone())),
@@ -36,7 +35,7 @@ impl Op for MaxPool2d {
             ("dilations", Attr::Ints(self.dilation.clone())),
             ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
         ];
-        emit::one(cx.node("MaxPool", &[x], attrs))
+        super::lowering::spatial(cx, 2, |cx, ins| cx.node("MaxPool", &ins[..1], attrs))
     }
 }
 

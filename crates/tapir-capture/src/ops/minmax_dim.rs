@@ -6,7 +6,7 @@
 use super::{lowering, OpDoc};
 use crate::session::record_n;
 use crate::tensor::Tensor;
-use tapir_graph::{smallvec, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MinMaxDim {
@@ -40,12 +40,18 @@ impl Op for MinMaxDim {
         format!("dim={}, keepdim={}", self.dim, self.keepdim)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let x = cx.input(0);
         let (reduce, arg) = if self.max { ("ReduceMax", "ArgMax") } else { ("ReduceMin", "ArgMin") };
-        let values = lowering::reduce(cx, reduce, x, &[self.dim], self.keepdim);
-        let attrs = vec![("axis", Attr::Int(self.dim)), ("keepdims", Attr::Int(self.keepdim as i64))];
-        let indices = cx.node(arg, &[x], attrs);
-        Ok(smallvec![values, indices])
+        let from = cx.input_meta(0).dtype;
+        // The reductions have no bool form: bools compare as int32.
+        let compute = if from == DType::Bool { DType::I32 } else { from };
+        emit::rank0_as_rank1(cx, |cx, x| {
+            let x = emit::cast(cx, x, from, compute);
+            let values = lowering::reduce(cx, reduce, x, &[self.dim], self.keepdim);
+            let values = emit::cast(cx, values, compute, from);
+            let attrs = vec![("axis", Attr::Int(self.dim)), ("keepdims", Attr::Int(self.keepdim as i64))];
+            let indices = cx.node(arg, &[x], attrs);
+            Ok(smallvec![values, indices])
+        })
     }
 }
 

@@ -180,7 +180,31 @@ impl<'a> Operand<'a> {
 
 /// Lowering helpers shared by several ops.
 pub(crate) mod lowering {
-    use tapir_graph::{Attr, DType, Emit, Sym};
+    use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
+
+    /// Lowers a convolution or pooling. ONNX's Conv, ConvTranspose, MaxPool and AveragePool
+    /// want a batch axis and floating-point types, while torch also takes an unbatched input
+    /// and integer tensors: input 0 gets a batch axis when it has `spatial + 1` dimensions,
+    /// integer inputs are computed in float64 (exact while every value and partial sum stays
+    /// below 2^53 in magnitude), and `body`'s result is cast back and loses the batch axis.
+    pub fn spatial(
+        cx: &mut dyn Emit,
+        spatial: usize,
+        body: impl FnOnce(&mut dyn Emit, &[Sym]) -> Sym,
+    ) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let compute = if out.is_float() { out } else { DType::F64 };
+        let mut ins: Vec<Sym> = (0..cx.num_inputs()).map(|i| emit::input_as(cx, i, compute)).collect();
+        let unbatched = cx.input_meta(0).rank() == spatial + 1;
+        if unbatched {
+            ins[0] = emit::unsqueeze(cx, ins[0], &[0]);
+        }
+        let mut y = body(cx, &ins);
+        if unbatched {
+            y = emit::squeeze(cx, y, &[0]);
+        }
+        emit::one(emit::cast(cx, y, compute, out))
+    }
 
     /// `(x - mean) / sqrt(var + eps)` over `axes` with the biased variance (as torch's layer and
     /// group norms); returns the normalized value.

@@ -7,7 +7,7 @@ use super::{lowering, OpDoc};
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReduceKind {
@@ -42,15 +42,20 @@ impl Op for Reduce {
         format!("dims={:?}, keepdim={}", self.dims, self.keepdim)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let out = cx.output_meta(0).dtype;
-        let x = emit::input_as(cx, 0, out);
+        let (from, out) = (cx.input_meta(0).dtype, cx.output_meta(0).dtype);
+        // ReduceMax/ReduceMin have no bool form: max is any, min is all, computed on int32.
+        let compute = if out == DType::Bool { DType::I32 } else { out };
         let op_type = match self.kind {
             ReduceKind::Sum => "ReduceSum",
             ReduceKind::Mean => "ReduceMean",
             ReduceKind::Max => "ReduceMax",
             ReduceKind::Min => "ReduceMin",
         };
-        emit::one(lowering::reduce(cx, op_type, x, &self.dims, self.keepdim))
+        emit::rank0_as_rank1(cx, |cx, x| {
+            let x = emit::cast(cx, x, from, compute);
+            let r = lowering::reduce(cx, op_type, x, &self.dims, self.keepdim);
+            emit::one(emit::cast(cx, r, compute, out))
+        })
     }
 }
 

@@ -31,10 +31,12 @@ impl Op for Softmax {
         format!("dim={}", self.dim)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let out = cx.output_meta(0).dtype;
-        let x = emit::input_as(cx, 0, out);
+        let (from, out) = (cx.input_meta(0).dtype, cx.output_meta(0).dtype);
         let op_type = if self.log { "LogSoftmax" } else { "Softmax" };
-        emit::one(cx.node(op_type, &[x], vec![("axis", Attr::Int(self.dim))]))
+        emit::rank0_as_rank1(cx, |cx, x| {
+            let x = emit::cast(cx, x, from, out);
+            emit::one(cx.node(op_type, &[x], vec![("axis", Attr::Int(self.dim))]))
+        })
     }
 }
 

@@ -31,7 +31,7 @@ impl Op for Squeeze {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`", onnx: "Squeeze" };
+pub const DOC: OpDoc = OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`, `squeeze_dims`", onnx: "Squeeze" };
 
 impl Tensor {
     /// Removes every dimension of size 1.
@@ -52,5 +52,19 @@ impl Tensor {
             Squeeze { axes: if self.size().get(d as usize) == Some(&1) { vec![d] } else { vec![] } }
         };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dim(dim))
+    }
+
+    /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`).
+    #[track_caller]
+    pub fn squeeze_dims(&self, dims: &[i64]) -> Tensor {
+        let op = || {
+            let size = self.size();
+            let mut axes: Vec<i64> =
+                dims.iter().map(|d| self.norm_dim(*d)).filter(|d| size.get(*d as usize) == Some(&1)).collect();
+            axes.sort_unstable();
+            axes.dedup();
+            Squeeze { axes }
+        };
+        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dims(dims))
     }
 }

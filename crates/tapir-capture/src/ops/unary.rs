@@ -51,6 +51,14 @@ unary_op!(Exp, EXP, "exp", "Exp", exp, f_exp, direct("Exp"));
 unary_op!(Log, LOG, "log", "Log", log, f_log, direct("Log"));
 unary_op!(Abs, ABS, "abs", "Abs", abs, f_abs, direct("Abs"));
 unary_op!(Reciprocal, RECIPROCAL, "reciprocal", "Reciprocal", reciprocal, f_reciprocal, direct("Reciprocal"));
-unary_op!(Relu, RELU, "relu", "Relu", relu, f_relu, direct("Relu"));
+unary_op!(Relu, RELU, "relu", "Relu (floats); Max with 0 (integers)", relu, f_relu, |cx: &mut dyn Emit, x| {
+    // ONNX Runtime implements Relu for floats only.
+    let dtype = cx.output_meta(0).dtype;
+    if dtype.is_float() {
+        return cx.node("Relu", &[x], vec![]);
+    }
+    let zero = cx.const_scalar(dtype, 0.0);
+    cx.node("Max", &[x, zero], vec![])
+});
 unary_op!(Sigmoid, SIGMOID, "sigmoid", "Sigmoid", sigmoid, f_sigmoid, direct("Sigmoid"));
 unary_op!(Tanh, TANH, "tanh", "Tanh", tanh, f_tanh, direct("Tanh"));

@@ -13,15 +13,26 @@ use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Where;
 
+/// The dtype `Where` selects in: bool values go through int32 (ONNX Runtime has no bool Where).
+fn where_dtype(out: DType) -> DType {
+    if out == DType::Bool {
+        DType::I32
+    } else {
+        out
+    }
+}
+
 impl Op for Where {
     replay1!(self, t, out => t[1].f_where_self(t[0], t[2]));
     tapir_graph::op_name!("where");
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
+        let compute = where_dtype(out);
         let c = emit::input_as(cx, 0, DType::Bool);
-        let x = emit::input_as(cx, 1, out);
-        let y = emit::input_as(cx, 2, out);
-        emit::one(cx.node("Where", &[c, x, y], vec![]))
+        let x = emit::input_as(cx, 1, compute);
+        let y = emit::input_as(cx, 2, compute);
+        let r = cx.node("Where", &[c, x, y], vec![]);
+        emit::one(emit::cast(cx, r, compute, out))
     }
 }
 
@@ -41,10 +52,12 @@ impl Op for MaskedFill {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
-        let x = emit::input_as(cx, 0, out);
+        let compute = where_dtype(out);
+        let x = emit::input_as(cx, 0, compute);
         let m = emit::input_as(cx, 1, DType::Bool);
-        let v = cx.const_scalar(out, self.value);
-        emit::one(cx.node("Where", &[m, v, x], vec![]))
+        let v = cx.const_scalar(compute, self.value);
+        let r = cx.node("Where", &[m, v, x], vec![]);
+        emit::one(emit::cast(cx, r, compute, out))
     }
 }
 
