@@ -213,3 +213,15 @@ fn traces_on_two_threads_are_independent() {
     let got: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(got, vec![vec!["relu".to_string()], vec!["exp".to_string(), "sum".to_string()]]);
 }
+
+#[test]
+fn a_node_onnx_would_reject_is_an_export_error() {
+    // LeakyRelu takes bfloat16 only from opset 16: below it, the export names the op, the opset
+    // and the line instead of writing a model the ONNX checker rejects.
+    let input = x().to_kind(Kind::BFloat16);
+    let traced = trace(|x| x.leaky_relu(0.1), &input).unwrap();
+    let err = traced.to_onnx_bytes(&ExportOptions::with_opset(13)).unwrap_err().to_string();
+    assert!(err.contains("leaky_relu") && err.contains("opset 13") && err.contains("tests/export.rs:"), "{err}");
+    assert!(err.contains("input 0 of LeakyRelu is bf16"), "{err}");
+    assert!(traced.to_onnx_bytes(&ExportOptions::with_opset(16)).is_ok());
+}

@@ -344,3 +344,16 @@ fn supported_ops_doc_is_current() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(have == want, "docs/supported-ops.md is stale: rerun this test with TAPIR_BLESS=1");
 }
+
+#[test]
+fn onnx_schema_table_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::env::var("TAPIR_PYTHON").expect("TAPIR_PYTHON is not set: run ./dev setup");
+    let out = std::process::Command::new(python).arg(root.join("scripts/gen_onnx_schemas.py")).output().unwrap();
+    assert!(out.status.success(), "gen_onnx_schemas.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let have = std::fs::read(root.join("crates/tapir-onnx/src/schemas.rs")).unwrap();
+    assert!(
+        have == out.stdout,
+        "crates/tapir-onnx/src/schemas.rs is stale: run scripts/gen_onnx_schemas.py crates/tapir-onnx/src/schemas.rs"
+    );
+}

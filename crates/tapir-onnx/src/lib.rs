@@ -9,6 +9,9 @@
 
 pub mod lower;
 mod options;
+#[rustfmt::skip]
+mod schemas;
+mod validate;
 pub mod write;
 
 /// ONNX protobuf messages (the subset in `proto/onnx.proto`).

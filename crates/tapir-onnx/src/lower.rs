@@ -7,6 +7,7 @@ use crate::proto::{
     TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use crate::{ir_version_for_opset, ExportError, ExportOptions, LocationText, MAX_OPSET, MIN_OPSET};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tapir_graph::{
@@ -161,6 +162,11 @@ fn f32_to_bf16_bits(x: f32) -> u16 {
 struct Cx<'g> {
     opset: i64,
     names: Vec<String>,
+    /// Dtype of each symbol, where known (inputs, initializers, and node outputs the schemas
+    /// determine).
+    dtypes: Vec<Option<DType>>,
+    /// The first node the op being lowered emitted that ONNX would reject.
+    invalid: Option<String>,
     nodes: Vec<NodeProto>,
     initializers: Vec<(TensorProto, InitData)>,
     const_i64_cache: HashMap<Vec<i64>, Sym>,
@@ -180,7 +186,14 @@ struct Cx<'g> {
 impl Cx<'_> {
     fn sym(&mut self, name: String) -> Sym {
         self.names.push(name);
+        self.dtypes.push(None);
         Sym(self.names.len() as u32 - 1)
+    }
+
+    fn typed_sym(&mut self, name: String, dtype: DType) -> Sym {
+        let s = self.sym(name);
+        self.dtypes[s.0 as usize] = Some(dtype);
+        s
     }
 
     /// `<stem>/<OpType>`, with `_<k>` appended from the second use on, so names are unique.
@@ -201,7 +214,7 @@ impl Cx<'_> {
 
     fn add_initializer(&mut self, name: String, header_meta: &TensorMeta, data: InitData) -> Sym {
         self.initializers.push((tensor_header(&name, header_meta), data));
-        self.sym(name)
+        self.typed_sym(name, header_meta.dtype)
     }
 }
 
@@ -226,13 +239,22 @@ impl Emit for Cx<'_> {
     }
     fn node_n(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>, n_outputs: usize) -> Outputs {
         let index = self.nodes.len();
+        let in_types: SmallVec<[Option<DType>; 4]> = inputs.iter().map(|s| self.dtypes[s.0 as usize]).collect();
+        let out_types = match crate::validate::check(op_type, self.opset, &in_types, &attrs, n_outputs) {
+            Ok(types) => types,
+            Err(why) => {
+                self.invalid.get_or_insert(why);
+                vec![None; n_outputs]
+            }
+        };
         let mut outputs = Outputs::new();
         let mut out_names = Vec::with_capacity(n_outputs);
-        for k in 0..n_outputs {
+        for (k, dtype) in out_types.into_iter().enumerate() {
             self.temp_counter += 1;
             let name = format!("{}/{}_{}", self.cur_prefix, op_type, self.temp_counter);
             out_names.push(name.clone());
             let s = self.sym(name);
+            self.dtypes[s.0 as usize] = dtype;
             self.produced.insert(s, (index, k));
             outputs.push(s);
         }
@@ -304,6 +326,8 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
     let mut cx = Cx {
         opset: options.opset,
         names: vec![String::new()],
+        dtypes: vec![None],
+        invalid: None,
         nodes: vec![],
         initializers: vec![],
         const_i64_cache: HashMap::new(),
@@ -332,7 +356,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         match &node.kind {
             NodeKind::Input { name } => {
                 inputs.push(value_info(name, &node.outputs[0]));
-                let s = cx.sym(name.clone());
+                let s = cx.typed_sym(name.clone(), node.outputs[0].dtype);
                 value_sym.insert(v0, s);
             }
             NodeKind::Constant { data, name, .. } => {
@@ -374,6 +398,26 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                     source: e,
                     location: LocationText(node.location),
                 })?;
+                // A node ONNX would reject, or results whose dtypes differ from the traced ones,
+                // are errors here, never a file.
+                let mut invalid = cx.invalid.take();
+                if invalid.is_none() {
+                    invalid = outs.iter().zip(&node.outputs).enumerate().find_map(|(k, (s, meta))| {
+                        match cx.dtypes[s.0 as usize] {
+                            Some(d) if d != meta.dtype => Some(format!(
+                                "the lowering gives output {k} dtype {d}, the traced value is {}",
+                                meta.dtype
+                            )),
+                            _ => None,
+                        }
+                    });
+                }
+                if let Some(why) = invalid {
+                    return Err(ExportError::Lowering {
+                        source: LowerError::new(op.name(), options.opset, why),
+                        location: LocationText(node.location),
+                    });
+                }
                 if outs.len() != node.outputs.len() {
                     return Err(ExportError::Lowering {
                         source: LowerError::new(
