@@ -50,7 +50,7 @@ fn same_model_same_bytes() {
     tch::manual_seed(0);
     let w = Tensor::from(tch::Tensor::randn([3, 3], (Kind::Float, Device::Cpu)));
     let input = x();
-    let model = |x: &Tensor| x.matmul(&w).softmax(-1);
+    let model = |x: &Tensor| x.matmul(&w).softmax(-1, None);
     let a = trace(model, &input).unwrap().to_onnx_bytes(&ExportOptions::default()).unwrap();
     let b = trace(model, &input).unwrap().to_onnx_bytes(&ExportOptions::default()).unwrap();
     assert_eq!(a, b);

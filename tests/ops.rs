@@ -109,7 +109,7 @@ fn rows() -> Vec<Row> {
         row("where_self", vec![f32s(&[3, 4]), f32s(&[3, 4])], |x| one(x[0].where_self(&x[0].gt(&x[1]), &x[1]))),
         row("where_scalar_other", vec![f32s(&[3, 4])], |x| one(x[0].where_self(&x[0].gt(0.0), -1.0))),
         row("masked_fill", vec![f32s(&[2, 5])], |x| {
-            one(x[0].masked_fill(&x[0].lt(0.0), f64::NEG_INFINITY).softmax(-1))
+            one(x[0].masked_fill(&x[0].lt(0.0), f64::NEG_INFINITY).softmax(-1, None))
         }),
         // activations
         row("relu_sigmoid_tanh", vec![f32s(&[8])], |x| vec![x[0].relu(), x[0].sigmoid(), x[0].tanh()]),
@@ -119,8 +119,55 @@ fn rows() -> Vec<Row> {
         row("hardswish", vec![f32s(&[16]) * 4], |x| one(x[0].hardswish())),
         row("gelu_exact", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("none"))),
         row("gelu_tanh", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("tanh"))),
-        row("softmax", vec![f32s(&[2, 3, 5])], |x| vec![x[0].softmax(1), x[0].softmax(-1)]),
-        row("log_softmax", vec![f32s(&[2, 7])], |x| one(x[0].log_softmax(-1))),
+        row("div_mode_float", vec![f32s(&[3, 4]), f32s(&[3, 4])], |x| {
+            vec![
+                x[0].div_tensor_mode(&x[1], "floor"),
+                x[0].div_tensor_mode(&x[1], "trunc"),
+                x[0].div_scalar_mode(0.3, "floor"),
+            ]
+        }),
+        row("div_mode_int", vec![ints(&[3, 4], 20) - 10, ints(&[3, 4], 9) + 1], |x| {
+            let neg = -&x[1];
+            vec![
+                x[0].div_tensor_mode(&x[1], "floor"),
+                x[0].div_tensor_mode(&neg, "floor"),
+                x[0].div_tensor_mode(&neg, "trunc"),
+            ]
+        }),
+        row("clamp_tensor", vec![f32s(&[3, 4]), f32s(&[4]), f32s(&[3, 1])], |x| {
+            vec![
+                x[0].clamp_tensor(Some(&x[1]), Some(&x[2])),
+                x[0].clamp_min_tensor(&x[1]),
+                x[0].clamp_max_tensor(&x[2]),
+            ]
+        }),
+        row("masked_fill_tensor", vec![f32s(&[3, 4]), f32s(&[])], |x| {
+            one(x[0].masked_fill_tensor(&x[0].gt(0.0), &x[1]))
+        }),
+        row("where_scalars", vec![f32s(&[3, 4])], |x| {
+            let c = x[0].gt(0.0);
+            vec![
+                Tensor::where_scalarself(&c, 2.5, &x[0]),
+                x[0].where_scalarother(&c, -1),
+                Tensor::where_scalar(&c, 3, 1.5),
+                Tensor::where_scalar(&c, 3, -4),
+            ]
+        }),
+        row("max_pool2d_with_indices", vec![f32s(&[2, 3, 7, 6])], |x| {
+            let (v, i) = x[0].max_pool2d_with_indices(&[3, 2], &[2, 1], &[1, 0], &[1, 1], true);
+            let (uv, ui) = x[0].select(0, 1).max_pool2d_with_indices(&[2], &[], &[], &[], false);
+            vec![v, i, uv, ui]
+        }),
+        row("conv_padding_same", vec![f32s(&[2, 3, 7, 6])], |x| {
+            let w = Tensor::from(f32s(&[4, 3, 2, 3]));
+            vec![
+                x[0].conv2d_padding(&w, None, &[1], "same", &[1, 2], 1),
+                x[0].conv2d_padding(&w, None, &[2], "valid", &[1], 1),
+                x[0].select(2, 0).conv1d_padding(&w.select(3, 0), None, &[1], "same", &[1], 1),
+            ]
+        }),
+        row("softmax", vec![f32s(&[2, 3, 5])], |x| vec![x[0].softmax(1, None), x[0].softmax(-1, Kind::Double)]),
+        row("log_softmax", vec![f32s(&[2, 7])], |x| one(x[0].log_softmax(-1, None))),
         // linear algebra
         row("matmul_2d", vec![f32s(&[3, 4]), f32s(&[4, 5])], |x| one(x[0].matmul(&x[1]))),
         row("matmul_batched_broadcast", vec![f32s(&[2, 3, 4, 5]), f32s(&[5, 6])], |x| one(x[0].matmul(&x[1]))),

@@ -41,6 +41,16 @@ const STEPS: &[(&str, StepFn)] = &[
     ("sub", |x| if x.a % 2 == 0 { x.h - x.o } else { 2.0 - x.h }),
     ("mul", |x| if x.a % 2 == 0 { x.h * x.o } else { x.h * -0.5 }),
     ("div", |x| x.h / (x.o.abs() + 1.0)),
+    // The quotients are kept off whole numbers, where rounding would be decided by rounding
+    // noise: a divisor of 0.7 + |o| against values from a ramp.
+    ("div_mode", |x| {
+        let num = x.h * 3.0 + lin(&[2, 3, 4], 0.37);
+        match x.a % 3 {
+            0 => num.div_tensor_mode(&(x.o.abs() + 0.7), "floor"),
+            1 => num.div_tensor_mode(&(x.o.abs() + 0.7), "trunc"),
+            _ => (num * 4.0).to_kind(Kind::Int64).div_scalar_mode(-3, "floor"),
+        }
+    }),
     ("pow", |x| if x.a % 2 == 0 { (x.h.abs() + 0.5).pow(&x.o.clamp(-2.0, 2.0)) } else { x.h.pow(2.0) }),
     ("minimum", |x| x.h.minimum(x.o)),
     ("maximum", |x| if x.a % 2 == 0 { x.h.maximum(x.o) } else { x.h.maximum(0.25) }),
@@ -78,8 +88,8 @@ const STEPS: &[(&str, StepFn)] = &[
     ("silu", |x| x.h.silu()),
     ("hardswish", |x| x.h.hardswish()),
     ("gelu", |x| x.h.gelu(if x.a % 2 == 0 { "none" } else { "tanh" })),
-    ("softmax", |x| x.h.softmax(x.a as i64 % 3)),
-    ("log_softmax", |x| x.h.log_softmax(-1 - x.a as i64 % 3)),
+    ("softmax", |x| x.h.softmax(x.a as i64 % 3, None)),
+    ("log_softmax", |x| x.h.log_softmax(-1 - x.a as i64 % 3, tch::Kind::Float)),
     ("matmul", |x| if x.a % 2 == 0 { x.h.matmul(&lin(&[4, 4], 0.5)) } else { x.h.matmul(&x.o.transpose(-1, -2)) }),
     ("linear", |x| {
         let (w, b) = (lin(&[4, 4], 0.5), lin(&[4], 0.2));

@@ -81,7 +81,7 @@ fn every_host_read_is_a_guard() {
 fn replay_runs_the_graph_on_new_inputs() {
     tch::manual_seed(0);
     let w = Tensor::from(tch::Tensor::randn([4, 3], (Kind::Float, Device::Cpu)));
-    let model = |x: &Tensor| x.linear(&w, None).softmax(-1).split(2, 1);
+    let model = |x: &Tensor| x.linear(&w, None).softmax(-1, None).split(2, 1);
     let t = trace(model, &tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu))).unwrap();
     let fresh = tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu));
     let got = t.replay(&[&fresh]).unwrap();

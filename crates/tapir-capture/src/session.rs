@@ -297,6 +297,25 @@ pub(crate) fn record_n<O: Op>(
     }
 }
 
+/// [`record_n`] for an op with two outputs.
+pub(crate) fn record2<O: Op>(
+    op: impl FnOnce() -> O,
+    inputs: &[&Tensor],
+    location: SourceLocation,
+    eager: impl FnOnce(&[&tch::Tensor]) -> Result<(tch::Tensor, tch::Tensor), tch::TchError>,
+) -> (Tensor, Tensor) {
+    let outs = record_n(op, inputs, location, || 2, |t| eager(t).map(|(a, b)| vec![a, b]));
+    let mut outs = outs.into_iter();
+    // record_n returns one tensor per output, failed or not; the fallback is never taken.
+    let mut next = || {
+        outs.next().unwrap_or_else(|| {
+            let message = "the op returned fewer outputs than it records".to_owned();
+            failed(Arc::new(CaptureError::Op { op: "record2", location, message }))
+        })
+    };
+    (next(), next())
+}
+
 /// Records a tensor the traced code created (a factory's result, a Rust scalar) as a literal
 /// constant when a trace is active.
 pub(crate) fn record_literal(t: tch::Tensor, op: &'static str, location: SourceLocation) -> Tensor {

@@ -106,7 +106,7 @@ impl AttentionBlock {
         let (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
         let scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();
         let scores = scores.masked_fill(&mask.eq(0), f64::NEG_INFINITY);
-        let attn = scores.softmax(-1).matmul(&v).transpose(1, 2).reshape(&[b, t, d]);
+        let attn = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape(&[b, t, d]);
         let x = x + &self.out.forward(&attn);
         let ff = self.ff2.forward(&self.ff1.forward(&x).gelu("none"));
         &x + &ff

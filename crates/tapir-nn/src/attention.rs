@@ -83,7 +83,7 @@ impl MultiheadAttention {
         if let Some(m) = key_padding_mask {
             scores = apply_mask(scores, &m.reshape(&[b, 1, 1, s]));
         }
-        let out = scores.softmax(-1).matmul(&v).transpose(1, 2).reshape(&[b, t, e]);
+        let out = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape(&[b, t, e]);
         self.out_proj.forward(&out)
     }
 }

@@ -59,7 +59,8 @@ pub fn supported_ops_markdown() -> String {
         "# Supported ops\n\n\
          Generated from `tapir::CATALOG` by `tapir::supported_ops_markdown()`; the test\n\
          `supported_ops_doc_is_current` fails when this file is stale (rerun it with\n\
-         `TAPIR_BLESS=1` to rewrite it).\n\n",
+         `TAPIR_BLESS=1` to rewrite it). How PyTorch's own OpInfo samples fare through each op, and\n\
+         the share of them each op can express: `docs/opinfo.md`.\n\n",
     );
     s += &format!(
         "Every op lowers at every opset from {MIN_OPSET} to {MAX_OPSET}; where the ONNX form depends on the opset the\n\

@@ -8,7 +8,7 @@ use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptiveAvgPool2d {
@@ -22,9 +22,8 @@ impl Op for AdaptiveAvgPool2d {
         format!("output_size={:?}", self.output_size)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let x = cx.input(0);
         if self.output_size == [1, 1] {
-            return emit::one(cx.node("GlobalAveragePool", &[x], vec![]));
+            return super::lowering::spatial(cx, 2, |cx, ins| cx.node("GlobalAveragePool", &ins[..1], vec![]));
         }
         let shape = &cx.input_meta(0).shape;
         let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
@@ -38,7 +37,7 @@ impl Op for AdaptiveAvgPool2d {
         }
         let kernel = vec![h / oh, w / ow];
         let attrs = vec![("kernel_shape", Attr::Ints(kernel.clone())), ("strides", Attr::Ints(kernel))];
-        emit::one(cx.node("AveragePool", &[x], attrs))
+        super::lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs))
     }
 }
 

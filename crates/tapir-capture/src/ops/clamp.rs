@@ -36,7 +36,11 @@ impl Op for Clamp {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "clamp", methods: "`clamp`, `clamp_min`, `clamp_max`", onnx: "Clip" };
+pub const DOC: OpDoc = OpDoc {
+    name: "clamp",
+    methods: "`clamp`, `clamp_min`, `clamp_max` (`clamp_tensor`, `clamp_min_tensor`, `clamp_max_tensor`: `maximum`, `minimum`)",
+    onnx: "Clip",
+};
 
 impl Tensor {
     /// Clamps to `[min, max]`; either bound may be absent.
@@ -62,5 +66,31 @@ impl Tensor {
     #[track_caller]
     pub fn clamp_max(&self, max: f64) -> Tensor {
         self.clamp(None, max)
+    }
+
+    /// Clamps between tensors (tch's `clamp_tensor`): `minimum(maximum(self, min), max)` with
+    /// broadcasting and type promotion; where `min > max` the result is `max`, as in torch.
+    #[track_caller]
+    pub fn clamp_tensor<T: std::borrow::Borrow<Tensor>>(&self, min: Option<T>, max: Option<T>) -> Tensor {
+        let lo = match &min {
+            Some(m) => self.maximum(m.borrow()),
+            None => self.shallow_clone(),
+        };
+        match &max {
+            Some(m) => lo.minimum(m.borrow()),
+            None => lo,
+        }
+    }
+
+    /// Clamps from below by a tensor (tch's `clamp_min_tensor`).
+    #[track_caller]
+    pub fn clamp_min_tensor(&self, min: &Tensor) -> Tensor {
+        self.maximum(min)
+    }
+
+    /// Clamps from above by a tensor (tch's `clamp_max_tensor`).
+    #[track_caller]
+    pub fn clamp_max_tensor(&self, max: &Tensor) -> Tensor {
+        self.minimum(max)
     }
 }

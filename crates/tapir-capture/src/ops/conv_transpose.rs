@@ -32,7 +32,8 @@ impl Op for ConvTranspose2d {
         )
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let mut attrs = super::conv::conv_attrs(cx, &self.stride, &self.padding, &self.dilation, self.groups);
+        let mut attrs =
+            super::conv::conv_attrs(cx, &self.stride, &self.padding, &self.padding, &self.dilation, self.groups);
         // output_padding extends the output at the end into the full (uncropped) result. When it
         // is within the padding, it is written as a smaller end padding: same values, and valid
         // for runtimes that only take output_padding below the stride (torch allows it below the

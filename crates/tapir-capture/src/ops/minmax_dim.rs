@@ -4,7 +4,7 @@
 //! ArgMax/ArgMin (first occurrence, as torch) for the indices.
 
 use super::{lowering, OpDoc};
-use crate::session::record_n;
+use crate::session::record2;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
 
@@ -63,40 +63,13 @@ impl Tensor {
     #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
         let op = || MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim };
-        pair(record_n(
-            op,
-            &[self],
-            SourceLocation::caller(),
-            || 2,
-            |t| {
-                let (v, i) = t[0].f_max_dim(dim, keepdim)?;
-                Ok(vec![v, i])
-            },
-        ))
+        record2(op, &[self], SourceLocation::caller(), |t| t[0].f_max_dim(dim, keepdim))
     }
 
     /// Minimum values along `dim` and their indices.
     #[track_caller]
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
         let op = || MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim };
-        pair(record_n(
-            op,
-            &[self],
-            SourceLocation::caller(),
-            || 2,
-            |t| {
-                let (v, i) = t[0].f_min_dim(dim, keepdim)?;
-                Ok(vec![v, i])
-            },
-        ))
-    }
-}
-
-fn pair(v: Vec<Tensor>) -> (Tensor, Tensor) {
-    let mut it = v.into_iter();
-    match (it.next(), it.next()) {
-        (Some(a), Some(b)) => (a, b),
-        // record_n returns exactly two tensors for two outputs, failed or not.
-        _ => unreachable!("record_n returned fewer than 2 tensors"),
+        record2(op, &[self], SourceLocation::caller(), |t| t[0].f_min_dim(dim, keepdim))
     }
 }

@@ -19,6 +19,7 @@ mod clamp;
 mod compare;
 mod conv;
 mod conv_transpose;
+mod div_mode;
 mod dropout;
 mod embedding;
 mod expand;
@@ -65,6 +66,7 @@ pub const CATALOG: &[OpDoc] = &[
     binary::SUB,
     binary::MUL,
     binary::DIV,
+    div_mode::DOC,
     binary::POW,
     binary::MINIMUM,
     binary::MAXIMUM,

@@ -33,7 +33,7 @@ impl Op for Slice {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "slice", methods: "`slice`, `narrow`", onnx: "Slice" };
+pub const DOC: OpDoc = OpDoc { name: "slice", methods: "`slice`, `narrow`, `narrow_tensor`", onnx: "Slice" };
 
 impl Tensor {
     /// Elements `start..end` (step `step`) along `dim`; `None` bounds mean the whole range and
@@ -60,5 +60,15 @@ impl Tensor {
             Slice { dim: d, start: s, end: s + length, step: 1 }
         };
         record1(op, &[self], SourceLocation::caller(), |t| t[0].f_narrow(dim, start, length))
+    }
+
+    /// [`Tensor::narrow`] with the start as a 0-d integer tensor (tch's `narrow_tensor`). The
+    /// start is read as a number: a guard when it is a traced value.
+    #[track_caller]
+    pub fn narrow_tensor(&self, dim: i64, start: &Tensor, length: i64) -> Tensor {
+        match start.int64_value(&[]) {
+            Ok(s) => self.narrow(dim, s, length),
+            Err(e) => Tensor::from_error(e),
+        }
     }
 }

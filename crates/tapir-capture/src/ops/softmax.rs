@@ -40,21 +40,33 @@ impl Op for Softmax {
     }
 }
 
-pub const SOFTMAX: OpDoc = OpDoc { name: "softmax", methods: "`softmax`", onnx: "Softmax" };
+pub const SOFTMAX: OpDoc = OpDoc { name: "softmax", methods: "`softmax` (with `dtype`: Cast first)", onnx: "Softmax" };
 pub const LOG_SOFTMAX: OpDoc = OpDoc { name: "log_softmax", methods: "`log_softmax`", onnx: "LogSoftmax" };
 
 impl Tensor {
-    /// Softmax along `dim`.
+    /// Softmax along `dim`, computed in `dtype` when given (tch's signature: `softmax(-1,
+    /// Kind::Float)` or `softmax(-1, None)`); the input is cast to it first, as torch does.
     #[track_caller]
-    pub fn softmax(&self, dim: i64) -> Tensor {
-        let op = || Softmax { dim: self.norm_dim(dim), log: false };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
+    pub fn softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        let x = self.cast_for(dtype.into());
+        let op = || Softmax { dim: x.norm_dim(dim), log: false };
+        record1(op, &[&x], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
     }
 
-    /// Log-softmax along `dim`.
+    /// Log-softmax along `dim`, computed in `dtype` when given (as [`Tensor::softmax`]).
     #[track_caller]
-    pub fn log_softmax(&self, dim: i64) -> Tensor {
-        let op = || Softmax { dim: self.norm_dim(dim), log: true };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
+    pub fn log_softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        let x = self.cast_for(dtype.into());
+        let op = || Softmax { dim: x.norm_dim(dim), log: true };
+        record1(op, &[&x], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
+    }
+
+    /// `self` in `dtype` (a recorded cast) when one is given and differs; `self` otherwise.
+    #[track_caller]
+    pub(crate) fn cast_for(&self, dtype: Option<tch::Kind>) -> Tensor {
+        match dtype {
+            Some(kind) if kind != self.kind() => self.to_kind(kind),
+            _ => self.shallow_clone(),
+        }
     }
 }

@@ -36,7 +36,11 @@ impl Op for Where {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "where", methods: "`where_self`", onnx: "Where" };
+pub const DOC: OpDoc = OpDoc {
+    name: "where",
+    methods: "`where_self`, `where_scalarself`, `where_scalarother`, `where_scalar`",
+    onnx: "Where",
+};
 
 /// `masked_fill(x, mask, value)`: inputs are `[x, mask]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +65,8 @@ impl Op for MaskedFill {
     }
 }
 
-pub const MASKED_FILL: OpDoc = OpDoc { name: "masked_fill", methods: "`masked_fill`", onnx: "Where" };
+pub const MASKED_FILL: OpDoc =
+    OpDoc { name: "masked_fill", methods: "`masked_fill`, `masked_fill_tensor` (`where`)", onnx: "Where" };
 
 impl Tensor {
     /// `self` where `condition` holds, `other` elsewhere (torch's `where(condition, self, other)`).
@@ -82,5 +87,43 @@ impl Tensor {
             Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
             Scalar::Bool(v) => t[0].f_masked_fill(t[1], v as i64),
         })
+    }
+
+    /// `masked_fill` with the value as a 0-d tensor (tch's `masked_fill_tensor`): the value is
+    /// cast to this tensor's dtype and selected with `where`.
+    #[track_caller]
+    pub fn masked_fill_tensor(&self, mask: &Tensor, value: &Tensor) -> Tensor {
+        if let Some(e) = value.error() {
+            return Tensor::from_error(e.clone());
+        }
+        if value.dim() != 0 {
+            return Tensor::from_error(crate::CaptureError::Op {
+                op: "masked_fill",
+                location: SourceLocation::caller(),
+                message: format!("the value must be a 0-dimensional tensor, got shape {:?}", value.size()),
+            });
+        }
+        value.cast_for(Some(self.kind())).where_self(mask, self)
+    }
+
+    /// `where(condition, self_scalar, other)` (tch's `where_scalarself`): the scalar takes the
+    /// dtype it has next to `other`.
+    #[track_caller]
+    pub fn where_scalarself(condition: &Tensor, self_scalar: impl Into<Scalar>, other: &Tensor) -> Tensor {
+        other.scalar_like(self_scalar.into()).where_self(condition, other)
+    }
+
+    /// `where(condition, a, b)` for two Rust numbers (tch's `where_scalar`): float if either is
+    /// one, else int64 (bool for two bools), as torch types Python numbers.
+    #[track_caller]
+    pub fn where_scalar(condition: &Tensor, self_scalar: impl Into<Scalar>, other: impl Into<Scalar>) -> Tensor {
+        // A scalar next to a bool tensor takes its own category's default dtype.
+        condition.scalar_like(self_scalar.into()).where_self(condition, Operand::Scalar(other.into()))
+    }
+
+    /// `where(condition, self, other_scalar)` (tch's `where_scalarother`).
+    #[track_caller]
+    pub fn where_scalarother(&self, condition: &Tensor, other: impl Into<Scalar>) -> Tensor {
+        self.where_self(condition, Operand::Scalar(other.into()))
     }
 }
