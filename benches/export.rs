@@ -29,5 +29,29 @@ fn export(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, export);
+/// Per-node export cost: a chain of `n` elementwise ops (lowering, type checking, encoding).
+fn long_chain(c: &mut Criterion) {
+    let _guard = tch::no_grad_guard();
+    let opts = ExportOptions::default();
+    let x = tch::Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    for n in [3_000, 12_000] {
+        let traced = Tracer::new()
+            .trace(
+                |x| {
+                    let mut h = x[0].shallow_clone();
+                    for i in 0..n {
+                        h = if i % 2 == 0 { h.tanh() } else { &h * 0.5 };
+                    }
+                    h
+                },
+                &[&x],
+            )
+            .expect("trace");
+        c.bench_function(&format!("chain{n}/export_bytes"), |b| {
+            b.iter(|| black_box(traced.to_onnx_bytes(&opts).map(|v| v.len())))
+        });
+    }
+}
+
+criterion_group!(benches, export, long_chain);
 criterion_main!(benches);

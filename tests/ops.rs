@@ -27,6 +27,10 @@ fn ints(shape: &[i64], high: i64) -> tch::Tensor {
     tch::Tensor::randint(high, shape, (Kind::Int64, Device::Cpu))
 }
 
+fn bools(shape: &[i64]) -> tch::Tensor {
+    tch::Tensor::randn(shape, (Kind::Float, Device::Cpu)).gt(0.0)
+}
+
 fn row(name: &'static str, inputs: Vec<tch::Tensor>, program: impl Fn(&[Tensor]) -> Vec<Tensor> + 'static) -> Row {
     Row { name, inputs, program: Box::new(program), tol: None, expect_export_error: None }
 }
@@ -119,6 +123,58 @@ fn rows() -> Vec<Row> {
         row("hardswish", vec![f32s(&[16]) * 4], |x| one(x[0].hardswish())),
         row("gelu_exact", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("none"))),
         row("gelu_tanh", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("tanh"))),
+        // The edges ONNX's forms do not cover directly (issue classes found by the OpInfo suite).
+        row("bool_arithmetic", vec![bools(&[3, 4]), bools(&[4])], |x| {
+            vec![&x[0] + &x[1], &x[0] * &x[1], x[0].maximum(&x[1]), x[0].minimum(&x[1])]
+        }),
+        row("bool_reductions", vec![bools(&[3, 4])], |x| {
+            let (v, i) = x[0].max_dim(1, false);
+            vec![x[0].amax(&[1], false), x[0].amin(&[0], true), v, i, x[0].lt(&x[0].logical_not())]
+        }),
+        row("bool_select", vec![bools(&[3, 4]), bools(&[3, 4]), bools(&[3, 4])], |x| {
+            vec![x[1].where_self(&x[0], &x[2]), x[1].masked_fill(&x[0], true)]
+        }),
+        row("unbatched_spatial", vec![f32s(&[3, 6, 5])], |x| {
+            let w2 = Tensor::from(f32s(&[4, 3, 3, 3]));
+            let wt = Tensor::from(f32s(&[3, 2, 2, 2]));
+            let w1 = Tensor::from(f32s(&[4, 3, 3]));
+            vec![
+                x[0].conv2d(&w2, None, &[1], &[1], &[1], 1),
+                x[0].conv_transpose2d(&wt, None, &[2], &[0], &[1], &[1], 1),
+                x[0].max_pool2d(&[2], &[], &[], &[], false),
+                x[0].adaptive_avg_pool2d([3, 5]),
+                x[0].adaptive_avg_pool2d([1, 1]),
+                x[0].select(1, 0).conv1d(&w1, None, &[1], &[0], &[1], 1),
+            ]
+        }),
+        row("zero_size", vec![f32s(&[2, 0]), f32s(&[0]), f32s(&[2, 3])], |x| {
+            vec![
+                x[0].reshape(&[0, 2]),
+                x[0].flatten(0, -1),
+                x[0].repeat(&[2, 3]),
+                Tensor::cat(&[&x[2], &x[1]], 0),
+                x[0].sum_dims(&[1], false),
+            ]
+        }),
+        row("rank0", vec![f32s(&[])], |x| {
+            let (v, i) = x[0].max_dim(0, true);
+            vec![
+                x[0].sum_dims(&[0], false),
+                x[0].amax(&[0], true),
+                x[0].argmax(0, false),
+                x[0].argmin(None, true),
+                x[0].softmax(0, None),
+                x[0].log_softmax(-1, None),
+                x[0].index_select(0, &Tensor::from(tch::Tensor::from_slice(&[0i64]))),
+                v,
+                i,
+            ]
+        }),
+        // (Integer convolutions and average pooling compute in float64, which ONNX Runtime has no
+        // kernels for: docs/opinfo.md lists that gap; tract runs them in the OpInfo suite.)
+        row("integers", vec![ints(&[2, 3, 4, 4], 50) - 25], |x| {
+            vec![x[0].relu(), x[0].max_pool2d(&[2], &[], &[], &[], false)]
+        }),
         row("div_mode_float", vec![f32s(&[3, 4]), f32s(&[3, 4])], |x| {
             vec![
                 x[0].div_tensor_mode(&x[1], "floor"),

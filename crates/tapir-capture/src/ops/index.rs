@@ -13,10 +13,12 @@ use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocati
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexSelect {
     pub dim: i64,
+    /// Recorded by `index` (advanced indexing, indices of any shape) rather than `index_select`.
+    pub advanced: bool,
 }
 
 impl Op for IndexSelect {
-    replay1!(self, t, out => if self.dim == 0 { t[0].f_index(&[Some(t[1])]) } else { t[0].f_index_select(self.dim, t[1]) });
+    replay1!(self, t, out => if self.advanced { t[0].f_index(&[Some(t[1])]) } else { t[0].f_index_select(self.dim, t[1]) });
     tapir_graph::op_name!("index_select");
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
@@ -33,13 +35,18 @@ impl Tensor {
     /// Entries at `indices` (1-D, integer) along `dim`.
     #[track_caller]
     pub fn index_select(&self, dim: i64, indices: &Tensor) -> Tensor {
-        let op = || IndexSelect { dim: self.norm_dim(dim) };
+        let op = || IndexSelect { dim: self.norm_dim(dim), advanced: false };
         record1(op, &[self, indices], SourceLocation::caller(), |t| t[0].f_index_select(dim, t[1]))
     }
 
     /// `self[indices]`: rows picked by an integer tensor of any shape.
     #[track_caller]
     pub fn index(&self, indices: &Tensor) -> Tensor {
-        record1(|| IndexSelect { dim: 0 }, &[self, indices], SourceLocation::caller(), |t| t[0].f_index(&[Some(t[1])]))
+        record1(
+            || IndexSelect { dim: 0, advanced: true },
+            &[self, indices],
+            SourceLocation::caller(),
+            |t| t[0].f_index(&[Some(t[1])]),
+        )
     }
 }

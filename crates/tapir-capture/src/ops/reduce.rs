@@ -51,6 +51,14 @@ impl Op for Reduce {
             ReduceKind::Max => "ReduceMax",
             ReduceKind::Min => "ReduceMin",
         };
+        // A sum or mean over an empty dimension is a constant (0, or 0/0 = NaN); runtimes differ on
+        // reducing empty tensors, so it is written as one.
+        if cx.input_meta(0).numel() == 0 && matches!(self.kind, ReduceKind::Sum | ReduceKind::Mean) {
+            let fill = if self.kind == ReduceKind::Sum { 0.0 } else { f64::NAN };
+            let value = cx.const_scalar(out, fill);
+            let shape = cx.const_i64s(&cx.output_meta(0).shape.clone());
+            return emit::one(cx.node("Expand", &[value, shape], vec![]));
+        }
         emit::rank0_as_rank1(cx, |cx, x| {
             let x = emit::cast(cx, x, from, compute);
             let r = lowering::reduce(cx, op_type, x, &self.dims, self.keepdim);
