@@ -98,6 +98,23 @@ pub(crate) fn pair(v: &[i64], default: &[i64]) -> Vec<i64> {
     }
 }
 
+impl MaxPool2d {
+    /// The op for torch's arguments: one entry stands for both dimensions, an empty stride means
+    /// the kernel size.
+    fn new(kernel: &[i64], stride: &[i64], padding: &[i64], dilation: &[i64], ceil_mode: bool, indices: bool) -> Self {
+        let kernel = pair(kernel, &[1, 1]);
+        let stride = pair(stride, &kernel);
+        MaxPool2d {
+            stride,
+            padding: pair(padding, &[0, 0]),
+            dilation: pair(dilation, &[1, 1]),
+            kernel,
+            ceil_mode,
+            indices,
+        }
+    }
+}
+
 impl Tensor {
     /// 2-D max pooling; an empty `stride` means the kernel size, as in torch.
     #[track_caller]
@@ -109,17 +126,9 @@ impl Tensor {
         dilation: &[i64],
         ceil_mode: bool,
     ) -> Tensor {
-        let k = pair(kernel, &[1, 1]);
-        let (s, p, d) = (pair(stride, &k), pair(padding, &[0, 0]), pair(dilation, &[1, 1]));
-        let op = || MaxPool2d {
-            kernel: k.clone(),
-            stride: s.clone(),
-            padding: p.clone(),
-            dilation: d.clone(),
-            ceil_mode,
-            indices: false,
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d(&k, &s, &p, &d, ceil_mode))
+        let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, false);
+        let (k, s, p, d) = (&op.kernel, &op.stride, &op.padding, &op.dilation);
+        record1(|| op.clone(), &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d(k, s, p, d, ceil_mode))
     }
 
     /// [`Tensor::max_pool2d`] that also returns, for each maximum, its index in its input plane
@@ -133,16 +142,13 @@ impl Tensor {
         dilation: &[i64],
         ceil_mode: bool,
     ) -> (Tensor, Tensor) {
-        let k = pair(kernel, &[1, 1]);
-        let (s, p, d) = (pair(stride, &k), pair(padding, &[0, 0]), pair(dilation, &[1, 1]));
-        let op = || MaxPool2d {
-            kernel: k.clone(),
-            stride: s.clone(),
-            padding: p.clone(),
-            dilation: d.clone(),
-            ceil_mode,
-            indices: true,
-        };
-        record2(op, &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d_with_indices(&k, &s, &p, &d, ceil_mode))
+        let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, true);
+        let (k, s, p, d) = (&op.kernel, &op.stride, &op.padding, &op.dilation);
+        record2(
+            || op.clone(),
+            &[self],
+            SourceLocation::caller(),
+            |t| t[0].f_max_pool2d_with_indices(k, s, p, d, ceil_mode),
+        )
     }
 }
