@@ -395,3 +395,18 @@ fn a_scope_guard_from_another_trace_leaves_this_traces_scopes_alone() {
     let names: Vec<_> = model.graph.unwrap().node.iter().map(|n| n.name.clone().unwrap()).collect();
     assert_eq!(names, vec!["block/Relu"]);
 }
+
+#[test]
+fn malformed_conv_arguments_are_errors_not_panics() {
+    let x = Tensor::from(tch::Tensor::randn([1, 3, 5, 5], (Kind::Float, Device::Cpu)));
+    let w = Tensor::from(tch::Tensor::randn([2, 3, 3, 3], (Kind::Float, Device::Cpu)));
+    for out in [
+        x.conv2d_padding(&w, None, &[1], "same", &[], 1),
+        x.conv2d_padding(&w, None, &[1], "sideways", &[1], 1),
+        x.conv2d_padding(&w, None, &[2], "same", &[1], 1),
+        x.conv2d(&w, None, &[], &[], &[], 1),
+    ] {
+        let err = out.to_tch().unwrap_err().to_string();
+        assert!(err.contains("`conv`") && err.contains("tests/reliability.rs:"), "{err}");
+    }
+}

@@ -52,8 +52,9 @@ impl Op for AvgPool2d {
                 format!("divisor_override={d} with ceil_mode={} has no ONNX equivalent", self.ceil_mode),
             ));
         }
-        let x = cx.input_meta(0);
-        let channels = x.shape[x.rank() - 3];
+        // The eager call accepted the input, so it is [N, C, H, W] or [C, H, W].
+        let x = &cx.input_meta(0).shape;
+        let channels = x.len().checked_sub(3).and_then(|c| x.get(c)).copied().unwrap_or(1);
         let attrs = vec![
             ("kernel_shape", Attr::Ints(self.kernel.clone())),
             ("strides", Attr::Ints(self.stride.clone())),

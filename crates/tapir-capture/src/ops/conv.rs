@@ -104,16 +104,15 @@ impl Tensor {
             Padding::Named(name) => {
                 // torch's "same": total dilation * (kernel - 1) per dimension, the odd one at the end.
                 let kernel = weight.size();
-                let total: Vec<i64> =
-                    (0..n)
-                        .map(|i| {
-                            if name == "same" {
-                                dilation[i] * (kernel.get(2 + i).copied().unwrap_or(1) - 1)
-                            } else {
-                                0
-                            }
-                        })
-                        .collect();
+                let total: Vec<i64> = (0..n)
+                    .map(|i| {
+                        if name == "same" {
+                            dilation.get(i).copied().unwrap_or(1) * (kernel.get(2 + i).copied().unwrap_or(1) - 1)
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
                 (total.iter().map(|t| t / 2).collect(), total.iter().map(|t| t - t / 2).collect())
             }
         };

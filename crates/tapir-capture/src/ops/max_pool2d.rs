@@ -65,7 +65,9 @@ impl Op for MaxPool2d {
             return super::lowering::spatial(cx, 2, |cx, ins| cx.node("MaxPool", &ins[..1], attrs));
         }
         let x = cx.input_meta(0);
-        let (unbatched, plane) = (x.rank() == 3, x.shape[x.rank() - 2] * x.shape[x.rank() - 1]);
+        // The eager call accepted the input, so it is [N, C, H, W] or [C, H, W].
+        let plane: i64 = x.shape.iter().rev().take(2).product();
+        let unbatched = x.rank() == 3;
         let out = cx.output_meta(0).dtype;
         let compute = if out.is_float() { out } else { DType::F64 };
         let mut x = emit::input_as(cx, 0, compute);
