@@ -225,3 +225,20 @@ fn a_node_onnx_would_reject_is_an_export_error() {
     assert!(err.contains("input 0 of LeakyRelu is bf16"), "{err}");
     assert!(traced.to_onnx_bytes(&ExportOptions::with_opset(16)).is_ok());
 }
+
+#[test]
+fn integer_fill_values_stay_exact() {
+    // 2^53 + 1 has no f64: the fill must reach the ONNX constant as an int64.
+    let big = (1i64 << 53) + 1;
+    let input = tch::Tensor::from_slice(&[1i64, 7, 3, 9]);
+    let traced = trace(|x| x.masked_fill(&x.gt(4), big), &input).unwrap();
+    let want = tch::Tensor::from_slice(&[1i64, big, 3, big]);
+    assert!(traced.eager_outputs()[0].equal(&want));
+    for opset in [tapir::MIN_OPSET, 20, tapir::MAX_OPSET] {
+        let bytes = traced.to_onnx_bytes(&ExportOptions::with_opset(opset)).unwrap();
+        let got = tapir::testing::run_tract(&bytes, &[&input]).unwrap();
+        assert!(got[0].equal(&want), "opset {opset}: {:?}", Vec::<i64>::try_from(&got[0]));
+        let tol = tapir_conformance::Tolerance { atol: 0.0, rtol: 0.0 };
+        tapir_conformance::save_for_python("export/int_fill", opset, &bytes, &[&input], traced.eager_outputs(), tol);
+    }
+}

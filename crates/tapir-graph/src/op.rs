@@ -73,6 +73,9 @@ pub trait Emit {
     fn const_i64s(&mut self, values: &[i64]) -> Sym;
     /// A constant scalar (0-D) of `dtype` holding `value` converted to that type.
     fn const_scalar(&mut self, dtype: DType, value: f64) -> Sym;
+    /// A constant integer scalar (0-D) of `dtype`, exact for every int64 when `dtype` is int64
+    /// (`const_scalar` goes through f64, exact only to 2^53).
+    fn const_scalar_i64(&mut self, dtype: DType, value: i64) -> Sym;
     /// The empty name for an omitted optional input.
     fn absent(&self) -> Sym;
 }

@@ -289,6 +289,23 @@ impl Emit for Cx<'_> {
         let meta = TensorMeta::new(dtype, &[]);
         self.add_initializer(name, &meta, InitData::Bytes(scalar_bytes(dtype, value)))
     }
+    fn const_scalar_i64(&mut self, dtype: DType, value: i64) -> Sym {
+        if dtype.is_float() {
+            return self.const_scalar(dtype, value as f64);
+        }
+        self.temp_counter += 1;
+        let name = format!("{}/scalar_{}", self.cur_prefix, self.temp_counter);
+        let meta = TensorMeta::new(dtype, &[]);
+        let bytes = match dtype {
+            DType::Bool => vec![(value != 0) as u8],
+            DType::U8 => vec![value as u8],
+            DType::I8 => (value as i8).to_le_bytes().to_vec(),
+            DType::I16 => (value as i16).to_le_bytes().to_vec(),
+            DType::I32 => (value as i32).to_le_bytes().to_vec(),
+            _ => value.to_le_bytes().to_vec(),
+        };
+        self.add_initializer(name, &meta, InitData::Bytes(bytes))
+    }
     fn absent(&self) -> Sym {
         Sym(0)
     }

@@ -81,8 +81,14 @@ fn run_tract_model(
             .map(|o| {
                 let kind = kind_of(o.datum_type());
                 let shape: Vec<i64> = o.shape().iter().map(|d| *d as i64).collect();
-                let v: Vec<f64> = o.cast_to::<f64>()?.to_plain_array_view::<f64>()?.iter().copied().collect();
-                Ok(tch::Tensor::from_slice(&v).reshape(shape).to_kind(kind))
+                // Integers go through i64 (exact), floats through f64.
+                if o.datum_type().is_float() {
+                    let v: Vec<f64> = o.cast_to::<f64>()?.to_plain_array_view::<f64>()?.iter().copied().collect();
+                    Ok(tch::Tensor::from_slice(&v).reshape(shape).to_kind(kind))
+                } else {
+                    let v: Vec<i64> = o.cast_to::<i64>()?.to_plain_array_view::<i64>()?.iter().copied().collect();
+                    Ok(tch::Tensor::from_slice(&v).reshape(shape).to_kind(kind))
+                }
             })
             .collect()
     };

@@ -45,21 +45,34 @@ pub const DOC: OpDoc = OpDoc {
 /// `masked_fill(x, mask, value)`: inputs are `[x, mask]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaskedFill {
-    pub value: f64,
+    /// The fill value as the caller gave it (an int64 fill stays exact).
+    pub value: Scalar,
 }
 
 impl Op for MaskedFill {
-    replay1!(self, t, out => t[0].f_masked_fill(t[1], self.value));
+    replay1!(self, t, out => match self.value {
+        Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
+        Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
+        Scalar::Bool(v) => t[0].f_masked_fill(t[1], v as i64),
+    });
     tapir_graph::op_name!("masked_fill");
     fn describe(&self) -> String {
-        format!("value={}", self.value)
+        match self.value {
+            Scalar::Float(v) => format!("value={v}"),
+            Scalar::Int(v) => format!("value={v}"),
+            Scalar::Bool(v) => format!("value={v}"),
+        }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let compute = where_dtype(out);
         let x = emit::input_as(cx, 0, compute);
         let m = emit::input_as(cx, 1, DType::Bool);
-        let v = cx.const_scalar(compute, self.value);
+        let v = match self.value {
+            Scalar::Float(v) => cx.const_scalar(compute, v),
+            Scalar::Int(v) => cx.const_scalar_i64(compute, v),
+            Scalar::Bool(v) => cx.const_scalar_i64(compute, v as i64),
+        };
         let r = cx.node("Where", &[m, v, x], vec![]);
         emit::one(emit::cast(cx, r, compute, out))
     }
@@ -81,7 +94,7 @@ impl Tensor {
     #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
         let value = value.into();
-        let op = || MaskedFill { value: value.as_f64() };
+        let op = || MaskedFill { value };
         record1(op, &[self, mask], SourceLocation::caller(), |t| match value {
             Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
             Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
