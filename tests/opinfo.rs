@@ -379,6 +379,23 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
         ("nn.functional.silu", _) => unary!(silu),
         ("nn.functional.hardswish", _) => unary!(hardswish),
         ("contiguous", _) => unary!(contiguous),
+        ("sin", _) => unary!(sin),
+        ("cos", _) => unary!(cos),
+        ("tan", _) => unary!(tan),
+        ("asin", _) => unary!(asin),
+        ("acos", _) => unary!(acos),
+        ("atan", _) => unary!(atan),
+        ("sinh", _) => unary!(sinh),
+        ("cosh", _) => unary!(cosh),
+        ("erf", _) => unary!(erf),
+        ("floor", _) => unary!(floor),
+        ("ceil", _) => unary!(ceil),
+        ("round", _) => unary!(round),
+        ("trunc", _) => unary!(trunc),
+        ("sign", _) => unary!(sign),
+        ("log1p", _) => unary!(log1p),
+        ("expm1", _) => unary!(expm1),
+        ("log2", _) => unary!(log2),
         ("clamp" | "clamp_min" | "clamp_max", _) => {
             // Bounds are numbers (clamp) or tensors (clamp_tensor and friends), not a mix.
             let names: &[&str] = match op {

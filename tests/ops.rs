@@ -123,6 +123,18 @@ fn rows() -> Vec<Row> {
         row("hardswish", vec![f32s(&[16]) * 4], |x| one(x[0].hardswish())),
         row("gelu_exact", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("none"))),
         row("gelu_tanh", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("tanh"))),
+        row("trig", vec![f32s(&[3, 5])], |x| {
+            let u = x[0].tanh() * 0.9;
+            vec![x[0].sin(), x[0].cos(), u.tan(), u.asin(), u.acos(), x[0].atan(), x[0].sinh(), x[0].cosh(), x[0].erf()]
+        }),
+        row("rounding", vec![f32s(&[3, 5]), ints(&[4], 9) - 4], |x| {
+            let y = &x[0] * 3.0;
+            vec![y.floor(), y.ceil(), y.round(), y.trunc(), y.sign(), x[1].floor(), x[1].sign(), x[1].trunc()]
+        }),
+        row("logs", vec![f32s(&[3, 5]), ints(&[4], 9)], |x| {
+            let p = x[0].abs();
+            vec![p.log1p(), x[0].expm1(), (&p + 0.1).log2(), x[1].log2(), x[1].sin()]
+        }),
         // The edges ONNX's forms do not cover directly (issue classes found by the OpInfo suite).
         row("bool_arithmetic", vec![bools(&[3, 4]), bools(&[4])], |x| {
             vec![&x[0] + &x[1], &x[0] * &x[1], x[0].maximum(&x[1]), x[0].minimum(&x[1])]

@@ -30,6 +30,7 @@ mod index;
 mod layer_norm;
 mod linear;
 mod logical;
+mod math;
 mod matmul;
 mod max_pool2d;
 mod minmax_dim;
@@ -59,8 +60,8 @@ pub struct OpDoc {
     pub onnx: &'static str,
 }
 
-/// Every op tapir records, in the order of `docs/supported-ops.md`.
-pub const CATALOG: &[OpDoc] = &[
+/// The ops before the elementwise math functions, in the order of `docs/supported-ops.md`.
+const ARITHMETIC: [OpDoc; 16] = [
     // elementwise arithmetic
     binary::ADD,
     binary::SUB,
@@ -78,6 +79,10 @@ pub const CATALOG: &[OpDoc] = &[
     unary::ABS,
     unary::RECIPROCAL,
     clamp::DOC,
+];
+
+/// The ops after them.
+const REST: [OpDoc; 58] = [
     // comparisons and logic
     compare::EQ,
     compare::NE,
@@ -144,6 +149,25 @@ pub const CATALOG: &[OpDoc] = &[
     cast::DOC,
     factory::DOC,
 ];
+
+/// Every op tapir records, in the order of `docs/supported-ops.md`.
+pub const CATALOG: &[OpDoc] =
+    &concat::<{ ARITHMETIC.len() + math::DOCS.len() }, { ARITHMETIC.len() + math::DOCS.len() + REST.len() }>(
+        &concat::<{ ARITHMETIC.len() }, { ARITHMETIC.len() + math::DOCS.len() }>(&ARITHMETIC, &math::DOCS),
+        &REST,
+    );
+
+/// `a` followed by `b`, at compile time (`C` must be their total length).
+const fn concat<const A: usize, const C: usize>(a: &[OpDoc; A], b: &[OpDoc]) -> [OpDoc; C] {
+    assert!(A + b.len() == C, "catalog lengths do not add up");
+    let mut out = [a[0]; C];
+    let mut i = 0;
+    while i < C {
+        out[i] = if i < A { a[i] } else { b[i - A] };
+        i += 1;
+    }
+    out
+}
 
 /// An operand of a binary op: a tensor or a Rust number (see [`Scalar`] for its typing).
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,139 @@
+//! Elementwise math: trigonometric and hyperbolic functions, erf, rounding (floor, ceil, round,
+//! trunc), sign, log1p, expm1, log2. Integer inputs to the float functions are promoted as torch
+//! does (the result dtype is the traced one; inputs are cast to it first).
+//!
+//! ONNX (all in opset 13 with the semantics used here: https://onnx.ai/onnx/operators/): Sin,
+//! Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Erf, Floor, Ceil, Round (half to even, as torch),
+//! Sign (torch's sign of NaN is 0: IsNaN, Where). No Trunc: Floor or Ceil by sign. log1p is `Log(1 + x)`, expm1 `Exp(x) - 1`, log2
+//! `Log(x) / ln 2`. The rounding ops are the identity on integers (ONNX's take floats only), and
+//! sign is the identity on bools.
+
+use super::OpDoc;
+use crate::replay::replay1;
+use crate::session::record1;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
+
+/// Declares every function once: its variant, op name and method, ONNX form, eager tch call.
+macro_rules! math_fns {
+    ($(($f:ident, $name:literal, $method:ident, $onnx:literal, $eager:ident)),* $(,)?) => {
+        /// Which function.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum MathFn { $($f),* }
+
+        impl MathFn {
+            fn name(self) -> &'static str {
+                match self { $(MathFn::$f => $name),* }
+            }
+            fn eager(self, t: &tch::Tensor) -> Result<tch::Tensor, tch::TchError> {
+                match self { $(MathFn::$f => t.$eager()),* }
+            }
+        }
+
+        /// One catalog row per function.
+        pub const DOCS: [OpDoc; [$($name),*].len()] = [$(OpDoc { name: $name, methods: concat!("`", $name, "`"), onnx: $onnx }),*];
+
+        impl Tensor {
+            $(
+                #[doc = concat!("Elementwise `", $name, "`, as torch's (integers promote to float where torch's does).")]
+                #[track_caller]
+                pub fn $method(&self) -> Tensor {
+                    record1(|| Math { f: MathFn::$f }, &[self], SourceLocation::caller(), |t| MathFn::$f.eager(t[0]))
+                }
+            )*
+        }
+    };
+}
+
+math_fns!(
+    (Sin, "sin", sin, "Sin", f_sin),
+    (Cos, "cos", cos, "Cos", f_cos),
+    (Tan, "tan", tan, "Tan", f_tan),
+    (Asin, "asin", asin, "Asin", f_asin),
+    (Acos, "acos", acos, "Acos", f_acos),
+    (Atan, "atan", atan, "Atan", f_atan),
+    (Sinh, "sinh", sinh, "Sinh", f_sinh),
+    (Cosh, "cosh", cosh, "Cosh", f_cosh),
+    (Erf, "erf", erf, "Erf", f_erf),
+    (Floor, "floor", floor, "Floor (identity on integers)", f_floor),
+    (Ceil, "ceil", ceil, "Ceil (identity on integers)", f_ceil),
+    (Round, "round", round, "Round (identity on integers)", f_round),
+    (Trunc, "trunc", trunc, "Floor, Ceil, Less, Where (identity on integers)", f_trunc),
+    (Sign, "sign", sign, "Sign (0 for NaN: IsNaN, Where; identity on bools)", f_sign),
+    (Log1p, "log1p", log1p, "Add, Log", f_log1p),
+    (Expm1, "expm1", expm1, "Exp, Sub", f_expm1),
+    (Log2, "log2", log2, "Log, Div", f_log2),
+);
+
+/// Inputs: `[x]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Math {
+    pub f: MathFn,
+}
+
+impl Op for Math {
+    replay1!(self, t, out => self.f.eager(t[0]));
+    fn name(&self) -> &'static str {
+        self.f.name()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let out = cx.output_meta(0).dtype;
+        let x = emit::input_as(cx, 0, out);
+        emit::one(lower(cx, self.f, x, out))
+    }
+}
+
+fn lower(cx: &mut dyn Emit, f: MathFn, x: Sym, dtype: DType) -> Sym {
+    use MathFn::*;
+    let rounding = matches!(f, Floor | Ceil | Round | Trunc);
+    if (rounding && !dtype.is_float()) || (f == Sign && dtype == DType::Bool) {
+        return x;
+    }
+    let node = |cx: &mut dyn Emit, op: &str, ins: &[Sym]| cx.node(op, ins, vec![]);
+    match f {
+        Sin => node(cx, "Sin", &[x]),
+        Cos => node(cx, "Cos", &[x]),
+        Tan => node(cx, "Tan", &[x]),
+        Asin => node(cx, "Asin", &[x]),
+        Acos => node(cx, "Acos", &[x]),
+        Atan => node(cx, "Atan", &[x]),
+        Sinh => node(cx, "Sinh", &[x]),
+        Cosh => node(cx, "Cosh", &[x]),
+        Erf => node(cx, "Erf", &[x]),
+        Floor => node(cx, "Floor", &[x]),
+        Ceil => node(cx, "Ceil", &[x]),
+        Round => node(cx, "Round", &[x]),
+        // torch's sign of NaN is 0; ONNX's is NaN.
+        Sign if dtype.is_float() => {
+            let s = node(cx, "Sign", &[x]);
+            let nan = node(cx, "IsNaN", &[x]);
+            let zero = cx.const_scalar(dtype, 0.0);
+            node(cx, "Where", &[nan, zero, s])
+        }
+        Sign => node(cx, "Sign", &[x]),
+        Trunc => {
+            let (down, up) = (node(cx, "Floor", &[x]), node(cx, "Ceil", &[x]));
+            let zero = cx.const_scalar(dtype, 0.0);
+            let negative = node(cx, "Less", &[x, zero]);
+            node(cx, "Where", &[negative, up, down])
+        }
+        Log1p => {
+            let one = cx.const_scalar(dtype, 1.0);
+            let y = node(cx, "Add", &[x, one]);
+            node(cx, "Log", &[y])
+        }
+        Expm1 => {
+            let one = cx.const_scalar(dtype, 1.0);
+            let e = node(cx, "Exp", &[x]);
+            node(cx, "Sub", &[e, one])
+        }
+        Log2 => {
+            let ln2 = cx.const_scalar(dtype, std::f64::consts::LN_2);
+            let l = node(cx, "Log", &[x]);
+            node(cx, "Div", &[l, ln2])
+        }
+    }
+}
