@@ -48,7 +48,10 @@ const TRACT_LIMITS: &[(&str, &str, &str)] = &[
     ("nn.functional.linear", "int64", "Can't build a WeightType from I64"),
     // tract's integer Pow asserts on overflow (torch wraps).
     ("pow", "int64", "tract panicked: attempt to multiply with overflow"),
-    // tract's Relu, Sigmoid and Tanh do not propagate NaN.
+    // tract's Relu, Sigmoid, Tanh, Clip and HardSigmoid do not propagate NaN.
+    ("nn.functional.relu6", "float32", "expected NaN"),
+    ("nn.functional.hardtanh", "float32", "expected NaN"),
+    ("nn.functional.hardsigmoid", "float32", "expected NaN"),
     ("nn.functional.relu", "float32", "expected NaN"),
     ("nn.functional.silu", "float32", "expected NaN"),
     ("sigmoid", "float32", "expected NaN"),
@@ -396,6 +399,43 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
         ("log1p", _) => unary!(log1p),
         ("expm1", _) => unary!(expm1),
         ("log2", _) => unary!(log2),
+        // tch's activations take no arguments: samples that set one are not expressible.
+        ("nn.functional.relu6", _) => {
+            c.bool(0, "inplace", false)?;
+            unary!(relu6)
+        }
+        ("nn.functional.hardtanh", _) => {
+            if c.float(0, "min_val", -1.0)? != -1.0 || c.float(1, "max_val", 1.0)? != 1.0 {
+                return Err("hardtanh bounds other than [-1, 1] have no tch counterpart".into());
+            }
+            c.bool(2, "inplace", false)?;
+            unary!(hardtanh)
+        }
+        ("nn.functional.hardsigmoid", _) => {
+            c.bool(0, "inplace", false)?;
+            unary!(hardsigmoid)
+        }
+        ("nn.functional.softplus", _) => {
+            if c.float(0, "beta", 1.0)? != 1.0 || c.float(1, "threshold", 20.0)? != 20.0 {
+                return Err("softplus beta or threshold other than 1, 20 has no tch counterpart".into());
+            }
+            unary!(softplus)
+        }
+        ("nn.functional.selu", _) => {
+            c.bool(0, "inplace", false)?;
+            unary!(selu)
+        }
+        ("nn.functional.celu", _) => {
+            if c.float(0, "alpha", 1.0)? != 1.0 {
+                return Err("celu alpha other than 1 has no tch counterpart".into());
+            }
+            c.bool(1, "inplace", false)?;
+            unary!(celu)
+        }
+        ("nn.functional.mish", _) => {
+            c.bool(0, "inplace", false)?;
+            unary!(mish)
+        }
         ("clamp" | "clamp_min" | "clamp_max", _) => {
             // Bounds are numbers (clamp) or tensors (clamp_tensor and friends), not a mix.
             let names: &[&str] = match op {

@@ -31,6 +31,10 @@ fn bools(shape: &[i64]) -> tch::Tensor {
     tch::Tensor::randn(shape, (Kind::Float, Device::Cpu)).gt(0.0)
 }
 
+fn f64s(shape: &[i64]) -> tch::Tensor {
+    tch::Tensor::randn(shape, (Kind::Double, Device::Cpu))
+}
+
 fn row(name: &'static str, inputs: Vec<tch::Tensor>, program: impl Fn(&[Tensor]) -> Vec<Tensor> + 'static) -> Row {
     Row { name, inputs, program: Box::new(program), tol: None, expect_export_error: None }
 }
@@ -134,6 +138,20 @@ fn rows() -> Vec<Row> {
         row("logs", vec![f32s(&[3, 5]), ints(&[4], 9)], |x| {
             let p = x[0].abs();
             vec![p.log1p(), x[0].expm1(), (&p + 0.1).log2(), x[1].log2(), x[1].sin()]
+        }),
+        row("activations_without_arguments", vec![f32s(&[3, 5]), f64s(&[4])], |x| {
+            let y = &x[0] * 8.0;
+            vec![
+                y.relu6(),
+                x[0].hardtanh(),
+                y.hardsigmoid(),
+                (&y * 4.0).softplus(),
+                x[0].selu(),
+                x[0].celu(),
+                x[0].mish(),
+                x[1].celu(),
+                x[1].mish(),
+            ]
         }),
         // The edges ONNX's forms do not cover directly (issue classes found by the OpInfo suite).
         row("bool_arithmetic", vec![bools(&[3, 4]), bools(&[4])], |x| {

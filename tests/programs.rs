@@ -78,6 +78,13 @@ const STEPS: &[(&str, StepFn)] = &[
     ("log1p", |x| x.h.abs().log1p()),
     ("expm1", |x| x.h.clamp(-5.0, 5.0).expm1()),
     ("log2", |x| (x.h.abs() + 0.5).log2()),
+    ("relu6", |x| (x.h * 3.0).relu6()),
+    ("hardtanh", |x| x.h.hardtanh()),
+    ("hardsigmoid", |x| x.h.hardsigmoid()),
+    ("softplus", |x| (x.h * 2.0).softplus()),
+    ("selu", |x| x.h.selu()),
+    ("celu", |x| x.h.celu()),
+    ("mish", |x| x.h.mish()),
     ("clamp", |x| match x.a % 3 {
         0 => x.h.clamp(-0.5, 0.5),
         1 => x.h.clamp_min(0.1),

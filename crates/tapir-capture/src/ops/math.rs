@@ -1,18 +1,24 @@
-//! Elementwise math: trigonometric and hyperbolic functions, erf, rounding (floor, ceil, round,
-//! trunc), sign, log1p, expm1, log2. Integer inputs to the float functions are promoted as torch
+//! Elementwise functions without parameters: trigonometric and hyperbolic functions, erf,
+//! rounding (floor, ceil, round, trunc), sign, log1p, expm1, log2, and the activations tch
+//! offers without arguments (relu6, hardtanh, hardsigmoid, softplus, selu, celu, mish, with
+//! torch's default parameters). Integer inputs to the float functions are promoted as torch
 //! does (the result dtype is the traced one; inputs are cast to it first).
 //!
 //! ONNX (all in opset 13 with the semantics used here: https://onnx.ai/onnx/operators/): Sin,
 //! Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Erf, Floor, Ceil, Round (half to even, as torch),
 //! Sign (torch's sign of NaN is 0: IsNaN, Where). No Trunc: Floor or Ceil by sign. log1p is `Log(1 + x)`, expm1 `Exp(x) - 1`, log2
 //! `Log(x) / ln 2`. The rounding ops are the identity on integers (ONNX's take floats only), and
-//! sign is the identity on bools.
+//! sign is the identity on bools. relu6 and hardtanh are Clip to [0, 6] and [-1, 1]; hardsigmoid
+//! is HardSigmoid(1/6, 1/2); softplus is `x` above torch's threshold 20, Softplus below; selu is
+//! Selu (ONNX's default constants are torch's); celu (alpha 1) is `max(0, x) + min(0, exp(x) -
+//! 1)` (ONNX's Celu takes float32 only); mish is Mish from opset 18, `x * tanh(softplus(x))`
+//! below. ONNX Runtime has float32 Softplus and Mish only, so other dtypes get `log(1 + exp(x))`.
 
 use super::OpDoc;
 use crate::replay::replay1;
 use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
 
 /// Declares every function once: its variant, op name and method, ONNX form, eager tch call.
 macro_rules! math_fns {
@@ -63,6 +69,13 @@ math_fns!(
     (Log1p, "log1p", log1p, "Add, Log", f_log1p),
     (Expm1, "expm1", expm1, "Exp, Sub", f_expm1),
     (Log2, "log2", log2, "Log, Div", f_log2),
+    (Relu6, "relu6", relu6, "Clip", f_relu6),
+    (Hardtanh, "hardtanh", hardtanh, "Clip", f_hardtanh),
+    (Hardsigmoid, "hardsigmoid", hardsigmoid, "HardSigmoid", f_hardsigmoid),
+    (Softplus, "softplus", softplus, "Softplus, Greater, Where", f_softplus),
+    (Selu, "selu", selu, "Selu", f_selu),
+    (Celu, "celu", celu, "Exp, Sub, Min, Max, Add", f_celu),
+    (Mish, "mish", mish, "Mish (float32, 18+); Softplus, Tanh, Mul", f_mish),
 );
 
 /// Inputs: `[x]`.
@@ -84,6 +97,18 @@ impl Op for Math {
         let x = emit::input_as(cx, 0, out);
         emit::one(lower(cx, self.f, x, out))
     }
+}
+
+/// `log(1 + exp(x))`: ONNX's Softplus for float32, written out for other dtypes (ONNX Runtime
+/// implements Softplus, and Mish through it, for float32 only).
+fn softplus(cx: &mut dyn Emit, x: Sym, dtype: DType) -> Sym {
+    if dtype == DType::F32 {
+        return cx.node("Softplus", &[x], vec![]);
+    }
+    let e = cx.node("Exp", &[x], vec![]);
+    let one = cx.const_scalar(dtype, 1.0);
+    let e1 = cx.node("Add", &[e, one], vec![]);
+    cx.node("Log", &[e1], vec![])
 }
 
 fn lower(cx: &mut dyn Emit, f: MathFn, x: Sym, dtype: DType) -> Sym {
@@ -129,6 +154,36 @@ fn lower(cx: &mut dyn Emit, f: MathFn, x: Sym, dtype: DType) -> Sym {
             let one = cx.const_scalar(dtype, 1.0);
             let e = node(cx, "Exp", &[x]);
             node(cx, "Sub", &[e, one])
+        }
+        Relu6 | Hardtanh => {
+            let (lo, hi) = if f == Relu6 { (0.0, 6.0) } else { (-1.0, 1.0) };
+            let (lo, hi) = (cx.const_scalar(dtype, lo), cx.const_scalar(dtype, hi));
+            node(cx, "Clip", &[x, lo, hi])
+        }
+        Hardsigmoid => {
+            let attrs = vec![("alpha", Attr::Float(1.0 / 6.0)), ("beta", Attr::Float(0.5))];
+            cx.node("HardSigmoid", &[x], attrs)
+        }
+        Softplus => {
+            let soft = softplus(cx, x, dtype);
+            let threshold = cx.const_scalar(dtype, 20.0);
+            let linear = node(cx, "Greater", &[x, threshold]);
+            node(cx, "Where", &[linear, x, soft])
+        }
+        Selu => node(cx, "Selu", &[x]),
+        Celu => {
+            let (zero, one) = (cx.const_scalar(dtype, 0.0), cx.const_scalar(dtype, 1.0));
+            let e = node(cx, "Exp", &[x]);
+            let em1 = node(cx, "Sub", &[e, one]);
+            let neg = node(cx, "Min", &[zero, em1]);
+            let pos = node(cx, "Max", &[zero, x]);
+            node(cx, "Add", &[pos, neg])
+        }
+        Mish if cx.opset() >= 18 && dtype == DType::F32 => node(cx, "Mish", &[x]),
+        Mish => {
+            let sp = softplus(cx, x, dtype);
+            let t = node(cx, "Tanh", &[sp]);
+            node(cx, "Mul", &[x, t])
         }
         Log2 => {
             let ln2 = cx.const_scalar(dtype, std::f64::consts::LN_2);
