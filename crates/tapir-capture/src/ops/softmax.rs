@@ -50,7 +50,7 @@ impl Tensor {
     pub fn softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
         let x = self.cast_for(dtype.into());
         let op = || Softmax { dim: x.norm_dim(dim), log: false };
-        record1(op, &[&x], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
+        record1(op, &[&*x], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
     }
 
     /// Log-softmax along `dim`, computed in `dtype` when given (as [`Tensor::softmax`]).
@@ -58,15 +58,16 @@ impl Tensor {
     pub fn log_softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
         let x = self.cast_for(dtype.into());
         let op = || Softmax { dim: x.norm_dim(dim), log: true };
-        record1(op, &[&x], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
+        record1(op, &[&*x], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
     }
 
-    /// `self` in `dtype` (a recorded cast) when one is given and differs; `self` otherwise.
+    /// `self` in `dtype` (a recorded cast) when one is given and differs; `self`, borrowed,
+    /// otherwise (the common call costs nothing).
     #[track_caller]
-    pub(crate) fn cast_for(&self, dtype: Option<tch::Kind>) -> Tensor {
+    pub(crate) fn cast_for(&self, dtype: Option<tch::Kind>) -> std::borrow::Cow<'_, Tensor> {
         match dtype {
-            Some(kind) if kind != self.kind() => self.to_kind(kind),
-            _ => self.shallow_clone(),
+            Some(kind) if kind != self.kind() => std::borrow::Cow::Owned(self.to_kind(kind)),
+            _ => std::borrow::Cow::Borrowed(self),
         }
     }
 }
