@@ -23,10 +23,9 @@ fn printed_graph_is_compact_and_stable() {
     %1: f32[4,3] = captured "fc.weight"
     %2: f32[2,4] = linear(%0, %1)
     %3: f32[2,4] = relu(%2)
-    %4: f32[] = const
-    %5: f32[2,4] = mul(%3, %4)
-    %6: f32[2,1] = sum(%5) {dims=[1], keepdim=true}
-    return %6 as "output"
+    %4: f32[2,4] = mul(%3) {other=2.0}
+    %5: f32[2,1] = sum(%4) {dims=[1], keepdim=true}
+    return %5 as "output"
     "#);
     // Debug adds each node's source location.
     assert!(format!("{traced:?}").contains("tests/export.rs:"));
@@ -240,5 +239,39 @@ fn integer_fill_values_stay_exact() {
         assert!(got[0].equal(&want), "opset {opset}: {:?}", Vec::<i64>::try_from(&got[0]));
         let tol = tapir_conformance::Tolerance { atol: 0.0, rtol: 0.0 };
         tapir_conformance::save_for_python("export/int_fill", opset, &bytes, &[&input], traced.eager_outputs(), tol);
+    }
+}
+
+#[test]
+fn rust_numbers_keep_their_type_to_the_onnx_constant() {
+    // Every op taking a Rust number keeps it as the caller typed it: an int64 next to an int64
+    // tensor is exact in the ONNX constant (2^53 + 1 has no f64), a float makes the result float.
+    let big = (1i64 << 53) + 1;
+    let input = tch::Tensor::from_slice(&[1i64, 7, 3, 9]);
+    let program = |x: &[Tensor]| {
+        let x = &x[0];
+        let shifted = x + big; // add
+        vec![
+            shifted.shallow_clone(),
+            shifted.eq(big + 1),             // compare
+            x.clamp_min(big),                // clamp
+            x.maximum(big).sub(big - 1),     // maximum, sub
+            x.clamp(big, big + 2).mul(1i64), // clamp both, mul
+            x.add(0.5),                      // float scalar: a float result
+        ]
+    };
+    let traced = trace_n(program, &[&input]).unwrap();
+    let eager = traced.eager_outputs();
+    assert!(eager[0].equal(&tch::Tensor::from_slice(&[big + 1, big + 7, big + 3, big + 9])));
+    assert!(eager[2].equal(&tch::Tensor::from_slice(&[big; 4])));
+    assert_eq!(eager[5].kind(), Kind::Float);
+    for opset in [tapir::MIN_OPSET, 20, tapir::MAX_OPSET] {
+        let bytes = traced.to_onnx_bytes(&ExportOptions::with_opset(opset)).unwrap();
+        let got = tapir::testing::run_tract(&bytes, &[&input]).unwrap();
+        for (k, (g, e)) in got.iter().zip(eager).enumerate() {
+            assert!(g.equal(e), "opset {opset}, output {k}: {g:?} vs {e:?}");
+        }
+        let tol = tapir_conformance::Tolerance { atol: 0.0, rtol: 0.0 };
+        tapir_conformance::save_for_python("export/typed_scalars", opset, &bytes, &[&input], eager, tol);
     }
 }

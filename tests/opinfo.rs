@@ -479,7 +479,7 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
                 return c.finish(Box::new(move |x, _| one(x[0].clamp_tensor(lo.map(|i| &x[i]), hi.map(|i| &x[i])))));
             }
             let (lo, hi) = (number(lo), number(hi));
-            c.finish(Box::new(move |x, _| one(x[0].clamp(lo, hi))))
+            c.finish(Box::new(move |x, _| one(x[0].clamp_opt(lo.map(Into::into), hi.map(Into::into)))))
         }
         ("where", _) => {
             let cond = c.input(0, "condition")?.ok_or("no condition")?;
@@ -601,7 +601,7 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
         }
         ("expand", _) => {
             let shape = c.int_list(0, "size")?;
-            c.finish(Box::new(move |x, _| one(x[0].expand(&shape))))
+            c.finish(Box::new(move |x, _| one(x[0].expand(&shape, false))))
         }
         ("repeat", _) => {
             let reps = c.int_list(0, "repeats")?;

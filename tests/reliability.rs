@@ -315,7 +315,7 @@ fn a_panic_after_a_failed_op_returns_that_error() {
             |x| {
                 let y = x[0].matmul(&x[0]); // [2,3] @ [2,3] fails
                 let rows = y.size()[0]; // and code that did not expect it panics
-                y.reshape(&[rows, -1])
+                y.reshape([rows, -1])
             },
             &[&x()],
         )

@@ -1,22 +1,22 @@
 //! The traced tensor: ops run eagerly through tch and, while a trace is active on the thread,
 //! append themselves to a tape that becomes a [`tapir_graph::Graph`].
 //!
-//! Every op lives in its own file under `ops/` with its attributes, eager call, ONNX lowering and
-//! user-facing method; `ops::CATALOG` lists them (and generates `docs/supported-ops.md`).
+//! Every op lives in its own file under `ops/`, defined once through [`define::OpDef`]: its
+//! attributes, one eager rule (tracing and replay), its ONNX lowering and its user-facing
+//! methods; `ops::catalog()` lists them. Recording (the tensor type, the session and its tape,
+//! captured constants, guards, replay) is under `record/`.
 
-mod constant;
+pub mod define;
 mod error;
 pub mod kind;
 pub mod ops;
-mod read;
-mod replay;
-mod session;
-mod tensor;
-mod trace;
+mod record;
+
+pub(crate) use record::{constant, replay, session, tensor};
 
 pub use error::CaptureError;
 pub use ops::Operand;
+pub use record::trace::{trace_with, Captured, IntoOutputs, TraceSpec};
 pub use replay::replay;
 pub use session::{enter_scope, enter_scope_path, is_tracing, GuardPolicy, ScopeGuard};
 pub use tensor::{Scalar, Tensor};
-pub use trace::{trace_with, Captured, IntoOutputs, TraceSpec};

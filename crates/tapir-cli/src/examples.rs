@@ -102,11 +102,11 @@ impl AttentionBlock {
         };
         let hd = d / self.heads;
         let h = x.layer_norm(&[d], Some(&self.norm_w), Some(&self.norm_b), 1e-5);
-        let qkv = self.qkv.forward(&h).reshape(&[b, t, 3, self.heads, hd]).permute(&[2, 0, 3, 1, 4]);
+        let qkv = self.qkv.forward(&h).reshape([b, t, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
         let scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();
         let scores = scores.masked_fill(&mask.eq(0), f64::NEG_INFINITY);
-        let attn = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape(&[b, t, d]);
+        let attn = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape([b, t, d]);
         let x = x + &self.out.forward(&attn);
         let ff = self.ff2.forward(&self.ff1.forward(&x).gelu("none"));
         &x + &ff

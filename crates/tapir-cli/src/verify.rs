@@ -157,6 +157,17 @@ pub fn check(
     opsets: impl IntoIterator<Item = i64>,
     tol: Option<Tolerance>,
 ) {
+    check_with(name, traced, inputs, opsets.into_iter().map(ExportOptions::with_opset), tol)
+}
+
+/// [`check`] with the given export options (one export per entry, e.g. with replaced lowerings).
+pub fn check_with(
+    name: &str,
+    traced: &Traced,
+    inputs: &[&tch::Tensor],
+    options: impl IntoIterator<Item = ExportOptions>,
+    tol: Option<Tolerance>,
+) {
     let eager = traced.eager_outputs();
     let replayed = traced.replay(inputs).unwrap_or_else(|e| panic!("{name}: replay failed: {e}"));
     for (k, (r, e)) in replayed.iter().zip(eager).enumerate() {
@@ -166,10 +177,10 @@ pub fn check(
             panic!("{name}: replayed output {k} differs from eager: {msg}");
         }
     }
-    for opset in opsets {
-        let bytes = traced
-            .to_onnx_bytes(&ExportOptions::with_opset(opset))
-            .unwrap_or_else(|e| panic!("{name} @ opset {opset}: export failed: {e}"));
+    for options in options {
+        let opset = options.opset;
+        let bytes =
+            traced.to_onnx_bytes(&options).unwrap_or_else(|e| panic!("{name} @ opset {opset}: export failed: {e}"));
         let outs =
             run_tract(&bytes, inputs).unwrap_or_else(|e| panic!("{name} @ opset {opset}: tract failed: {e}\n{traced}"));
         assert_eq!(outs.len(), eager.len(), "{name} @ opset {opset}: output count");

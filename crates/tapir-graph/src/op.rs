@@ -69,6 +69,20 @@ pub trait Emit {
     }
     /// Emits a node with `n_outputs` outputs.
     fn node_n(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>, n_outputs: usize) -> Outputs;
+    /// Emits a node of operator set `domain` (not the default one, e.g. `com.example` or
+    /// `com.microsoft`), version `version`, which the model then imports. Its schema is the
+    /// domain's business: it is not type-checked, and its outputs' dtypes are taken from the op's
+    /// traced outputs when returned as the op's results. Importing one domain at two versions
+    /// is an error.
+    fn domain_node(
+        &mut self,
+        domain: &str,
+        version: i64,
+        op_type: &str,
+        inputs: &[Sym],
+        attrs: Vec<(&'static str, Attr)>,
+        n_outputs: usize,
+    ) -> Outputs;
     /// A constant 1-D int64 tensor (axes, shapes, pads, starts/ends, split sizes).
     fn const_i64s(&mut self, values: &[i64]) -> Sym;
     /// A constant scalar (0-D) of `dtype` holding `value` converted to that type.

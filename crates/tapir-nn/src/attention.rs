@@ -72,18 +72,18 @@ impl MultiheadAttention {
         let project = |x: &Tensor, i: i64, len: i64| {
             let wi = w.narrow(0, i * e, e);
             let bi = bias.narrow(0, i * e, e);
-            x.linear(&wi, Some(&bi)).reshape(&[b, len, h, hd]).transpose(1, 2)
+            x.linear(&wi, Some(&bi)).reshape([b, len, h, hd]).transpose(1, 2)
         };
         let (q, k, v) = (project(query, 0, t), project(key, 1, s), project(value, 2, s));
         let mut scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();
         if let Some(m) = attn_mask {
-            let m = if m.dim() == 3 { m.reshape(&[b, h, t, s]) } else { m.shallow_clone() };
+            let m = if m.dim() == 3 { m.reshape([b, h, t, s]) } else { m.shallow_clone() };
             scores = apply_mask(scores, &m);
         }
         if let Some(m) = key_padding_mask {
-            scores = apply_mask(scores, &m.reshape(&[b, 1, 1, s]));
+            scores = apply_mask(scores, &m.reshape([b, 1, 1, s]));
         }
-        let out = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape(&[b, t, e]);
+        let out = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape([b, t, e]);
         self.out_proj.forward(&out)
     }
 }

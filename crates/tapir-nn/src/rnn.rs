@@ -57,7 +57,7 @@ impl RnnParams {
             Ok((_, b, _)) => b,
             Err(e) => return Tensor::from_error(e),
         };
-        Tensor::zeros(&[self.num_layers * dirs, batch, self.hidden], (x.kind(), x.device()))
+        Tensor::zeros([self.num_layers * dirs, batch, self.hidden], (x.kind(), x.device()))
     }
 }
 

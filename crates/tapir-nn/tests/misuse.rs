@@ -86,7 +86,7 @@ fn layers_after_a_failed_op_report_that_op() {
         let err = Tracer::new()
             .trace(
                 |x| {
-                    let failed = x[0].matmul(&x[0].reshape(&[2, -1])); // [4,4,4] @ [2,32] fails
+                    let failed = x[0].matmul(&x[0].reshape([2, -1])); // [4,4,4] @ [2,32] fails
                     layer(&failed)
                 },
                 &[&x],
@@ -94,7 +94,7 @@ fn layers_after_a_failed_op_report_that_op() {
             .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("`matmul`") && msg.contains("tests/misuse.rs:"), "{name}: {msg}");
-        let eager = layer(&Tensor::from(&x).matmul(&Tensor::from(&x).reshape(&[2, -1])));
+        let eager = layer(&Tensor::from(&x).matmul(&Tensor::from(&x).reshape([2, -1])));
         assert!(eager.to_tch().unwrap_err().to_string().contains("`matmul`"), "{name}");
     }
 }

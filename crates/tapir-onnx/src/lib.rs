@@ -22,7 +22,8 @@ pub mod proto {
 
 pub use lower::{lower, Lowered};
 pub use options::{
-    ir_version_for_opset, ExportOptions, ExternalData, EXTERNAL_DATA_MIN_BYTES, MAX_OPSET, MIN_OPSET, PROTOBUF_LIMIT,
+    ir_version_for_opset, ExportOptions, ExternalData, LoweringFn, Lowerings, EXTERNAL_DATA_MIN_BYTES, MAX_OPSET,
+    MIN_OPSET, PROTOBUF_LIMIT,
 };
 pub use write::{save, to_bytes};
 

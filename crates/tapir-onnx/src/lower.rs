@@ -30,6 +30,8 @@ pub struct Lowered {
     pub graph: GraphProto,
     /// Initializer headers (name, dtype, dims; no data) and where their bytes come from.
     pub initializers: Vec<(TensorProto, InitData)>,
+    /// For each recorded op, in order: its name and the range of `graph.node` it lowered to.
+    pub op_nodes: Vec<(&'static str, std::ops::Range<usize>)>,
 }
 
 impl Lowered {
@@ -181,6 +183,8 @@ struct Cx<'g> {
     node_names: HashMap<String, usize>,
     cur_doc: Option<String>,
     temp_counter: usize,
+    /// Operator sets other than the default one that emitted nodes use, with their versions.
+    domains: std::collections::BTreeMap<String, i64>,
 }
 
 impl Cx<'_> {
@@ -212,6 +216,42 @@ impl Cx<'_> {
         &self.names[s.0 as usize]
     }
 
+    /// Appends a node whose outputs have `out_types` (`None`: unknown).
+    fn push_node(
+        &mut self,
+        domain: Option<String>,
+        op_type: &str,
+        inputs: &[Sym],
+        attrs: Vec<(&'static str, Attr)>,
+        out_types: Vec<Option<DType>>,
+    ) -> Outputs {
+        let index = self.nodes.len();
+        let mut outputs = Outputs::new();
+        let mut out_names = Vec::with_capacity(out_types.len());
+        for (k, dtype) in out_types.into_iter().enumerate() {
+            self.temp_counter += 1;
+            let name = format!("{}/{}_{}", self.cur_prefix, op_type, self.temp_counter);
+            out_names.push(name.clone());
+            let s = self.sym(name);
+            self.dtypes[s.0 as usize] = dtype;
+            self.produced.insert(s, (index, k));
+            outputs.push(s);
+        }
+        let node = NodeProto {
+            input: inputs.iter().map(|s| self.name(*s).to_owned()).collect(),
+            output: out_names,
+            name: Some(self.node_name(op_type)),
+            op_type: Some(op_type.to_owned()),
+            domain,
+            overload: None,
+            attribute: attrs.into_iter().map(|(n, v)| attribute(n, v)).collect(),
+            doc_string: self.cur_doc.clone(),
+            metadata_props: vec![],
+        };
+        self.nodes.push(node);
+        outputs
+    }
+
     fn add_initializer(&mut self, name: String, header_meta: &TensorMeta, data: InitData) -> Sym {
         self.initializers.push((tensor_header(&name, header_meta), data));
         self.typed_sym(name, header_meta.dtype)
@@ -238,7 +278,6 @@ impl Emit for Cx<'_> {
         &self.cur_out_meta[i]
     }
     fn node_n(&mut self, op_type: &str, inputs: &[Sym], attrs: Vec<(&'static str, Attr)>, n_outputs: usize) -> Outputs {
-        let index = self.nodes.len();
         let in_types: SmallVec<[Option<DType>; 4]> = inputs.iter().map(|s| self.dtypes[s.0 as usize]).collect();
         let out_types = match crate::validate::check(op_type, self.opset, &in_types, &attrs, n_outputs) {
             Ok(types) => types,
@@ -247,30 +286,31 @@ impl Emit for Cx<'_> {
                 vec![None; n_outputs]
             }
         };
-        let mut outputs = Outputs::new();
-        let mut out_names = Vec::with_capacity(n_outputs);
-        for (k, dtype) in out_types.into_iter().enumerate() {
-            self.temp_counter += 1;
-            let name = format!("{}/{}_{}", self.cur_prefix, op_type, self.temp_counter);
-            out_names.push(name.clone());
-            let s = self.sym(name);
-            self.dtypes[s.0 as usize] = dtype;
-            self.produced.insert(s, (index, k));
-            outputs.push(s);
+        self.push_node(None, op_type, inputs, attrs, out_types)
+    }
+    fn domain_node(
+        &mut self,
+        domain: &str,
+        version: i64,
+        op_type: &str,
+        inputs: &[Sym],
+        attrs: Vec<(&'static str, Attr)>,
+        n_outputs: usize,
+    ) -> Outputs {
+        if domain.is_empty() || domain == "ai.onnx" {
+            self.invalid
+                .get_or_insert(format!("`{op_type}`: the default domain is written with `node`, not `domain_node`"));
         }
-        let node = NodeProto {
-            input: inputs.iter().map(|s| self.name(*s).to_owned()).collect(),
-            output: out_names,
-            name: Some(self.node_name(op_type)),
-            op_type: Some(op_type.to_owned()),
-            domain: None,
-            overload: None,
-            attribute: attrs.into_iter().map(|(n, v)| attribute(n, v)).collect(),
-            doc_string: self.cur_doc.clone(),
-            metadata_props: vec![],
-        };
-        self.nodes.push(node);
-        outputs
+        match self.domains.get(domain) {
+            Some(v) if *v != version => {
+                let why = format!("operator set `{domain}` imported at versions {v} and {version}");
+                self.invalid.get_or_insert(why);
+            }
+            _ => {
+                self.domains.insert(domain.to_owned(), version);
+            }
+        }
+        self.push_node(Some(domain.to_owned()), op_type, inputs, attrs, vec![None; n_outputs])
     }
     fn const_i64s(&mut self, values: &[i64]) -> Sym {
         if let Some(s) = self.const_i64_cache.get(values) {
@@ -357,7 +397,9 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         node_names: HashMap::new(),
         cur_doc: None,
         temp_counter: 0,
+        domains: Default::default(),
     };
+    let mut op_nodes = Vec::new();
     // The names graph outputs must carry; a value that is an output takes its output's name.
     let mut output_name: HashMap<ValueRef, &str> = HashMap::new();
     for o in graph.outputs() {
@@ -411,7 +453,13 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                     }
                     continue;
                 }
-                let outs = op.lower(&mut cx).map_err(|e: LowerError| ExportError::Lowering {
+                let first_node = cx.nodes.len();
+                let lowered = match options.lowerings.get(op.name()) {
+                    Some(replacement) => replacement(op.as_ref(), &mut cx),
+                    None => op.lower(&mut cx),
+                };
+                op_nodes.push((op.name(), first_node..cx.nodes.len()));
+                let outs = lowered.map_err(|e: LowerError| ExportError::Lowering {
                     source: e,
                     location: LocationText(node.location),
                 })?;
@@ -518,7 +566,9 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
     };
     let model = ModelProto {
         ir_version: Some(ir_version_for_opset(options.opset)),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(options.opset) }],
+        opset_import: std::iter::once(OperatorSetIdProto { domain: Some(String::new()), version: Some(options.opset) })
+            .chain(cx.domains.into_iter().map(|(d, v)| OperatorSetIdProto { domain: Some(d), version: Some(v) }))
+            .collect(),
         producer_name: Some(options.producer_name.clone()),
         producer_version: Some(options.producer_version.clone()),
         domain: None,
@@ -527,7 +577,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         graph: None,
         metadata_props,
     };
-    Ok(Lowered { model, graph, initializers: cx.initializers })
+    Ok(Lowered { model, graph, initializers: cx.initializers, op_nodes })
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
 //! Export options and the opset/IR-version table.
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use tapir_graph::{Emit, LowerError, Op, Outputs};
+
 /// Lowest opset tapir exports.
 pub const MIN_OPSET: i64 = 13;
 /// Highest opset tapir exports: the newest that the pinned ONNX Runtime (1.32) and tract (0.23)
@@ -20,6 +25,54 @@ pub fn ir_version_for_opset(opset: i64) -> i64 {
     }
 }
 
+/// A lowering that replaces an op's own for one export: given the recorded op (downcast it
+/// with `op.as_any().downcast_ref::<T>()` to read its attributes) and the lowering context.
+pub type LoweringFn = dyn Fn(&dyn Op, &mut dyn Emit) -> Result<Outputs, LowerError> + Send + Sync;
+
+/// Lowerings that replace built-in ones, by op name (`"gelu"`, `"layer_norm"`): for a target
+/// runtime that lacks an ONNX op, or wants another form.
+#[derive(Clone, Default)]
+pub struct Lowerings {
+    by_name: BTreeMap<&'static str, Arc<LoweringFn>>,
+}
+
+impl Lowerings {
+    /// Lowers every op named `op` with `f` instead of the op's own lowering.
+    pub fn set(
+        &mut self,
+        op: &'static str,
+        f: impl Fn(&dyn Op, &mut dyn Emit) -> Result<Outputs, LowerError> + Send + Sync + 'static,
+    ) {
+        self.by_name.insert(op, Arc::new(f));
+    }
+
+    /// The replacement for ops named `op`, if any.
+    pub fn get(&self, op: &str) -> Option<&LoweringFn> {
+        self.by_name.get(op).map(|f| &**f)
+    }
+
+    /// Whether no lowering is replaced.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+impl fmt::Debug for Lowerings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.by_name.keys()).finish()
+    }
+}
+
+impl PartialEq for Lowerings {
+    /// Equal when the same ops are replaced by the same functions.
+    fn eq(&self, other: &Self) -> bool {
+        self.by_name.len() == other.by_name.len()
+            && self.by_name.iter().zip(&other.by_name).all(|(a, b)| a.0 == b.0 && Arc::ptr_eq(a.1, b.1))
+    }
+}
+
+impl Eq for Lowerings {}
+
 /// How to write the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportOptions {
@@ -38,6 +91,8 @@ pub struct ExportOptions {
     /// Where [`crate::save`] puts the weights: inside the model file, or in a data file beside
     /// it. Default: [`ExternalData::Auto`].
     pub external_data: ExternalData,
+    /// Lowerings replacing built-in ones for this export (see [`ExportOptions::lower_with`]).
+    pub lowerings: Lowerings,
 }
 
 /// Where a saved model's weights go. A protobuf message cannot exceed 2 GiB, so a larger model
@@ -75,6 +130,7 @@ impl Default for ExportOptions {
             doc_string: None,
             metadata: Vec::new(),
             external_data: ExternalData::Auto,
+            lowerings: Lowerings::default(),
         }
     }
 }
@@ -83,5 +139,27 @@ impl ExportOptions {
     /// Options targeting `opset`, everything else default.
     pub fn with_opset(opset: i64) -> Self {
         ExportOptions { opset, ..Self::default() }
+    }
+
+    /// These options, lowering every op named `op` with `f` instead of its own lowering.
+    ///
+    /// ```
+    /// use tapir_graph::{emit, Emit};
+    /// // A runtime without `HardSwish`: write it as `x * HardSigmoid(x)` at every opset.
+    /// let options = tapir_onnx::ExportOptions::default().lower_with("hardswish", |_op, cx: &mut dyn Emit| {
+    ///     let x = cx.input(0);
+    ///     let alpha = ("alpha", tapir_graph::Attr::Float(1.0 / 6.0));
+    ///     let hs = cx.node("HardSigmoid", &[x], vec![alpha, ("beta", tapir_graph::Attr::Float(0.5))]);
+    ///     emit::one(cx.node("Mul", &[x, hs], vec![]))
+    /// });
+    /// assert!(!options.lowerings.is_empty());
+    /// ```
+    pub fn lower_with(
+        mut self,
+        op: &'static str,
+        f: impl Fn(&dyn Op, &mut dyn Emit) -> Result<Outputs, LowerError> + Send + Sync + 'static,
+    ) -> Self {
+        self.lowerings.set(op, f);
+        self
     }
 }

@@ -26,7 +26,7 @@ pub mod testing;
 mod traced;
 
 pub use check::{within_tolerance, CheckOptions, CheckReport, Divergence};
-pub use tapir_capture::ops::{embedding, OpDoc, CATALOG};
+pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
     enter_scope, enter_scope_path, is_tracing, CaptureError, GuardPolicy, IntoOutputs, Operand, Scalar, ScopeGuard,
     Tensor,
@@ -34,6 +34,19 @@ pub use tapir_capture::{
 pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
 pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
+
+/// Defining an op: its attributes, eager rule and ONNX lowering in one type (see
+/// `docs/custom-ops.md`). Built-in ops are defined the same way.
+pub mod op {
+    pub use tapir_capture::define::{record, EagerOutput, OpDef};
+    pub use tapir_capture::ops::{lowering, Dims};
+    pub use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, Sym, TensorMeta};
+    pub use tapir_onnx::{LoweringFn, Lowerings};
+}
+
+/// The built-in ops' definitions (attributes as public fields), for lowering overrides
+/// (`op.as_any().downcast_ref::<tapir::ops::gelu::Gelu>()`) and graph passes.
+pub use tapir_capture::ops;
 
 /// Re-exports of the layers beneath the facade, for tools and tests.
 pub mod internals {
@@ -51,23 +64,4 @@ pub enum Error {
     /// Export failed: no lowering at the opset, an I/O error.
     #[error(transparent)]
     Export(#[from] ExportError),
-}
-
-/// `docs/supported-ops.md`, generated from [`CATALOG`] (a test keeps the file current).
-pub fn supported_ops_markdown() -> String {
-    let mut s = String::from(
-        "# Supported ops\n\n\
-         Generated from `tapir::CATALOG` by `tapir::supported_ops_markdown()`; the test\n\
-         `supported_ops_doc_is_current` fails when this file is stale (rerun it with\n\
-         `TAPIR_BLESS=1` to rewrite it). How PyTorch's own OpInfo samples fare through each op, and\n\
-         the share of them each op can express: `docs/opinfo.md`.\n\n",
-    );
-    s += &format!(
-        "Every op lowers at every opset from {MIN_OPSET} to {MAX_OPSET}; where the ONNX form depends on the opset the\n\
-         column says which.\n\n| op | tapir methods | ONNX |\n| --- | --- | --- |\n"
-    );
-    for d in CATALOG {
-        s += &format!("| `{}` | {} | {} |\n", d.name, d.methods, d.onnx);
-    }
-    s
 }

@@ -4,20 +4,25 @@
 //! `x * HardSigmoid(x; alpha=1/6, beta=0.5)` at opset 13
 //! (https://onnx.ai/onnx/operators/onnx__HardSwish.html).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeakyRelu {
     pub negative_slope: f64,
 }
 
-impl Op for LeakyRelu {
-    replay1!(self, t, out => t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_mul_scalar(self.negative_slope)?));
-    tapir_graph::op_name!("leaky_relu");
+impl OpDef for LeakyRelu {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "leaky_relu"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        // x > 0 ? x : x * slope, computed as ONNX does: max(x, 0) + min(x, 0) * slope.
+        t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_mul_scalar(self.negative_slope)?)
+    }
     fn describe(&self) -> String {
         format!("negative_slope={}", self.negative_slope)
     }
@@ -27,16 +32,23 @@ impl Op for LeakyRelu {
     }
 }
 
-pub const LEAKY_RELU: OpDoc = OpDoc { name: "leaky_relu", methods: "`leaky_relu`", onnx: "LeakyRelu" };
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Elu {
     pub alpha: f64,
 }
 
-impl Op for Elu {
-    replay1!(self, t, out => if self.alpha == 1.0 { t[0].f_elu() } else { t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(self.alpha)?) });
-    tapir_graph::op_name!("elu");
+impl OpDef for Elu {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "elu"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        if self.alpha == 1.0 {
+            return t[0].f_elu();
+        }
+        let neg = t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(self.alpha)?;
+        t[0].f_clamp_min(0.0)?.f_add(&neg)
+    }
     fn describe(&self) -> String {
         format!("alpha={}", self.alpha)
     }
@@ -46,14 +58,17 @@ impl Op for Elu {
     }
 }
 
-pub const ELU: OpDoc = OpDoc { name: "elu", methods: "`elu`", onnx: "Elu" };
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Silu;
 
-impl Op for Silu {
-    replay1!(self, t, out => t[0].f_silu());
-    tapir_graph::op_name!("silu");
+impl OpDef for Silu {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "silu"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_silu()
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);
         let s = cx.node("Sigmoid", &[x], vec![]);
@@ -61,14 +76,17 @@ impl Op for Silu {
     }
 }
 
-pub const SILU: OpDoc = OpDoc { name: "silu", methods: "`silu`", onnx: "Sigmoid, Mul" };
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardswish;
 
-impl Op for Hardswish {
-    replay1!(self, t, out => t[0].f_hardswish());
-    tapir_graph::op_name!("hardswish");
+impl OpDef for Hardswish {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "hardswish"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_hardswish()
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);
         if cx.opset() >= 14 {
@@ -80,47 +98,35 @@ impl Op for Hardswish {
     }
 }
 
-pub const HARDSWISH: OpDoc =
-    OpDoc { name: "hardswish", methods: "`hardswish`", onnx: "HardSwish (14+); HardSigmoid, Mul (13)" };
+pub(super) const DOCS: &[OpDoc] = &[
+    OpDoc { name: "leaky_relu", methods: "`leaky_relu`" },
+    OpDoc { name: "elu", methods: "`elu`" },
+    OpDoc { name: "silu", methods: "`silu`" },
+    OpDoc { name: "hardswish", methods: "`hardswish`" },
+];
 
 impl Tensor {
     /// `x` where positive, `negative_slope * x` elsewhere (torch's default slope is 0.01).
     #[track_caller]
     pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
-        let op = || LeakyRelu { negative_slope };
-        record1(op, &[self], SourceLocation::caller(), |t| {
-            // x > 0 ? x : x * slope, computed exactly: max(x,0) + min(x,0) * slope.
-            t[0].f_clamp_min(0.0)?.f_add(&t[0].f_clamp_max(0.0)?.f_mul_scalar(negative_slope)?)
-        })
+        record(LeakyRelu { negative_slope }, &[self])
     }
 
     /// `x` where positive, `alpha * (exp(x) - 1)` elsewhere.
     #[track_caller]
     pub fn elu(&self, alpha: f64) -> Tensor {
-        record1(
-            || Elu { alpha },
-            &[self],
-            SourceLocation::caller(),
-            |t| {
-                if alpha == 1.0 {
-                    t[0].f_elu()
-                } else {
-                    let neg = t[0].f_clamp_max(0.0)?.f_expm1()?.f_mul_scalar(alpha)?;
-                    t[0].f_clamp_min(0.0)?.f_add(&neg)
-                }
-            },
-        )
+        record(Elu { alpha }, &[self])
     }
 
     /// `x * sigmoid(x)`.
     #[track_caller]
     pub fn silu(&self) -> Tensor {
-        record1(|| Silu, &[self], SourceLocation::caller(), |t| t[0].f_silu())
+        record(Silu, &[self])
     }
 
     /// `x * relu6(x + 3) / 6`.
     #[track_caller]
     pub fn hardswish(&self) -> Tensor {
-        record1(|| Hardswish, &[self], SourceLocation::caller(), |t| t[0].f_hardswish())
+        record(Hardswish, &[self])
     }
 }

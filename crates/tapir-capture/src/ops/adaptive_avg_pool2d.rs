@@ -4,27 +4,32 @@
 //! when the input size is a multiple of the output size; other sizes have no static ONNX form
 //! and are refused at lowering.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{lowering, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaptiveAvgPool2d {
     pub output_size: [i64; 2],
 }
 
-impl Op for AdaptiveAvgPool2d {
-    replay1!(self, t, out => t[0].f_adaptive_avg_pool2d(self.output_size));
-    tapir_graph::op_name!("adaptive_avg_pool2d");
+impl OpDef for AdaptiveAvgPool2d {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "adaptive_avg_pool2d"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_adaptive_avg_pool2d(self.output_size)
+    }
     fn describe(&self) -> String {
         format!("output_size={:?}", self.output_size)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         if self.output_size == [1, 1] {
-            return super::lowering::spatial(cx, 2, |cx, ins| cx.node("GlobalAveragePool", &ins[..1], vec![]));
+            return lowering::spatial(cx, 2, |cx, ins| cx.node("GlobalAveragePool", &ins[..1], vec![]));
         }
+        // The eager rule accepted the input: [N, C, H, W] or [C, H, W].
         let shape = &cx.input_meta(0).shape;
         let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
         let [oh, ow] = self.output_size;
@@ -37,21 +42,16 @@ impl Op for AdaptiveAvgPool2d {
         }
         let kernel = vec![h / oh, w / ow];
         let attrs = vec![("kernel_shape", Attr::Ints(kernel.clone())), ("strides", Attr::Ints(kernel))];
-        super::lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs))
+        lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs))
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "adaptive_avg_pool2d",
-    methods: "`adaptive_avg_pool2d`",
-    onnx: "GlobalAveragePool (1x1); AveragePool (divisible sizes)",
-};
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "adaptive_avg_pool2d", methods: "`adaptive_avg_pool2d`" }];
 
 impl Tensor {
     /// Average pooling to `output_size` (`[1, 1]` is global average pooling).
     #[track_caller]
     pub fn adaptive_avg_pool2d(&self, output_size: [i64; 2]) -> Tensor {
-        let op = || AdaptiveAvgPool2d { output_size };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_adaptive_avg_pool2d(output_size))
+        record(AdaptiveAvgPool2d { output_size }, &[self])
     }
 }

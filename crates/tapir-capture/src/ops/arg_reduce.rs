@@ -3,11 +3,10 @@
 //! ONNX: ArgMax / ArgMin with `axis`, `keepdims`, first occurrence (`select_last_index=0`, as
 //! torch); over all elements, a Reshape to 1-D first.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArgReduce {
@@ -17,8 +16,8 @@ pub struct ArgReduce {
     pub keepdim: bool,
 }
 
-impl Op for ArgReduce {
-    replay1!(self, t, out => if self.max { t[0].f_argmax(self.dim, self.keepdim) } else { t[0].f_argmin(self.dim, self.keepdim) });
+impl OpDef for ArgReduce {
+    type Output = tch::Tensor;
     fn name(&self) -> &'static str {
         if self.max {
             "argmax"
@@ -26,8 +25,12 @@ impl Op for ArgReduce {
             "argmin"
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        if self.max {
+            t[0].f_argmax(self.dim, self.keepdim)
+        } else {
+            t[0].f_argmin(self.dim, self.keepdim)
+        }
     }
     fn describe(&self) -> String {
         format!("dim={:?}, keepdim={}", self.dim, self.keepdim)
@@ -55,23 +58,21 @@ impl Op for ArgReduce {
     }
 }
 
-pub const ARGMAX: OpDoc = OpDoc { name: "argmax", methods: "`argmax`", onnx: "ArgMax" };
-pub const ARGMIN: OpDoc = OpDoc { name: "argmin", methods: "`argmin`", onnx: "ArgMin" };
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "argmax", methods: "`argmax`" }, OpDoc { name: "argmin", methods: "`argmin`" }];
 
 impl Tensor {
     /// Index of the maximum along `dim` (`None`: over all elements).
     #[track_caller]
     pub fn argmax(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
-        let dim = dim.into();
-        let op = || ArgReduce { max: true, dim: dim.map(|d| self.norm_dim(d)), keepdim };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmax(dim, keepdim))
+        let dim = dim.into().map(|d| self.norm_dim(d));
+        record(ArgReduce { max: true, dim, keepdim }, &[self])
     }
 
     /// Index of the minimum along `dim` (`None`: over all elements).
     #[track_caller]
     pub fn argmin(&self, dim: impl Into<Option<i64>>, keepdim: bool) -> Tensor {
-        let dim = dim.into();
-        let op = || ArgReduce { max: false, dim: dim.map(|d| self.norm_dim(d)), keepdim };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_argmin(dim, keepdim))
+        let dim = dim.into().map(|d| self.norm_dim(d));
+        record(ArgReduce { max: false, dim, keepdim }, &[self])
     }
 }

@@ -4,26 +4,31 @@
 //! `divisor_override` d is the window sum (a depthwise Conv with a kernel of ones) over d; with
 //! ceil_mode the last windows may overhang the padded input, so that case is refused at lowering.
 
-use super::max_pool2d::pair;
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::lowering::{self, per_dim};
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, DType, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AvgPool2d {
-    pub kernel: Vec<i64>,
-    pub stride: Vec<i64>,
-    pub padding: Vec<i64>,
+    pub kernel: Dims,
+    pub stride: Dims,
+    pub padding: Dims,
     pub ceil_mode: bool,
     pub count_include_pad: bool,
     pub divisor_override: Option<i64>,
 }
 
-impl Op for AvgPool2d {
-    replay1!(self, t, out => t[0].f_avg_pool2d(self.kernel.as_slice(), self.stride.as_slice(), self.padding.as_slice(), self.ceil_mode, self.count_include_pad, self.divisor_override));
-    tapir_graph::op_name!("avg_pool2d");
+impl OpDef for AvgPool2d {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "avg_pool2d"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        let (k, s, p) = (self.kernel.as_slice(), self.stride.as_slice(), self.padding.as_slice());
+        t[0].f_avg_pool2d(k, s, p, self.ceil_mode, self.count_include_pad, self.divisor_override)
+    }
     fn describe(&self) -> String {
         format!(
             "kernel={:?}, stride={:?}, padding={:?}, ceil_mode={}, count_include_pad={}",
@@ -34,13 +39,13 @@ impl Op for AvgPool2d {
         let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
         let Some(d) = self.divisor_override else {
             let attrs = vec![
-                ("kernel_shape", Attr::Ints(self.kernel.clone())),
-                ("strides", Attr::Ints(self.stride.clone())),
+                ("kernel_shape", Attr::Ints(self.kernel.to_vec())),
+                ("strides", Attr::Ints(self.stride.to_vec())),
                 ("pads", Attr::Ints(pads)),
                 ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
                 ("count_include_pad", Attr::Int(self.count_include_pad as i64)),
             ];
-            return super::lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs));
+            return lowering::spatial(cx, 2, |cx, ins| cx.node("AveragePool", &ins[..1], attrs));
         };
         // divisor_override d: the window sum over d. The sum is a depthwise Conv with a kernel of
         // ones (zero padding adds nothing, as in torch); Conv has no ceil_mode, whose last windows
@@ -56,15 +61,15 @@ impl Op for AvgPool2d {
         let x = &cx.input_meta(0).shape;
         let channels = x.len().checked_sub(3).and_then(|c| x.get(c)).copied().unwrap_or(1);
         let attrs = vec![
-            ("kernel_shape", Attr::Ints(self.kernel.clone())),
-            ("strides", Attr::Ints(self.stride.clone())),
+            ("kernel_shape", Attr::Ints(self.kernel.to_vec())),
+            ("strides", Attr::Ints(self.stride.to_vec())),
             ("pads", Attr::Ints(pads)),
             ("group", Attr::Int(channels)),
         ];
         let ones_shape = [channels, 1, self.kernel[0], self.kernel[1]];
         let out = cx.output_meta(0).dtype;
         let compute = if out.is_float() { out } else { DType::F64 };
-        super::lowering::spatial(cx, 2, |cx, ins| {
+        lowering::spatial(cx, 2, |cx, ins| {
             let one = cx.const_scalar(compute, 1.0);
             let shape = cx.const_i64s(&ones_shape);
             let ones = cx.node("Expand", &[one, shape], vec![]);
@@ -75,11 +80,7 @@ impl Op for AvgPool2d {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "avg_pool2d",
-    methods: "`avg_pool2d`",
-    onnx: "AveragePool (`divisor_override`: Conv, Div; not with `ceil_mode`)",
-};
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "avg_pool2d", methods: "`avg_pool2d`" }];
 
 impl Tensor {
     /// 2-D average pooling; an empty `stride` means the kernel size, as in torch.
@@ -93,18 +94,15 @@ impl Tensor {
         count_include_pad: bool,
         divisor_override: Option<i64>,
     ) -> Tensor {
-        let k = pair(kernel, &[1, 1]);
-        let (s, p) = (pair(stride, &k), pair(padding, &[0, 0]));
-        let op = || AvgPool2d {
-            kernel: k.clone(),
-            stride: s.clone(),
-            padding: p.clone(),
+        let kernel = per_dim(kernel, 2, &[1, 1]);
+        let op = AvgPool2d {
+            stride: per_dim(stride, 2, &kernel),
+            padding: per_dim(padding, 2, &[0, 0]),
+            kernel,
             ceil_mode,
             count_include_pad,
             divisor_override,
         };
-        record1(op, &[self], SourceLocation::caller(), |t| {
-            t[0].f_avg_pool2d(&k, &s, &p, ceil_mode, count_include_pad, divisor_override)
-        })
+        record(op, &[self])
     }
 }

@@ -3,22 +3,29 @@
 //! ONNX: BatchNormalization (inference form: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html).
 //! Training mode (batch statistics, running-stat updates) is refused inside a trace.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::{record1, record_literal, refuse_in_trace};
+use super::{or_filled, OpDef, OpDoc};
+use crate::define::record;
+use crate::session::refuse_in_trace;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs, SourceLocation};
 
 /// Inputs: `[x, weight, bias, running_mean, running_var]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchNorm {
     pub eps: f64,
     pub momentum: f64,
+    /// Batch statistics and running-stat updates (eager only: refused inside a trace).
+    pub training: bool,
 }
 
-impl Op for BatchNorm {
-    replay1!(self, t, out => t[0].f_batch_norm(Some(t[1]), Some(t[2]), Some(t[3]), Some(t[4]), false, self.momentum, self.eps, false));
-    tapir_graph::op_name!("batch_norm");
+impl OpDef for BatchNorm {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "batch_norm"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_batch_norm(Some(t[1]), Some(t[2]), Some(t[3]), Some(t[4]), self.training, self.momentum, self.eps, false)
+    }
     fn describe(&self) -> String {
         format!("eps={}", self.eps)
     }
@@ -30,26 +37,7 @@ impl Op for BatchNorm {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)", onnx: "BatchNormalization" };
-
-/// `t`, or a literal of `shape` filled with `fill` (an absent affine weight or bias).
-#[track_caller]
-pub(crate) fn or_filled(t: Option<&Tensor>, shape: &[i64], like: &Tensor, fill: f64, op: &'static str) -> Tensor {
-    match t {
-        Some(t) => t.shallow_clone(),
-        None => {
-            let location = SourceLocation::caller();
-            match tch::Tensor::f_full(shape, fill, (like.kind(), like.device())) {
-                Ok(v) => record_literal(v, op, location),
-                Err(e) => crate::session::failed(std::sync::Arc::new(crate::CaptureError::Op {
-                    op,
-                    location,
-                    message: crate::session::torch_message(&e),
-                })),
-            }
-        }
-    }
-}
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)" }];
 
 impl Tensor {
     /// Batch normalization over dimension 1 of `[N, C, ...]`. With `training = true` it uses
@@ -76,9 +64,6 @@ impl Tensor {
         let c = self.size().get(1).copied().unwrap_or(1);
         let w = or_filled(weight, &[c], self, 1.0, "batch_norm");
         let b = or_filled(bias, &[c], self, 0.0, "batch_norm");
-        let op = || BatchNorm { eps, momentum };
-        record1(op, &[self, &w, &b, running_mean, running_var], location, |t| {
-            t[0].f_batch_norm(Some(t[1]), Some(t[2]), Some(t[3]), Some(t[4]), training, momentum, eps, false)
-        })
+        record(BatchNorm { eps, momentum, training }, &[self, &w, &b, running_mean, running_var])
     }
 }

@@ -3,21 +3,27 @@
 //! ONNX: Cast with `to` (https://onnx.ai/onnx/operators/onnx__Cast.html). A cast to the same kind
 //! records nothing.
 
-use super::OpDoc;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::kind::dtype_of;
-use crate::replay::replay1;
-use crate::session::record1;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cast;
+pub struct Cast {
+    pub kind: tch::Kind,
+}
 
-impl Op for Cast {
-    replay1!(self, t, out => t[0].f_to_kind(crate::kind::kind_of(out[0].dtype)));
-    tapir_graph::op_name!("to_kind");
+impl OpDef for Cast {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "to_kind"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_to_kind(self.kind)
+    }
     fn describe(&self) -> String {
-        String::new()
+        format!("kind={:?}", self.kind)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let to = cx.output_meta(0).dtype;
@@ -25,7 +31,7 @@ impl Op for Cast {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "to_kind", methods: "`to_kind`, `contiguous` (no node)", onnx: "Cast" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "to_kind", methods: "`to_kind`, `contiguous` (no node)" }];
 
 impl Tensor {
     /// The same values as `kind`.
@@ -34,7 +40,7 @@ impl Tensor {
         if self.error().is_none() && self.kind() == kind && dtype_of(kind).is_some() {
             return self.shallow_clone();
         }
-        record1(|| Cast, &[self], SourceLocation::caller(), |t| t[0].f_to_kind(kind))
+        record(Cast { kind }, &[self])
     }
 
     /// A contiguous tensor with the same values; records nothing (ONNX has no layouts).

@@ -3,20 +3,24 @@
 //! ONNX: Concat with `axis` (https://onnx.ai/onnx/operators/onnx__Concat.html); inputs are cast
 //! to the promoted output dtype first.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cat {
     pub dim: i64,
 }
 
-impl Op for Cat {
-    replay1!(self, t, out => tch::Tensor::f_cat(t, self.dim));
-    tapir_graph::op_name!("cat");
+impl OpDef for Cat {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "cat"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        tch::Tensor::f_cat(t, self.dim)
+    }
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
     }
@@ -32,13 +36,13 @@ impl Op for Cat {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "cat", methods: "`Tensor::cat`", onnx: "Concat" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "cat", methods: "`Tensor::cat`" }];
 
 impl Tensor {
     /// Concatenates `tensors` along `dim`.
     #[track_caller]
-    pub fn cat(tensors: &[&Tensor], dim: i64) -> Tensor {
-        let op = || Cat { dim: tensors.first().map_or(dim, |t| t.norm_dim(dim)) };
-        record1(op, tensors, SourceLocation::caller(), |t| tch::Tensor::f_cat(t, dim))
+    pub fn cat<T: std::borrow::Borrow<Tensor>>(tensors: &[T], dim: i64) -> Tensor {
+        let tensors: smallvec::SmallVec<[&Tensor; 4]> = tensors.iter().map(|t| t.borrow()).collect();
+        record(Cat { dim: tensors.first().map_or(dim, |t| t.norm_dim(dim)) }, &tensors)
     }
 }

@@ -3,69 +3,79 @@
 //! ONNX: Clip with min/max as optional inputs (opset 11+, integer types from 12):
 //! https://onnx.ai/onnx/operators/onnx__Clip.html
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
-use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use super::{lowering, OpDef, OpDoc};
+use crate::define::record;
+use crate::tensor::{Scalar, Tensor};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
+/// Inputs: `[x]`. The bounds keep their Rust type (an int64 bound stays exact).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clamp {
-    pub min: Option<f64>,
-    pub max: Option<f64>,
+    pub min: Option<Scalar>,
+    pub max: Option<Scalar>,
 }
 
-impl Op for Clamp {
-    replay1!(self, t, out => match (self.min, self.max) { (Some(lo), Some(hi)) => t[0].f_clamp(lo, hi), (Some(lo), None) => t[0].f_clamp_min(lo), (None, Some(hi)) => t[0].f_clamp_max(hi), (None, None) => Ok(t[0].shallow_clone()) });
-    tapir_graph::op_name!("clamp");
+impl OpDef for Clamp {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "clamp"
+    }
     fn describe(&self) -> String {
-        format!("min={:?}, max={:?}", self.min, self.max)
+        let bound = |b: Option<Scalar>| b.map_or("none".to_owned(), |v| v.to_string());
+        format!("min={}, max={}", bound(self.min), bound(self.max))
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        match (self.min, self.max) {
+            (Some(lo), Some(hi)) => t[0].f_clamp(lo.to_tch_scalar(), hi.to_tch_scalar()),
+            (Some(lo), None) => t[0].f_clamp_min(lo.to_tch_scalar()),
+            (None, Some(hi)) => t[0].f_clamp_max(hi.to_tch_scalar()),
+            (None, None) => Ok(t[0].shallow_clone()),
+        }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let x = emit::input_as(cx, 0, out);
         let min = match self.min {
-            Some(v) => cx.const_scalar(out, v),
+            Some(v) => lowering::scalar(cx, out, v),
             None => cx.absent(),
         };
         let max = match self.max {
-            Some(v) => cx.const_scalar(out, v),
+            Some(v) => lowering::scalar(cx, out, v),
             None => cx.absent(),
         };
         emit::one(cx.node("Clip", &[x, min, max], vec![]))
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
+pub(super) const DOCS: &[OpDoc] = &[OpDoc {
     name: "clamp",
     methods: "`clamp`, `clamp_min`, `clamp_max` (`clamp_tensor`, `clamp_min_tensor`, `clamp_max_tensor`: `maximum`, `minimum`)",
-    onnx: "Clip",
-};
+}];
 
 impl Tensor {
-    /// Clamps to `[min, max]`; either bound may be absent.
+    /// Clamps to `[min, max]` (tch's signature; one bound alone: [`Tensor::clamp_min`],
+    /// [`Tensor::clamp_max`]).
     #[track_caller]
-    pub fn clamp(&self, min: impl Into<Option<f64>>, max: impl Into<Option<f64>>) -> Tensor {
-        let (lo, hi) = (min.into(), max.into());
-        let op = || Clamp { min: lo, max: hi };
-        record1(op, &[self], SourceLocation::caller(), |t| match (lo, hi) {
-            (Some(lo), Some(hi)) => t[0].f_clamp(lo, hi),
-            (Some(lo), None) => t[0].f_clamp_min(lo),
-            (None, Some(hi)) => t[0].f_clamp_max(hi),
-            (None, None) => Ok(t[0].shallow_clone()),
-        })
+    pub fn clamp(&self, min: impl Into<Scalar>, max: impl Into<Scalar>) -> Tensor {
+        record(Clamp { min: Some(min.into()), max: Some(max.into()) }, &[self])
+    }
+
+    /// Clamps with optional bounds, either or both absent (torch's `clamp(min=None, max=None)`).
+    #[track_caller]
+    pub fn clamp_opt(&self, min: Option<Scalar>, max: Option<Scalar>) -> Tensor {
+        record(Clamp { min, max }, &[self])
     }
 
     /// Clamps from below.
     #[track_caller]
-    pub fn clamp_min(&self, min: f64) -> Tensor {
-        self.clamp(min, None)
+    pub fn clamp_min(&self, min: impl Into<Scalar>) -> Tensor {
+        record(Clamp { min: Some(min.into()), max: None }, &[self])
     }
 
     /// Clamps from above.
     #[track_caller]
-    pub fn clamp_max(&self, max: f64) -> Tensor {
-        self.clamp(None, max)
+    pub fn clamp_max(&self, max: impl Into<Scalar>) -> Tensor {
+        record(Clamp { min: None, max: Some(max.into()) }, &[self])
     }
 
     /// Clamps between tensors (tch's `clamp_tensor`): `minimum(maximum(self, min), max)` with

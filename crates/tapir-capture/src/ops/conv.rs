@@ -6,41 +6,50 @@
 //! torch does), `strides`, `dilations`, `group`, and the kernel shape from the weight.
 //! Unbatched inputs get a batch axis; integer tensors are computed in float64.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::lowering::{self, conv_attrs, per_dim};
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Emit, LowerError, Outputs};
+
+/// How a convolution's padding was given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvPadding {
+    /// Sizes (`padding`, symmetric).
+    Explicit,
+    /// torch's named padding (`"same"`, `"valid"`); `padding`/`padding_end` hold its sizes.
+    Named(String),
+}
 
 /// Inputs: `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
-    pub stride: Vec<i64>,
+    pub stride: Dims,
     /// Padding at the start of each spatial dimension.
-    pub padding: Vec<i64>,
+    pub padding: Dims,
     /// Padding at the end: equal to `padding` but for `"same"` with an odd total.
-    pub padding_end: Vec<i64>,
-    pub dilation: Vec<i64>,
+    pub padding_end: Dims,
+    pub dilation: Dims,
     pub groups: i64,
+    pub padding_given: ConvPadding,
 }
 
-impl Conv {
-    /// torch's call for this convolution (`"same"` when the padding is asymmetric).
+impl OpDef for Conv {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "conv"
+    }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
         let (x, w, b) = (t[0], t[1], t.get(2).copied());
         let (s, p, d, g) = (self.stride.as_slice(), self.padding.as_slice(), self.dilation.as_slice(), self.groups);
-        match (self.stride.len(), self.padding == self.padding_end) {
-            (1, true) => x.f_conv1d(w, b, s, p, d, g),
-            (1, false) => x.f_conv1d_padding(w, b, s, "same", d, g),
-            (_, true) => x.f_conv2d(w, b, s, p, d, g),
-            (_, false) => x.f_conv2d_padding(w, b, s, "same", d, g),
+        // Unknown names and "same" with a stride are torch's own errors.
+        match (&self.padding_given, self.stride.len()) {
+            (ConvPadding::Explicit, 1) => x.f_conv1d(w, b, s, p, d, g),
+            (ConvPadding::Explicit, _) => x.f_conv2d(w, b, s, p, d, g),
+            (ConvPadding::Named(name), 1) => x.f_conv1d_padding(w, b, s, name, d, g),
+            (ConvPadding::Named(name), _) => x.f_conv2d_padding(w, b, s, name, d, g),
         }
     }
-}
-
-impl Op for Conv {
-    replay1!(self, t, out => self.eager(t));
-    tapir_graph::op_name!("conv");
     fn describe(&self) -> String {
         format!(
             "stride={:?}, padding={:?}, dilation={:?}, groups={}",
@@ -49,39 +58,12 @@ impl Op for Conv {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let attrs = conv_attrs(cx, &self.stride, &self.padding, &self.padding_end, &self.dilation, self.groups);
-        super::lowering::spatial(cx, self.stride.len(), |cx, ins| cx.node("Conv", ins, attrs))
+        lowering::spatial(cx, self.stride.len(), |cx, ins| cx.node("Conv", ins, attrs))
     }
 }
 
-/// The attributes ONNX `Conv` and `ConvTranspose` share: the kernel shape from the weight (input
-/// 1), strides, symmetric pads (all begins, then all ends), dilations, group.
-pub(crate) fn conv_attrs(
-    cx: &dyn Emit,
-    stride: &[i64],
-    padding: &[i64],
-    padding_end: &[i64],
-    dilation: &[i64],
-    groups: i64,
-) -> Vec<(&'static str, Attr)> {
-    vec![
-        ("kernel_shape", Attr::Ints(cx.input_meta(1).shape[2..].to_vec())),
-        ("strides", Attr::Ints(stride.to_vec())),
-        ("pads", Attr::Ints(padding.iter().chain(padding_end).copied().collect())),
-        ("dilations", Attr::Ints(dilation.to_vec())),
-        ("group", Attr::Int(groups)),
-    ]
-}
-
-pub const DOC: OpDoc =
-    OpDoc { name: "conv", methods: "`conv1d`, `conv2d`, `conv1d_padding`, `conv2d_padding`", onnx: "Conv" };
-
-fn expand(v: &[i64], n: usize) -> Vec<i64> {
-    if v.len() == 1 {
-        vec![v[0]; n]
-    } else {
-        v.to_vec()
-    }
-}
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "conv", methods: "`conv1d`, `conv2d`, `conv1d_padding`, `conv2d_padding`" }];
 
 impl Tensor {
     #[allow(clippy::too_many_arguments)]
@@ -96,15 +78,13 @@ impl Tensor {
         dilation: &[i64],
         groups: i64,
     ) -> Tensor {
-        let location = SourceLocation::caller();
-        let (stride, dilation) = (expand(stride, n), expand(dilation, n));
-        let named = padding;
-        let (padding, padding_end) = match named {
-            Padding::Explicit(p) => (expand(p, n), expand(p, n)),
+        let (stride, dilation) = (per_dim(stride, n, &[]), per_dim(dilation, n, &[]));
+        let (padding, padding_end, padding_given) = match padding {
+            Padding::Explicit(p) => (per_dim(p, n, &[]), per_dim(p, n, &[]), ConvPadding::Explicit),
             Padding::Named(name) => {
                 // torch's "same": total dilation * (kernel - 1) per dimension, the odd one at the end.
                 let kernel = weight.size();
-                let total: Vec<i64> = (0..n)
+                let total: Dims = (0..n)
                     .map(|i| {
                         if name == "same" {
                             dilation.get(i).copied().unwrap_or(1) * (kernel.get(2 + i).copied().unwrap_or(1) - 1)
@@ -113,24 +93,14 @@ impl Tensor {
                         }
                     })
                     .collect();
-                (total.iter().map(|t| t / 2).collect(), total.iter().map(|t| t - t / 2).collect())
+                let begin = total.iter().map(|t| t / 2).collect();
+                (begin, total.iter().map(|t| t - t / 2).collect(), ConvPadding::Named(name.to_owned()))
             }
         };
-        let conv = Conv { stride, padding, padding_end, dilation, groups };
-        let eager = |t: &[&tch::Tensor]| match named {
-            // Unknown names and "same" with a stride are torch's own errors.
-            Padding::Named(name) if n == 1 => {
-                t[0].f_conv1d_padding(t[1], t.get(2).copied(), &conv.stride, name, &conv.dilation, groups)
-            }
-            Padding::Named(name) => {
-                t[0].f_conv2d_padding(t[1], t.get(2).copied(), &conv.stride, name, &conv.dilation, groups)
-            }
-            Padding::Explicit(_) => conv.eager(t),
-        };
-        let op = || conv.clone();
+        let op = Conv { stride, padding, padding_end, dilation, groups, padding_given };
         match bias {
-            Some(b) => record1(op, &[self, weight, b], location, eager),
-            None => record1(op, &[self, weight], location, eager),
+            Some(b) => record(op, &[self, weight, b]),
+            None => record(op, &[self, weight]),
         }
     }
 

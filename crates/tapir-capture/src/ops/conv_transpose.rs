@@ -6,25 +6,31 @@
 //! otherwise), `strides`, `dilations`, `group`; the weight is `[in, out / groups, kH, kW]` in
 //! both. Unbatched `[C, H, W]` inputs get a batch axis; integer tensors are computed in float64.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::lowering::{self, conv_attrs, per_dim};
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Outputs};
 
 /// Inputs: `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvTranspose2d {
-    pub stride: Vec<i64>,
-    pub padding: Vec<i64>,
-    pub output_padding: Vec<i64>,
-    pub dilation: Vec<i64>,
+    pub stride: Dims,
+    pub padding: Dims,
+    pub output_padding: Dims,
+    pub dilation: Dims,
     pub groups: i64,
 }
 
-impl Op for ConvTranspose2d {
-    replay1!(self, t, out => t[0].f_conv_transpose2d(t[1], t.get(2).copied(), self.stride.as_slice(), self.padding.as_slice(), self.output_padding.as_slice(), self.groups, self.dilation.as_slice()));
-    tapir_graph::op_name!("conv_transpose2d");
+impl OpDef for ConvTranspose2d {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "conv_transpose2d"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        let (s, p, o, d) = (&self.stride, &self.padding, &self.output_padding, &self.dilation);
+        t[0].f_conv_transpose2d(t[1], t.get(2).copied(), s.as_slice(), p.as_slice(), o.as_slice(), self.groups, d.as_slice())
+    }
     fn describe(&self) -> String {
         format!(
             "stride={:?}, padding={:?}, output_padding={:?}, dilation={:?}, groups={}",
@@ -33,7 +39,7 @@ impl Op for ConvTranspose2d {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let mut attrs =
-            super::conv::conv_attrs(cx, &self.stride, &self.padding, &self.padding, &self.dilation, self.groups);
+            conv_attrs(cx, &self.stride, &self.padding, &self.padding, &self.dilation, self.groups);
         // output_padding extends the output at the end into the full (uncropped) result. When it
         // is within the padding, it is written as a smaller end padding: same values, and valid
         // for runtimes that only take output_padding below the stride (torch allows it below the
@@ -46,21 +52,13 @@ impl Op for ConvTranspose2d {
                 a.1 = Attr::Ints(pads);
             }
         } else {
-            attrs.push(("output_padding", Attr::Ints(self.output_padding.clone())));
+            attrs.push(("output_padding", Attr::Ints(self.output_padding.to_vec())));
         }
-        super::lowering::spatial(cx, 2, |cx, ins| cx.node("ConvTranspose", ins, attrs))
+        lowering::spatial(cx, 2, |cx, ins| cx.node("ConvTranspose", ins, attrs))
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "conv_transpose2d", methods: "`conv_transpose2d`", onnx: "ConvTranspose" };
-
-fn pair(v: &[i64]) -> Vec<i64> {
-    if v.len() == 1 {
-        vec![v[0], v[0]]
-    } else {
-        v.to_vec()
-    }
-}
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "conv_transpose2d", methods: "`conv_transpose2d`" }];
 
 impl Tensor {
     /// 2-D transposed convolution over `[N, C, H, W]`; `weight` is `[C, out / groups, kH, kW]`.
@@ -76,19 +74,16 @@ impl Tensor {
         dilation: &[i64],
         groups: i64,
     ) -> Tensor {
-        let (s, p, o, d) = (pair(stride), pair(padding), pair(output_padding), pair(dilation));
-        let op = || ConvTranspose2d {
-            stride: s.clone(),
-            padding: p.clone(),
-            output_padding: o.clone(),
-            dilation: d.clone(),
+        let op = ConvTranspose2d {
+            stride: per_dim(stride, 2, &[]),
+            padding: per_dim(padding, 2, &[]),
+            output_padding: per_dim(output_padding, 2, &[]),
+            dilation: per_dim(dilation, 2, &[]),
             groups,
         };
-        let eager = |t: &[&tch::Tensor]| t[0].f_conv_transpose2d(t[1], t.get(2).copied(), &s, &p, &o, groups, &d);
-        let location = SourceLocation::caller();
         match bias {
-            Some(b) => record1(op, &[self, weight, b], location, eager),
-            None => record1(op, &[self, weight], location, eager),
+            Some(b) => record(op, &[self, weight, b]),
+            None => record(op, &[self, weight]),
         }
     }
 }

@@ -6,11 +6,10 @@
 //! floor mode subtracts one where the remainder is nonzero and its sign differs from the
 //! divisor's. Inputs are cast to the output dtype first, as for `div`.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{bad_argument, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
-use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
 
 /// Inputs: `[a, b]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +28,14 @@ impl DivMode {
     }
 }
 
-impl Op for DivMode {
-    replay1!(self, t, out => t[0].f_div_tensor_mode(t[1], self.mode()));
-    tapir_graph::op_name!("div_mode");
+impl OpDef for DivMode {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "div_mode"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_div_tensor_mode(t[1], self.mode())
+    }
     fn describe(&self) -> String {
         format!("rounding_mode={}", self.mode())
     }
@@ -69,27 +73,30 @@ impl Op for DivMode {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "div_mode",
-    methods: "`div_tensor_mode`, `div_scalar_mode`",
-    onnx: "Div, then Floor (floor) or Floor/Ceil by sign (trunc) for floats; Div with a floor correction for integers",
-};
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "div_mode", methods: "`div_tensor_mode`, `div_scalar_mode`" }];
+
+/// The op for torch's `rounding_mode` names, or the argument error for another name.
+#[track_caller]
+fn div_mode(a: &Tensor, b: &Tensor, rounding_mode: &str) -> Tensor {
+    match rounding_mode {
+        "floor" => record(DivMode { floor: true }, &[a, b]),
+        "trunc" => record(DivMode { floor: false }, &[a, b]),
+        other => bad_argument("div_mode", format!("rounding_mode must be \"trunc\" or \"floor\", got {other:?}")),
+    }
+}
 
 impl Tensor {
     /// `self / other` rounded by `rounding_mode`: `"trunc"` (toward zero) or `"floor"`. Another
     /// mode is torch's error.
     #[track_caller]
     pub fn div_tensor_mode(&self, other: &Tensor, rounding_mode: &str) -> Tensor {
-        let op = || DivMode { floor: rounding_mode == "floor" };
-        record1(op, &[self, other], SourceLocation::caller(), |t| t[0].f_div_tensor_mode(t[1], rounding_mode))
+        div_mode(self, other, rounding_mode)
     }
 
     /// `self / other` for a Rust number, rounded by `rounding_mode` (see
     /// [`Tensor::div_tensor_mode`]).
     #[track_caller]
     pub fn div_scalar_mode(&self, other: impl Into<Scalar>, rounding_mode: &str) -> Tensor {
-        let other = self.scalar_like(other.into());
-        let op = || DivMode { floor: rounding_mode == "floor" };
-        record1(op, &[self, &other], SourceLocation::caller(), |t| t[0].f_div_tensor_mode(t[1], rounding_mode))
+        div_mode(self, &self.scalar_like(other.into()), rounding_mode)
     }
 }

@@ -1,25 +1,33 @@
 //! dropout. In inference (`train = false`) it is the identity and records nothing; in training
 //! it is random, so it is refused inside a trace (eager use outside a trace is fine).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::{record1, refuse_in_trace};
+use super::{OpDef, OpDoc};
+use crate::define::record;
+use crate::session::refuse_in_trace;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs, SourceLocation};
 
-/// Never recorded (inference dropout records no node); kept so the catalog lists dropout.
+/// Training-mode dropout, run eagerly outside traces only (inference dropout records no node,
+/// and training dropout is refused inside a trace).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Dropout;
+pub struct Dropout {
+    pub p: f64,
+}
 
-impl Op for Dropout {
-    replay1!(self, t, out => Ok(t[0].shallow_clone()));
-    tapir_graph::op_name!("dropout");
+impl OpDef for Dropout {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_dropout(self.p, true)
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         emit::one(cx.input(0))
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "dropout", methods: "`dropout` (inference)", onnx: "(none: identity)" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "dropout", methods: "`dropout` (inference: no node)" }];
 
 impl Tensor {
     /// Dropout with probability `p`; the identity when `train` is false.
@@ -33,6 +41,6 @@ impl Tensor {
         if let Some(refused) = refuse_in_trace("dropout", location, reason) {
             return refused;
         }
-        record1(|| Dropout, &[self], location, |t| t[0].f_dropout(p, true))
+        record(Dropout { p }, &[self])
     }
 }

@@ -2,19 +2,23 @@
 //!
 //! ONNX: Gather(weight, ids) on axis 0.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
 
 /// Inputs: `[weight, indices]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embedding;
 
-impl Op for Embedding {
-    replay1!(self, t, out => tch::Tensor::f_embedding(t[0], t[1], -1, false, false));
-    tapir_graph::op_name!("embedding");
+impl OpDef for Embedding {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "embedding"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        tch::Tensor::f_embedding(t[0], t[1], -1, false, false)
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let w = cx.input(0);
         let i = emit::input_as(cx, 1, DType::I64);
@@ -22,15 +26,10 @@ impl Op for Embedding {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "embedding", methods: "`embedding`", onnx: "Gather" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "embedding", methods: "`embedding`" }];
 
 /// `weight[indices]` for a `[num_embeddings, dim]` table and integer `indices` of any shape.
 #[track_caller]
 pub fn embedding(weight: &Tensor, indices: &Tensor) -> Tensor {
-    record1(
-        || Embedding,
-        &[weight, indices],
-        SourceLocation::caller(),
-        |t| tch::Tensor::f_embedding(t[0], t[1], -1, false, false),
-    )
+    record(Embedding, &[weight, indices])
 }

@@ -2,18 +2,28 @@
 //!
 //! ONNX: Expand with the observed output shape as a constant (opset 13).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Expand;
+pub struct Expand {
+    /// The requested size (`-1` keeps a dimension).
+    pub size: Dims,
+}
 
-impl Op for Expand {
-    replay1!(self, t, out => t[0].f_expand(out[0].shape.as_slice(), false));
-    tapir_graph::op_name!("expand");
+impl OpDef for Expand {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "expand"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_expand(self.size.as_slice(), false)
+    }
+    fn describe(&self) -> String {
+        format!("size={:?}", self.size)
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let shape = cx.output_meta(0).shape.clone();
         let x = cx.input(0);
@@ -22,12 +32,14 @@ impl Op for Expand {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "expand", methods: "`expand`", onnx: "Expand" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "expand", methods: "`expand`" }];
 
 impl Tensor {
-    /// Broadcasts to `size` (`-1` keeps a dimension).
+    /// Broadcasts to `size` (`-1` keeps a dimension); `implicit` is tch's flag, without effect
+    /// on the values.
     #[track_caller]
-    pub fn expand(&self, size: &[i64]) -> Tensor {
-        record1(|| Expand, &[self], SourceLocation::caller(), |t| t[0].f_expand(size, false))
+    pub fn expand(&self, size: impl AsRef<[i64]>, implicit: bool) -> Tensor {
+        let _ = implicit;
+        record(Expand { size: size.as_ref().iter().copied().collect() }, &[self])
     }
 }

@@ -8,11 +8,11 @@ use crate::CaptureError;
 use std::sync::Arc;
 use tapir_graph::SourceLocation;
 
-pub const DOC: OpDoc = OpDoc {
+/// Factories record constants, not ops: the row documents them.
+pub(super) const DOCS: &[OpDoc] = &[OpDoc {
     name: "const",
-    methods: "`Tensor::zeros`, `ones`, `full`, `arange`, `arange_start_step`, `from_slice`",
-    onnx: "(initializer)",
-};
+    methods: "`Tensor::zeros`, `ones`, `full`, `arange`, `arange_start_step`, `from_slice` (initializers)",
+}];
 
 #[track_caller]
 fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
@@ -26,20 +26,21 @@ fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
 impl Tensor {
     /// A tensor of zeros.
     #[track_caller]
-    pub fn zeros(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("zeros", tch::Tensor::f_zeros(size, options))
+    pub fn zeros(size: impl AsRef<[i64]>, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("zeros", tch::Tensor::f_zeros(size.as_ref(), options))
     }
 
     /// A tensor of ones.
     #[track_caller]
-    pub fn ones(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("ones", tch::Tensor::f_ones(size, options))
+    pub fn ones(size: impl AsRef<[i64]>, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("ones", tch::Tensor::f_ones(size.as_ref(), options))
     }
 
-    /// A tensor filled with `value`.
+    /// A tensor filled with `value` (a Rust number, exact in the constant: an int64 fill of an
+    /// int64 tensor is not rounded through f64).
     #[track_caller]
-    pub fn full(size: &[i64], value: f64, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("full", tch::Tensor::f_full(size, value, options))
+    pub fn full(size: impl AsRef<[i64]>, value: impl Into<crate::tensor::Scalar>, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("full", tch::Tensor::f_full(size.as_ref(), value.into().to_tch_scalar(), options))
     }
 
     /// `0, 1, ..., end - 1`.

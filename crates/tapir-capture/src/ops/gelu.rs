@@ -4,29 +4,44 @@
 //! Below 20 it is decomposed: exact `0.5 x (1 + erf(x / sqrt 2))`; tanh
 //! `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{bad_argument, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gelu {
+    /// torch's `approximate="tanh"`; the exact (erf) form otherwise.
     pub tanh: bool,
 }
 
-impl Op for Gelu {
-    replay1!(self, t, out => t[0].f_gelu(if self.tanh { "tanh" } else { "none" }));
-    tapir_graph::op_name!("gelu");
+impl Gelu {
+    fn approximate(&self) -> &'static str {
+        if self.tanh {
+            "tanh"
+        } else {
+            "none"
+        }
+    }
+}
+
+impl OpDef for Gelu {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "gelu"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_gelu(self.approximate())
+    }
     fn describe(&self) -> String {
-        format!("approximate={}", if self.tanh { "tanh" } else { "none" })
+        format!("approximate={}", self.approximate())
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);
         let dtype = cx.input_meta(0).dtype;
         if cx.opset() >= 20 {
-            let approximate = if self.tanh { "tanh" } else { "none" };
-            return emit::one(cx.node("Gelu", &[x], vec![("approximate", Attr::String(approximate.into()))]));
+            let approximate = Attr::String(self.approximate().into());
+            return emit::one(cx.node("Gelu", &[x], vec![("approximate", approximate)]));
         }
         let inner = if self.tanh {
             let c = cx.const_scalar(dtype, 0.044715);
@@ -50,13 +65,16 @@ impl Op for Gelu {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "gelu", methods: "`gelu`", onnx: "Gelu (20+); Erf or Tanh with Mul, Add (13-19)" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "gelu", methods: "`gelu`" }];
 
 impl Tensor {
     /// GELU; `approximate` is `"none"` (exact) or `"tanh"`, as in torch.
     #[track_caller]
     pub fn gelu(&self, approximate: &str) -> Tensor {
-        let op = || Gelu { tanh: approximate == "tanh" };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_gelu(approximate))
+        match approximate {
+            "none" => record(Gelu { tanh: false }, &[self]),
+            "tanh" => record(Gelu { tanh: true }, &[self]),
+            other => bad_argument("gelu", format!("approximate must be \"none\" or \"tanh\", got {other:?}")),
+        }
     }
 }

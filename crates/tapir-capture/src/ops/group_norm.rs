@@ -5,11 +5,10 @@
 //! normalize, Reshape back, then Mul/Add with the per-channel weight and bias broadcast as
 //! `[C, 1, ...]`.
 
-use super::{lowering, OpDoc};
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{lowering, or_filled, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 /// Inputs: `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,9 +17,14 @@ pub struct GroupNorm {
     pub eps: f64,
 }
 
-impl Op for GroupNorm {
-    replay1!(self, t, out => t[0].f_group_norm(self.num_groups, Some(t[1]), Some(t[2]), self.eps, false));
-    tapir_graph::op_name!("group_norm");
+impl OpDef for GroupNorm {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "group_norm"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_group_norm(self.num_groups, Some(t[1]), Some(t[2]), self.eps, false)
+    }
     fn describe(&self) -> String {
         format!("groups={}, eps={}", self.num_groups, self.eps)
     }
@@ -40,21 +44,15 @@ impl Op for GroupNorm {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "group_norm",
-    methods: "`group_norm`",
-    onnx: "Reshape, ReduceMean, Sub, Mul, Add, Sqrt, Div (decomposed at every opset)",
-};
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "group_norm", methods: "`group_norm`" }];
 
 impl Tensor {
     /// Group normalization of `[N, C, ...]` with `num_groups` groups and per-channel affine.
     #[track_caller]
     pub fn group_norm(&self, num_groups: i64, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Tensor {
-        let location = SourceLocation::caller();
         let c = self.size().get(1).copied().unwrap_or(1);
-        let w = super::batch_norm::or_filled(weight, &[c], self, 1.0, "group_norm");
-        let b = super::batch_norm::or_filled(bias, &[c], self, 0.0, "group_norm");
-        let op = || GroupNorm { num_groups, eps };
-        record1(op, &[self, &w, &b], location, |t| t[0].f_group_norm(num_groups, Some(t[1]), Some(t[2]), eps, false))
+        let w = or_filled(weight, &[c], self, 1.0, "group_norm");
+        let b = or_filled(bias, &[c], self, 0.0, "group_norm");
+        record(GroupNorm { num_groups, eps }, &[self, &w, &b])
     }
 }

@@ -3,11 +3,10 @@
 //!
 //! ONNX: Gather along the dimension (indices of any shape; negative indices allowed).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
 
 /// Inputs: `[x, indices]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,9 +16,18 @@ pub struct IndexSelect {
     pub advanced: bool,
 }
 
-impl Op for IndexSelect {
-    replay1!(self, t, out => if self.advanced { t[0].f_index(&[Some(t[1])]) } else { t[0].f_index_select(self.dim, t[1]) });
-    tapir_graph::op_name!("index_select");
+impl OpDef for IndexSelect {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "index_select"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        if self.advanced {
+            t[0].f_index(&[Some(t[1])])
+        } else {
+            t[0].f_index_select(self.dim, t[1])
+        }
+    }
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
     }
@@ -29,24 +37,18 @@ impl Op for IndexSelect {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "index_select", methods: "`index_select`, `index`", onnx: "Gather" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "index_select", methods: "`index_select`, `index`" }];
 
 impl Tensor {
     /// Entries at `indices` (1-D, integer) along `dim`.
     #[track_caller]
     pub fn index_select(&self, dim: i64, indices: &Tensor) -> Tensor {
-        let op = || IndexSelect { dim: self.norm_dim(dim), advanced: false };
-        record1(op, &[self, indices], SourceLocation::caller(), |t| t[0].f_index_select(dim, t[1]))
+        record(IndexSelect { dim: self.norm_dim(dim), advanced: false }, &[self, indices])
     }
 
     /// `self[indices]`: rows picked by an integer tensor of any shape.
     #[track_caller]
     pub fn index(&self, indices: &Tensor) -> Tensor {
-        record1(
-            || IndexSelect { dim: 0, advanced: true },
-            &[self, indices],
-            SourceLocation::caller(),
-            |t| t[0].f_index(&[Some(t[1])]),
-        )
+        record(IndexSelect { dim: 0, advanced: true }, &[self, indices])
     }
 }

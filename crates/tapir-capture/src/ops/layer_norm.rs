@@ -4,31 +4,34 @@
 //! Below 17 it is decomposed: `(x - mean) / sqrt(var + eps) * weight + bias` with ReduceMean
 //! over the normalized axes (biased variance, as torch).
 
-use super::batch_norm::or_filled;
-use super::{lowering, OpDoc};
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{lowering, or_filled, Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 /// Inputs: `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerNorm {
-    /// Number of trailing dimensions normalized.
-    pub normalized_dims: usize,
+    /// The trailing dimensions normalized.
+    pub normalized_shape: Dims,
     pub eps: f64,
 }
 
-impl Op for LayerNorm {
-    replay1!(self, t, out => { let shape = t[0].size(); let k = shape.len().saturating_sub(self.normalized_dims); t[0].f_layer_norm(&shape[k..], Some(t[1]), Some(t[2]), self.eps, false) });
-    tapir_graph::op_name!("layer_norm");
+impl OpDef for LayerNorm {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "layer_norm"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_layer_norm(self.normalized_shape.as_slice(), Some(t[1]), Some(t[2]), self.eps, false)
+    }
     fn describe(&self) -> String {
-        format!("dims={}, eps={}", self.normalized_dims, self.eps)
+        format!("normalized_shape={:?}, eps={}", self.normalized_shape, self.eps)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let (x, w, b) = (cx.input(0), cx.input(1), cx.input(2));
         let rank = cx.input_meta(0).rank() as i64;
-        let first = rank - self.normalized_dims as i64;
+        let first = rank - self.normalized_shape.len() as i64;
         if cx.opset() >= 17 {
             let attrs = vec![("axis", Attr::Int(first)), ("epsilon", Attr::Float(self.eps as f32))];
             return emit::one(cx.node("LayerNormalization", &[x, w, b], attrs));
@@ -41,11 +44,7 @@ impl Op for LayerNorm {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "layer_norm",
-    methods: "`layer_norm`",
-    onnx: "LayerNormalization (17+); ReduceMean, Sub, Mul, Add, Sqrt, Div (13-16)",
-};
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "layer_norm", methods: "`layer_norm`" }];
 
 impl Tensor {
     /// Layer normalization over the trailing dimensions given by `normalized_shape`.
@@ -57,12 +56,8 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f64,
     ) -> Tensor {
-        let location = SourceLocation::caller();
         let w = or_filled(weight, normalized_shape, self, 1.0, "layer_norm");
         let b = or_filled(bias, normalized_shape, self, 0.0, "layer_norm");
-        let op = || LayerNorm { normalized_dims: normalized_shape.len(), eps };
-        record1(op, &[self, &w, &b], location, |t| {
-            t[0].f_layer_norm(normalized_shape, Some(t[1]), Some(t[2]), eps, false)
-        })
+        record(LayerNorm { normalized_shape: normalized_shape.iter().copied().collect(), eps }, &[self, &w, &b])
     }
 }

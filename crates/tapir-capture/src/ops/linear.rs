@@ -3,19 +3,23 @@
 //! ONNX: Gemm with `transB=1` for 2-D inputs (https://onnx.ai/onnx/operators/onnx__Gemm.html);
 //! `MatMul(x, Transpose(W))` then `Add(b)` for other ranks.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 /// Inputs: `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Linear;
 
-impl Op for Linear {
-    replay1!(self, t, out => t[0].f_linear(t[1], t.get(2).copied()));
-    tapir_graph::op_name!("linear");
+impl OpDef for Linear {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_linear(t[1], t.get(2).copied())
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ins: Vec<_> = (0..cx.num_inputs()).map(|i| cx.input(i)).collect();
         // ONNX Runtime implements Gemm for floats only; integers take the MatMul form.
@@ -31,17 +35,15 @@ impl Op for Linear {
     }
 }
 
-pub const DOC: OpDoc =
-    OpDoc { name: "linear", methods: "`linear`", onnx: "Gemm (2-D input); Transpose, MatMul, Add (other ranks)" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "linear", methods: "`linear`" }];
 
 impl Tensor {
     /// `self @ weight^T + bias`, with `weight` of shape `[out, in]`, as `torch.nn.functional.linear`.
     #[track_caller]
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-        let location = SourceLocation::caller();
         match bias {
-            Some(b) => record1(|| Linear, &[self, weight, b], location, |t| t[0].f_linear(t[1], Some(t[2]))),
-            None => record1(|| Linear, &[self, weight], location, |t| t[0].f_linear::<&tch::Tensor>(t[1], None)),
+            Some(b) => record(Linear, &[self, weight, b]),
+            None => record(Linear, &[self, weight]),
         }
     }
 }

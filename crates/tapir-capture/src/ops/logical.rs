@@ -2,20 +2,24 @@
 //!
 //! ONNX: And, Or, Xor, Not (bool only, opset 7+), so inputs are cast to bool first.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
 
 macro_rules! logical_op {
     ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident) => {
         #[derive(Debug, Clone, PartialEq)]
         pub struct $ty;
 
-        impl Op for $ty {
-            replay1!(self, t, out => t[0].$eager(t[1]));
-            tapir_graph::op_name!($name);
+        impl OpDef for $ty {
+            type Output = tch::Tensor;
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+                t[0].$eager(t[1])
+            }
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let a = emit::input_as(cx, 0, DType::Bool);
                 let b = emit::input_as(cx, 1, DType::Bool);
@@ -23,14 +27,13 @@ macro_rules! logical_op {
             }
         }
 
-        pub const $doc: OpDoc =
-            OpDoc { name: $name, methods: concat!("`", stringify!($method), "`"), onnx: $onnx };
+        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`") };
 
         impl Tensor {
             #[doc = concat!("Elementwise `", $name, "`.")]
             #[track_caller]
             pub fn $method(&self, other: &Tensor) -> Tensor {
-                record1(|| $ty, &[self, other], SourceLocation::caller(), |t| t[0].$eager(t[1]))
+                record($ty, &[self, other])
             }
         }
     };
@@ -43,21 +46,28 @@ logical_op!(Xor, XOR, "logical_xor", "Xor", logical_xor, f_logical_xor);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Not;
 
-impl Op for Not {
-    replay1!(self, t, out => t[0].f_logical_not());
-    tapir_graph::op_name!("logical_not");
+impl OpDef for Not {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "logical_not"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_logical_not()
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let a = emit::input_as(cx, 0, DType::Bool);
         emit::one(cx.node("Not", &[a], vec![]))
     }
 }
 
-pub const NOT: OpDoc = OpDoc { name: "logical_not", methods: "`logical_not`", onnx: "Not" };
+const NOT: OpDoc = OpDoc { name: "logical_not", methods: "`logical_not`" };
+
+pub(super) const DOCS: &[OpDoc] = &[AND, OR, XOR, NOT];
 
 impl Tensor {
     /// Elementwise logical not.
     #[track_caller]
     pub fn logical_not(&self) -> Tensor {
-        record1(|| Not, &[self], SourceLocation::caller(), |t| t[0].f_logical_not())
+        record(Not, &[self])
     }
 }

@@ -14,15 +14,14 @@
 //! 1)` (ONNX's Celu takes float32 only); mish is Mish from opset 18, `x * tanh(softplus(x))`
 //! below. ONNX Runtime has float32 Softplus and Mish only, so other dtypes get `log(1 + exp(x))`.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
 
-/// Declares every function once: its variant, op name and method, ONNX form, eager tch call.
+/// Declares every function once: its variant, op name and method, eager tch call.
 macro_rules! math_fns {
-    ($(($f:ident, $name:literal, $method:ident, $onnx:literal, $eager:ident)),* $(,)?) => {
+    ($(($f:ident, $name:literal, $method:ident, $eager:ident)),* $(,)?) => {
         /// Which function.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum MathFn { $($f),* }
@@ -37,14 +36,14 @@ macro_rules! math_fns {
         }
 
         /// One catalog row per function.
-        pub const DOCS: [OpDoc; [$($name),*].len()] = [$(OpDoc { name: $name, methods: concat!("`", $name, "`"), onnx: $onnx }),*];
+        pub(super) const DOCS: &[OpDoc] = &[$(OpDoc { name: $name, methods: concat!("`", $name, "`") }),*];
 
         impl Tensor {
             $(
                 #[doc = concat!("Elementwise `", $name, "`, as torch's (integers promote to float where torch's does).")]
                 #[track_caller]
                 pub fn $method(&self) -> Tensor {
-                    record1(|| Math { f: MathFn::$f }, &[self], SourceLocation::caller(), |t| MathFn::$f.eager(t[0]))
+                    record(Math { f: MathFn::$f }, &[self])
                 }
             )*
         }
@@ -52,30 +51,30 @@ macro_rules! math_fns {
 }
 
 math_fns!(
-    (Sin, "sin", sin, "Sin", f_sin),
-    (Cos, "cos", cos, "Cos", f_cos),
-    (Tan, "tan", tan, "Tan", f_tan),
-    (Asin, "asin", asin, "Asin", f_asin),
-    (Acos, "acos", acos, "Acos", f_acos),
-    (Atan, "atan", atan, "Atan", f_atan),
-    (Sinh, "sinh", sinh, "Sinh", f_sinh),
-    (Cosh, "cosh", cosh, "Cosh", f_cosh),
-    (Erf, "erf", erf, "Erf", f_erf),
-    (Floor, "floor", floor, "Floor (identity on integers)", f_floor),
-    (Ceil, "ceil", ceil, "Ceil (identity on integers)", f_ceil),
-    (Round, "round", round, "Round (identity on integers)", f_round),
-    (Trunc, "trunc", trunc, "Floor, Ceil, Less, Where (identity on integers)", f_trunc),
-    (Sign, "sign", sign, "Sign (0 for NaN: IsNaN, Where; identity on bools)", f_sign),
-    (Log1p, "log1p", log1p, "Add, Log", f_log1p),
-    (Expm1, "expm1", expm1, "Exp, Sub", f_expm1),
-    (Log2, "log2", log2, "Log, Div", f_log2),
-    (Relu6, "relu6", relu6, "Clip", f_relu6),
-    (Hardtanh, "hardtanh", hardtanh, "Clip", f_hardtanh),
-    (Hardsigmoid, "hardsigmoid", hardsigmoid, "HardSigmoid", f_hardsigmoid),
-    (Softplus, "softplus", softplus, "Softplus, Greater, Where", f_softplus),
-    (Selu, "selu", selu, "Selu", f_selu),
-    (Celu, "celu", celu, "Exp, Sub, Min, Max, Add", f_celu),
-    (Mish, "mish", mish, "Mish (float32, 18+); Softplus, Tanh, Mul", f_mish),
+    (Sin, "sin", sin, f_sin),
+    (Cos, "cos", cos, f_cos),
+    (Tan, "tan", tan, f_tan),
+    (Asin, "asin", asin, f_asin),
+    (Acos, "acos", acos, f_acos),
+    (Atan, "atan", atan, f_atan),
+    (Sinh, "sinh", sinh, f_sinh),
+    (Cosh, "cosh", cosh, f_cosh),
+    (Erf, "erf", erf, f_erf),
+    (Floor, "floor", floor, f_floor),
+    (Ceil, "ceil", ceil, f_ceil),
+    (Round, "round", round, f_round),
+    (Trunc, "trunc", trunc, f_trunc),
+    (Sign, "sign", sign, f_sign),
+    (Log1p, "log1p", log1p, f_log1p),
+    (Expm1, "expm1", expm1, f_expm1),
+    (Log2, "log2", log2, f_log2),
+    (Relu6, "relu6", relu6, f_relu6),
+    (Hardtanh, "hardtanh", hardtanh, f_hardtanh),
+    (Hardsigmoid, "hardsigmoid", hardsigmoid, f_hardsigmoid),
+    (Softplus, "softplus", softplus, f_softplus),
+    (Selu, "selu", selu, f_selu),
+    (Celu, "celu", celu, f_celu),
+    (Mish, "mish", mish, f_mish),
 );
 
 /// Inputs: `[x]`.
@@ -84,13 +83,13 @@ pub struct Math {
     pub f: MathFn,
 }
 
-impl Op for Math {
-    replay1!(self, t, out => self.f.eager(t[0]));
+impl OpDef for Math {
+    type Output = tch::Tensor;
     fn name(&self) -> &'static str {
         self.f.name()
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        self.f.eager(t[0])
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;

@@ -2,18 +2,22 @@
 //!
 //! ONNX: MatMul (opset 13: https://onnx.ai/onnx/operators/onnx__MatMul.html).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matmul;
 
-impl Op for Matmul {
-    replay1!(self, t, out => t[0].f_matmul(t[1]));
-    tapir_graph::op_name!("matmul");
+impl OpDef for Matmul {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_matmul(t[1])
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let mut a = emit::input_as(cx, 0, out);
@@ -37,12 +41,12 @@ impl Op for Matmul {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "matmul", methods: "`matmul`", onnx: "MatMul" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "matmul", methods: "`matmul`" }];
 
 impl Tensor {
     /// Matrix product, as `torch.matmul`.
     #[track_caller]
     pub fn matmul(&self, other: &Tensor) -> Tensor {
-        record1(|| Matmul, &[self, other], SourceLocation::caller(), |t| t[0].f_matmul(t[1]))
+        record(Matmul, &[self, other])
     }
 }

@@ -6,40 +6,40 @@
 //! indexes each plane (`h * W + w`), so the indices are taken modulo `H * W`. Integer tensors are
 //! pooled in float64 (ONNX's MaxPool takes floats and 8-bit integers only).
 
-use super::OpDoc;
-use crate::session::{record1, record2};
+use super::lowering::{self, per_dim};
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxPool2d {
-    pub kernel: Vec<i64>,
-    pub stride: Vec<i64>,
-    pub padding: Vec<i64>,
-    pub dilation: Vec<i64>,
+    pub kernel: Dims,
+    pub stride: Dims,
+    pub padding: Dims,
+    pub dilation: Dims,
     pub ceil_mode: bool,
     /// Also output the indices of the maxima (per plane, as torch).
     pub indices: bool,
 }
 
-impl Op for MaxPool2d {
-    tapir_graph::op_name!("max_pool2d");
-    fn eval(&self, inputs: &[&dyn std::any::Any], _: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
-        let (k, s, p, d) = (&self.kernel, &self.stride, &self.padding, &self.dilation);
-        crate::replay::run(inputs, |t| {
-            if self.indices {
-                let (v, i) = t[0].f_max_pool2d_with_indices(
-                    k.as_slice(),
-                    s.as_slice(),
-                    p.as_slice(),
-                    d.as_slice(),
-                    self.ceil_mode,
-                )?;
-                Ok(vec![v, i])
-            } else {
-                Ok(vec![t[0].f_max_pool2d(k.as_slice(), s.as_slice(), p.as_slice(), d.as_slice(), self.ceil_mode)?])
-            }
-        })
+impl OpDef for MaxPool2d {
+    /// The pooled values, then the indices when `indices` is set.
+    type Output = Vec<tch::Tensor>;
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+    fn num_outputs(&self) -> usize {
+        1 + self.indices as usize
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError> {
+        let (k, s, p, d) = (self.kernel.as_slice(), self.stride.as_slice(), self.padding.as_slice(), self.dilation.as_slice());
+        if self.indices {
+            let (v, i) = t[0].f_max_pool2d_with_indices(k, s, p, d, self.ceil_mode)?;
+            Ok(vec![v, i])
+        } else {
+            Ok(vec![t[0].f_max_pool2d(k, s, p, d, self.ceil_mode)?])
+        }
     }
     fn describe(&self) -> String {
         format!(
@@ -55,14 +55,14 @@ impl Op for MaxPool2d {
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let pads: Vec<i64> = self.padding.iter().chain(&self.padding).copied().collect();
         let attrs = vec![
-            ("kernel_shape", Attr::Ints(self.kernel.clone())),
-            ("strides", Attr::Ints(self.stride.clone())),
+            ("kernel_shape", Attr::Ints(self.kernel.to_vec())),
+            ("strides", Attr::Ints(self.stride.to_vec())),
             ("pads", Attr::Ints(pads)),
-            ("dilations", Attr::Ints(self.dilation.clone())),
+            ("dilations", Attr::Ints(self.dilation.to_vec())),
             ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
         ];
         if !self.indices {
-            return super::lowering::spatial(cx, 2, |cx, ins| cx.node("MaxPool", &ins[..1], attrs));
+            return lowering::spatial(cx, 2, |cx, ins| cx.node("MaxPool", &ins[..1], attrs));
         }
         let x = cx.input_meta(0);
         // The eager call accepted the input, so it is [N, C, H, W] or [C, H, W].
@@ -86,30 +86,18 @@ impl Op for MaxPool2d {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "max_pool2d",
-    methods: "`max_pool2d`, `max_pool2d_with_indices`",
-    onnx: "MaxPool (indices: its second output, Mod by the plane size)",
-};
-
-pub(crate) fn pair(v: &[i64], default: &[i64]) -> Vec<i64> {
-    match v.len() {
-        0 => default.to_vec(),
-        1 => vec![v[0], v[0]],
-        _ => v.to_vec(),
-    }
-}
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "max_pool2d", methods: "`max_pool2d`, `max_pool2d_with_indices`" }];
 
 impl MaxPool2d {
     /// The op for torch's arguments: one entry stands for both dimensions, an empty stride means
     /// the kernel size.
     fn new(kernel: &[i64], stride: &[i64], padding: &[i64], dilation: &[i64], ceil_mode: bool, indices: bool) -> Self {
-        let kernel = pair(kernel, &[1, 1]);
-        let stride = pair(stride, &kernel);
+        let kernel = per_dim(kernel, 2, &[1, 1]);
         MaxPool2d {
-            stride,
-            padding: pair(padding, &[0, 0]),
-            dilation: pair(dilation, &[1, 1]),
+            stride: per_dim(stride, 2, &kernel),
+            padding: per_dim(padding, 2, &[0, 0]),
+            dilation: per_dim(dilation, 2, &[1, 1]),
             kernel,
             ceil_mode,
             indices,
@@ -129,8 +117,8 @@ impl Tensor {
         ceil_mode: bool,
     ) -> Tensor {
         let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, false);
-        let (k, s, p, d) = (&op.kernel, &op.stride, &op.padding, &op.dilation);
-        record1(|| op.clone(), &[self], SourceLocation::caller(), |t| t[0].f_max_pool2d(k, s, p, d, ceil_mode))
+        let mut outs = record(op, &[self]).into_iter();
+        outs.next().unwrap_or_default()
     }
 
     /// [`Tensor::max_pool2d`] that also returns, for each maximum, its index in its input plane
@@ -145,12 +133,7 @@ impl Tensor {
         ceil_mode: bool,
     ) -> (Tensor, Tensor) {
         let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, true);
-        let (k, s, p, d) = (&op.kernel, &op.stride, &op.padding, &op.dilation);
-        record2(
-            || op.clone(),
-            &[self],
-            SourceLocation::caller(),
-            |t| t[0].f_max_pool2d_with_indices(k, s, p, d, ceil_mode),
-        )
+        let mut outs = record(op, &[self]).into_iter();
+        (outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
 }

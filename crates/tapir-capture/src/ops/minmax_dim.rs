@@ -3,10 +3,10 @@
 //! ONNX: ReduceMax/ReduceMin for the values (axes attribute up to 17, input from 18) and
 //! ArgMax/ArgMin (first occurrence, as torch) for the indices.
 
-use super::{lowering, OpDoc};
-use crate::session::record2;
+use super::{lowering, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MinMaxDim {
@@ -15,7 +15,9 @@ pub struct MinMaxDim {
     pub keepdim: bool,
 }
 
-impl Op for MinMaxDim {
+impl OpDef for MinMaxDim {
+    /// The values, then their indices.
+    type Output = (tch::Tensor, tch::Tensor);
     fn name(&self) -> &'static str {
         if self.max {
             "max_dim"
@@ -23,18 +25,12 @@ impl Op for MinMaxDim {
             "min_dim"
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn eval(&self, inputs: &[&dyn std::any::Any], _: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
-        crate::replay::run(inputs, |t| {
-            let (v, i) = if self.max {
-                t[0].f_max_dim(self.dim, self.keepdim)?
-            } else {
-                t[0].f_min_dim(self.dim, self.keepdim)?
-            };
-            Ok(vec![v, i])
-        })
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<(tch::Tensor, tch::Tensor), tch::TchError> {
+        if self.max {
+            t[0].f_max_dim(self.dim, self.keepdim)
+        } else {
+            t[0].f_min_dim(self.dim, self.keepdim)
+        }
     }
     fn describe(&self) -> String {
         format!("dim={}, keepdim={}", self.dim, self.keepdim)
@@ -55,21 +51,19 @@ impl Op for MinMaxDim {
     }
 }
 
-pub const MAX_DIM: OpDoc = OpDoc { name: "max_dim", methods: "`max_dim`", onnx: "ReduceMax, ArgMax" };
-pub const MIN_DIM: OpDoc = OpDoc { name: "min_dim", methods: "`min_dim`", onnx: "ReduceMin, ArgMin" };
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "max_dim", methods: "`max_dim`" }, OpDoc { name: "min_dim", methods: "`min_dim`" }];
 
 impl Tensor {
     /// Maximum values along `dim` and their indices.
     #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        let op = || MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim };
-        record2(op, &[self], SourceLocation::caller(), |t| t[0].f_max_dim(dim, keepdim))
+        record(MinMaxDim { max: true, dim: self.norm_dim(dim), keepdim }, &[self])
     }
 
     /// Minimum values along `dim` and their indices.
     #[track_caller]
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> (Tensor, Tensor) {
-        let op = || MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim };
-        record2(op, &[self], SourceLocation::caller(), |t| t[0].f_min_dim(dim, keepdim))
+        record(MinMaxDim { max: false, dim: self.norm_dim(dim), keepdim }, &[self])
     }
 }

@@ -1,173 +1,67 @@
-//! The op catalog: one file per op (elementwise families share a file of one-line rows).
+//! The ops: one file per op (elementwise families share a file of one-line rows), and the
+//! lowering helpers several ops share ([`lowering`]).
 //!
-//! Each file holds the op's struct (its attributes), its eager tch call, its ONNX lowering for
-//! every opset from [`tapir_onnx`-side] `MIN_OPSET` up, and the `#[track_caller]` method users
-//! call on [`Tensor`]. Adding an op: a file here, a `mod` line and a [`CATALOG`] entry below, a
-//! test row in `crates/tapir/tests/ops.rs`.
+//! Each file defines its op once, as a type implementing [`OpDef`]: the attributes as typed
+//! fields, one eager rule (used by tracing and replay), the ONNX lowering at every opset from
+//! `MIN_OPSET` up, its catalog rows ([`OpDoc`]) and the `#[track_caller]` methods users call on
+//! [`Tensor`]. The `ops!` list below is the only other place an op is named.
+//!
+//! Adding an op: a file here, its name in the `ops!` list, a test row in `tests/ops.rs`.
 
 use crate::tensor::{Scalar, Tensor};
 
-mod activation;
-mod adaptive_avg_pool2d;
-mod arg_reduce;
-mod avg_pool2d;
-mod batch_norm;
-mod binary;
-mod cast;
-mod cat;
-mod clamp;
-mod compare;
-mod conv;
-mod conv_transpose;
-mod div_mode;
-mod dropout;
-mod embedding;
-mod expand;
-mod factory;
-mod gelu;
-mod group_norm;
-mod index;
-mod layer_norm;
-mod linear;
-mod logical;
-mod math;
-mod matmul;
-mod max_pool2d;
-mod minmax_dim;
-mod permute;
-mod reduce;
-mod repeat;
-mod reshape;
-mod rnn;
-mod select;
-mod slice;
-mod softmax;
-mod split;
-mod squeeze;
-mod stack;
-mod unary;
-mod unsqueeze;
-mod where_;
+pub use crate::define::OpDef;
 
-pub use embedding::embedding;
+pub mod lowering;
 
-/// One catalog row: an op name as recorded, the tapir methods that record it, the ONNX ops it
-/// lowers to, by opset.
+/// One catalog row: an op name as recorded and the tapir methods that record it. The ONNX ops
+/// each one lowers to, per opset, are observed from its lowering by the op table
+/// (`tests/ops.rs`), which writes `docs/supported-ops.md`.
 #[derive(Debug, Clone, Copy)]
 pub struct OpDoc {
     pub name: &'static str,
     pub methods: &'static str,
-    pub onnx: &'static str,
 }
 
-/// The ops before the elementwise math functions, in the order of `docs/supported-ops.md`.
-const ARITHMETIC: [OpDoc; 16] = [
-    // elementwise arithmetic
-    binary::ADD,
-    binary::SUB,
-    binary::MUL,
-    binary::DIV,
-    div_mode::DOC,
-    binary::POW,
-    binary::MINIMUM,
-    binary::MAXIMUM,
-    unary::NEG,
-    unary::SQRT,
-    unary::RSQRT,
-    unary::EXP,
-    unary::LOG,
-    unary::ABS,
-    unary::RECIPROCAL,
-    clamp::DOC,
-];
+/// Declares the op files, in the order of `docs/supported-ops.md`; each exports `DOCS`, its
+/// catalog rows. The files are public modules: an op's type is `tapir::ops::<file>::<Type>`
+/// (`tapir::ops::gelu::Gelu`), for lowering overrides and graph passes that downcast to it.
+macro_rules! ops {
+    ($($file:ident),* $(,)?) => {
+        $(pub mod $file;)*
+        const LISTS: &[&[OpDoc]] = &[$($file::DOCS),*];
+    };
+}
 
-/// The ops after them.
-const REST: [OpDoc; 58] = [
+ops! {
+    // elementwise arithmetic and math
+    binary, div_mode, unary, clamp, math,
     // comparisons and logic
-    compare::EQ,
-    compare::NE,
-    compare::LT,
-    compare::LE,
-    compare::GT,
-    compare::GE,
-    logical::AND,
-    logical::OR,
-    logical::XOR,
-    logical::NOT,
-    where_::DOC,
-    where_::MASKED_FILL,
+    compare, logical, where_,
     // activations
-    unary::RELU,
-    unary::SIGMOID,
-    unary::TANH,
-    activation::LEAKY_RELU,
-    activation::ELU,
-    activation::SILU,
-    activation::HARDSWISH,
-    gelu::DOC,
-    softmax::SOFTMAX,
-    softmax::LOG_SOFTMAX,
+    activation, gelu, softmax,
     // linear algebra
-    matmul::DOC,
-    linear::DOC,
+    matmul, linear,
     // shapes
-    reshape::DOC,
-    permute::DOC,
-    squeeze::DOC,
-    unsqueeze::DOC,
-    cat::DOC,
-    stack::DOC,
-    split::DOC,
-    slice::DOC,
-    select::DOC,
-    index::DOC,
-    expand::DOC,
-    repeat::DOC,
+    reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, expand, repeat,
     // reductions
-    reduce::SUM,
-    reduce::MEAN,
-    reduce::AMAX,
-    reduce::AMIN,
-    minmax_dim::MAX_DIM,
-    minmax_dim::MIN_DIM,
-    arg_reduce::ARGMAX,
-    arg_reduce::ARGMIN,
+    reduce, minmax_dim, arg_reduce,
     // network layers
-    conv::DOC,
-    conv_transpose::DOC,
-    max_pool2d::DOC,
-    avg_pool2d::DOC,
-    adaptive_avg_pool2d::DOC,
-    batch_norm::DOC,
-    layer_norm::DOC,
-    group_norm::DOC,
-    embedding::DOC,
-    dropout::DOC,
-    rnn::LSTM,
-    rnn::GRU,
+    conv, conv_transpose, max_pool2d, avg_pool2d, adaptive_avg_pool2d, batch_norm, layer_norm,
+    group_norm, embedding, dropout, rnn,
     // types and constants
-    cast::DOC,
-    factory::DOC,
-];
+    cast, factory,
+}
 
 /// Every op tapir records, in the order of `docs/supported-ops.md`.
-pub const CATALOG: &[OpDoc] =
-    &concat::<{ ARITHMETIC.len() + math::DOCS.len() }, { ARITHMETIC.len() + math::DOCS.len() + REST.len() }>(
-        &concat::<{ ARITHMETIC.len() }, { ARITHMETIC.len() + math::DOCS.len() }>(&ARITHMETIC, &math::DOCS),
-        &REST,
-    );
-
-/// `a` followed by `b`, at compile time (`C` must be their total length).
-const fn concat<const A: usize, const C: usize>(a: &[OpDoc; A], b: &[OpDoc]) -> [OpDoc; C] {
-    assert!(A + b.len() == C, "catalog lengths do not add up");
-    let mut out = [a[0]; C];
-    let mut i = 0;
-    while i < C {
-        out[i] = if i < A { a[i] } else { b[i - A] };
-        i += 1;
-    }
-    out
+pub fn catalog() -> impl Iterator<Item = &'static OpDoc> {
+    LISTS.iter().flat_map(|list| list.iter())
 }
+
+pub use embedding::embedding;
+
+/// A list of dimensions or sizes held by an op (inline up to four, the common case).
+pub type Dims = smallvec::SmallVec<[i64; 4]>;
 
 /// An operand of a binary op: a tensor or a Rust number (see [`Scalar`] for its typing).
 #[derive(Debug, Clone, Copy)]
@@ -204,57 +98,30 @@ impl<'a> Operand<'a> {
     }
 }
 
-/// Lowering helpers shared by several ops.
-pub(crate) mod lowering {
-    use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
-
-    /// Lowers a convolution or pooling. ONNX's Conv, ConvTranspose, MaxPool and AveragePool
-    /// want a batch axis and floating-point types, while torch also takes an unbatched input
-    /// and integer tensors: input 0 gets a batch axis when it has `spatial + 1` dimensions,
-    /// integer inputs are computed in float64 (exact while every value and partial sum stays
-    /// below 2^53 in magnitude), and `body`'s result is cast back and loses the batch axis.
-    pub fn spatial(
-        cx: &mut dyn Emit,
-        spatial: usize,
-        body: impl FnOnce(&mut dyn Emit, &[Sym]) -> Sym,
-    ) -> Result<Outputs, LowerError> {
-        let out = cx.output_meta(0).dtype;
-        let compute = if out.is_float() { out } else { DType::F64 };
-        let mut ins: Vec<Sym> = (0..cx.num_inputs()).map(|i| emit::input_as(cx, i, compute)).collect();
-        let unbatched = cx.input_meta(0).rank() == spatial + 1;
-        if unbatched {
-            ins[0] = emit::unsqueeze(cx, ins[0], &[0]);
-        }
-        let mut y = body(cx, &ins);
-        if unbatched {
-            y = emit::squeeze(cx, y, &[0]);
-        }
-        emit::one(emit::cast(cx, y, compute, out))
-    }
-
-    /// `(x - mean) / sqrt(var + eps)` over `axes` with the biased variance (as torch's layer and
-    /// group norms); returns the normalized value.
-    pub fn normalize(cx: &mut dyn Emit, x: Sym, axes: &[i64], eps: f64, dtype: DType) -> Sym {
-        let mean = reduce(cx, "ReduceMean", x, axes, true);
-        let centered = cx.node("Sub", &[x, mean], vec![]);
-        let sq = cx.node("Mul", &[centered, centered], vec![]);
-        let var = reduce(cx, "ReduceMean", sq, axes, true);
-        let eps = cx.const_scalar(dtype, eps);
-        let var_eps = cx.node("Add", &[var, eps], vec![]);
-        let std = cx.node("Sqrt", &[var_eps], vec![]);
-        cx.node("Div", &[centered, std], vec![])
-    }
-
-    /// A reduction over `axes`: axes as an input for `ReduceSum` from opset 13 and for the other
-    /// reductions from opset 18, as an attribute before.
-    pub fn reduce(cx: &mut dyn Emit, op_type: &str, x: Sym, axes: &[i64], keepdims: bool) -> Sym {
-        let axes_as_input = op_type == "ReduceSum" || cx.opset() >= 18;
-        let keep = ("keepdims", Attr::Int(keepdims as i64));
-        if axes_as_input {
-            let a = cx.const_i64s(axes);
-            cx.node(op_type, &[x, a], vec![keep])
-        } else {
-            cx.node(op_type, &[x], vec![("axes", Attr::Ints(axes.to_vec())), keep])
+/// `t`, or a literal of `shape` filled with `fill` (an absent affine weight or bias).
+#[track_caller]
+pub(crate) fn or_filled(t: Option<&Tensor>, shape: &[i64], like: &Tensor, fill: f64, op: &'static str) -> Tensor {
+    use tapir_graph::SourceLocation;
+    match t {
+        Some(t) => t.shallow_clone(),
+        None => {
+            let location = SourceLocation::caller();
+            match tch::Tensor::f_full(shape, fill, (like.kind(), like.device())) {
+                Ok(v) => crate::session::record_literal(v, op, location),
+                Err(e) => crate::session::failed(std::sync::Arc::new(crate::CaptureError::Op {
+                    op,
+                    location,
+                    message: crate::session::torch_message(&e),
+                })),
+            }
         }
     }
+}
+
+/// A tensor carrying an argument error for `op` at the caller's line (an argument torch would
+/// reject, caught before the eager call).
+#[track_caller]
+pub(crate) fn bad_argument(op: &'static str, message: String) -> Tensor {
+    let location = tapir_graph::SourceLocation::caller();
+    Tensor::from_error(crate::CaptureError::Op { op, location, message })
 }

@@ -2,50 +2,54 @@
 //!
 //! ONNX: Transpose with `perm` (https://onnx.ai/onnx/operators/onnx__Transpose.html).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Permute {
-    pub perm: Vec<i64>,
+    pub perm: Dims,
 }
 
-impl Op for Permute {
-    replay1!(self, t, out => t[0].f_permute(self.perm.as_slice()));
-    tapir_graph::op_name!("permute");
+impl OpDef for Permute {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "permute"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_permute(self.perm.as_slice())
+    }
     fn describe(&self) -> String {
         format!("perm={:?}", self.perm)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let x = cx.input(0);
-        emit::one(cx.node("Transpose", &[x], vec![("perm", Attr::Ints(self.perm.clone()))]))
+        emit::one(cx.node("Transpose", &[x], vec![("perm", Attr::Ints(self.perm.to_vec()))]))
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "permute", methods: "`permute`, `transpose`", onnx: "Transpose" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "permute", methods: "`permute`, `transpose`" }];
 
 impl Tensor {
     /// Reorders dimensions: output dimension `i` is input dimension `dims[i]`.
     #[track_caller]
-    pub fn permute(&self, dims: &[i64]) -> Tensor {
-        let op = || Permute { perm: dims.iter().map(|d| self.norm_dim(*d)).collect() };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_permute(dims))
+    pub fn permute(&self, dims: impl AsRef<[i64]>) -> Tensor {
+        record(Permute { perm: dims.as_ref().iter().map(|d| self.norm_dim(*d)).collect() }, &[self])
     }
 
     /// Swaps two dimensions.
     #[track_caller]
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Tensor {
-        let op = || {
-            let (a, b) = (self.norm_dim(dim0) as usize, self.norm_dim(dim1) as usize);
-            let mut perm: Vec<i64> = (0..self.dim() as i64).collect();
-            if a < perm.len() && b < perm.len() {
-                perm.swap(a, b);
-            }
-            Permute { perm }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_transpose(dim0, dim1))
+        let rank = self.dim() as i64;
+        let (a, b) = (self.norm_dim(dim0), self.norm_dim(dim1));
+        let mut perm: Dims = (0..rank).collect();
+        match (usize::try_from(a), usize::try_from(b)) {
+            (Ok(a), Ok(b)) if a < perm.len() && b < perm.len() => perm.swap(a, b),
+            // A 0-d tensor transposes with dims 0 / -1 to itself, as in torch.
+            _ if rank == 0 && matches!(dim0, 0 | -1) && matches!(dim1, 0 | -1) => {}
+            _ => return super::bad_argument("permute", format!("transpose({dim0}, {dim1}) of a {rank}-d tensor: dimension out of range")),
+        }
+        record(Permute { perm }, &[self])
     }
 }

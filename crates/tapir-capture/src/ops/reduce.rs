@@ -3,11 +3,10 @@
 //! ONNX: ReduceSum (axes input from 13), ReduceMean / ReduceMax / ReduceMin (axes attribute up to
 //! 17, input from 18). Integer sums are widened to int64 as torch does, by casting first.
 
-use super::{lowering, OpDoc};
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{lowering, Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReduceKind {
@@ -21,12 +20,14 @@ pub enum ReduceKind {
 pub struct Reduce {
     pub kind: ReduceKind,
     /// Non-negative axes, sorted.
-    pub dims: Vec<i64>,
+    pub dims: Dims,
     pub keepdim: bool,
+    /// torch's `dtype` argument of sum and mean: the input is cast to it first.
+    pub dtype: Option<tch::Kind>,
 }
 
-impl Op for Reduce {
-    replay1!(self, t, out => match self.kind { ReduceKind::Sum => t[0].f_sum_dim_intlist(self.dims.as_slice(), self.keepdim, None), ReduceKind::Mean => t[0].f_mean_dim(self.dims.as_slice(), self.keepdim, None), ReduceKind::Max => t[0].f_amax(self.dims.as_slice(), self.keepdim), ReduceKind::Min => t[0].f_amin(self.dims.as_slice(), self.keepdim) });
+impl OpDef for Reduce {
+    type Output = tch::Tensor;
     fn name(&self) -> &'static str {
         match self.kind {
             ReduceKind::Sum => "sum",
@@ -35,8 +36,14 @@ impl Op for Reduce {
             ReduceKind::Min => "amin",
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        let dims = self.dims.as_slice();
+        match self.kind {
+            ReduceKind::Sum => t[0].f_sum_dim_intlist(dims, self.keepdim, self.dtype),
+            ReduceKind::Mean => t[0].f_mean_dim(dims, self.keepdim, self.dtype),
+            ReduceKind::Max => t[0].f_amax(dims, self.keepdim),
+            ReduceKind::Min => t[0].f_amin(dims, self.keepdim),
+        }
     }
     fn describe(&self) -> String {
         format!("dims={:?}, keepdim={}", self.dims, self.keepdim)
@@ -67,61 +74,70 @@ impl Op for Reduce {
     }
 }
 
-pub const SUM: OpDoc = OpDoc { name: "sum", methods: "`sum`, `sum_dims`", onnx: "ReduceSum" };
-pub const MEAN: OpDoc = OpDoc { name: "mean", methods: "`mean`, `mean_dims`", onnx: "ReduceMean" };
-pub const AMAX: OpDoc = OpDoc { name: "amax", methods: "`amax`", onnx: "ReduceMax" };
-pub const AMIN: OpDoc = OpDoc { name: "amin", methods: "`amin`", onnx: "ReduceMin" };
+pub(super) const DOCS: &[OpDoc] = &[
+    OpDoc { name: "sum", methods: "`sum`, `sum_dims`, `sum_dim_intlist`" },
+    OpDoc { name: "mean", methods: "`mean`, `mean_dims`, `mean_dim`" },
+    OpDoc { name: "amax", methods: "`amax`" },
+    OpDoc { name: "amin", methods: "`amin`" },
+];
 
 impl Tensor {
-    fn reduce_op(&self, kind: ReduceKind, dims: &[i64], keepdim: bool) -> Reduce {
-        let mut dims: Vec<i64> = if dims.is_empty() {
+    #[track_caller]
+    fn reduce(&self, kind: ReduceKind, dims: &[i64], keepdim: bool, dtype: Option<tch::Kind>) -> Tensor {
+        let mut dims: Dims = if dims.is_empty() {
             (0..self.dim() as i64).collect()
         } else {
             dims.iter().map(|d| self.norm_dim(*d)).collect()
         };
         dims.sort_unstable();
-        Reduce { kind, dims, keepdim }
+        record(Reduce { kind, dims, keepdim, dtype }, &[self])
     }
 
     /// Sum of all elements (a 0-D tensor).
     #[track_caller]
     pub fn sum(&self) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Sum, &[], false);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_sum(None))
+        self.reduce(ReduceKind::Sum, &[], false, None)
     }
 
     /// Sum over `dims`.
     #[track_caller]
     pub fn sum_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Sum, dims, keepdim);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_sum_dim_intlist(dims, keepdim, None))
+        self.reduce(ReduceKind::Sum, dims, keepdim, None)
+    }
+
+    /// Sum over `dims` (all when empty), computed in `dtype` when given (tch's name).
+    #[track_caller]
+    pub fn sum_dim_intlist(&self, dims: impl AsRef<[i64]>, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Sum, dims.as_ref(), keepdim, dtype.into())
     }
 
     /// Mean of all elements (a 0-D tensor).
     #[track_caller]
     pub fn mean(&self) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Mean, &[], false);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_mean(None))
+        self.reduce(ReduceKind::Mean, &[], false, None)
     }
 
     /// Mean over `dims`.
     #[track_caller]
     pub fn mean_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Mean, dims, keepdim);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_mean_dim(dims, keepdim, None))
+        self.reduce(ReduceKind::Mean, dims, keepdim, None)
+    }
+
+    /// Mean over `dims` (all when empty), computed in `dtype` when given (tch's name).
+    #[track_caller]
+    pub fn mean_dim(&self, dims: impl AsRef<[i64]>, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Mean, dims.as_ref(), keepdim, dtype.into())
     }
 
     /// Maximum over `dims` (all dimensions when empty).
     #[track_caller]
-    pub fn amax(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Max, dims, keepdim);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_amax(dims, keepdim))
+    pub fn amax(&self, dims: impl AsRef<[i64]>, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Max, dims.as_ref(), keepdim, None)
     }
 
     /// Minimum over `dims` (all dimensions when empty).
     #[track_caller]
-    pub fn amin(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        let op = || self.reduce_op(ReduceKind::Min, dims, keepdim);
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_amin(dims, keepdim))
+    pub fn amin(&self, dims: impl AsRef<[i64]>, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Min, dims.as_ref(), keepdim, None)
     }
 }

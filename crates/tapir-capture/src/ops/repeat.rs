@@ -2,20 +2,24 @@
 //!
 //! ONNX: Tile with the repeats as a constant; a Reshape first adds the leading dimensions.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Repeat {
-    pub repeats: Vec<i64>,
+    pub repeats: Dims,
 }
 
-impl Op for Repeat {
-    replay1!(self, t, out => t[0].f_repeat(self.repeats.as_slice()));
-    tapir_graph::op_name!("repeat");
+impl OpDef for Repeat {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "repeat"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_repeat(self.repeats.as_slice())
+    }
     fn describe(&self) -> String {
         format!("repeats={:?}", self.repeats)
     }
@@ -32,13 +36,12 @@ impl Op for Repeat {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "repeat", methods: "`repeat`", onnx: "Tile (Reshape first for new dims)" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "repeat", methods: "`repeat`" }];
 
 impl Tensor {
     /// Repeats the tensor `repeats[i]` times along dimension `i`.
     #[track_caller]
-    pub fn repeat(&self, repeats: &[i64]) -> Tensor {
-        let op = || Repeat { repeats: repeats.to_vec() };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_repeat(repeats))
+    pub fn repeat(&self, repeats: impl AsRef<[i64]>) -> Tensor {
+        record(Repeat { repeats: repeats.as_ref().iter().copied().collect() }, &[self])
     }
 }

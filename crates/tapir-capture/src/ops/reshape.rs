@@ -3,18 +3,28 @@
 //! ONNX: Reshape with the observed output shape as a constant (opset 13; no `allowzero`), so
 //! `-1` in the request is already resolved.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reshape;
+pub struct Reshape {
+    /// The requested shape (one entry may be `-1`).
+    pub shape: Dims,
+}
 
-impl Op for Reshape {
-    replay1!(self, t, out => t[0].f_reshape(out[0].shape.as_slice()));
-    tapir_graph::op_name!("reshape");
+impl OpDef for Reshape {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "reshape"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_reshape(self.shape.as_slice())
+    }
+    fn describe(&self) -> String {
+        format!("shape={:?}", self.shape)
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let shape = cx.output_meta(0).shape.clone();
         let x = cx.input(0);
@@ -22,24 +32,39 @@ impl Op for Reshape {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`", onnx: "Reshape" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`" }];
 
 impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).
     #[track_caller]
-    pub fn reshape(&self, shape: &[i64]) -> Tensor {
-        record1(|| Reshape, &[self], SourceLocation::caller(), |t| t[0].f_reshape(shape))
+    pub fn reshape(&self, shape: impl AsRef<[i64]>) -> Tensor {
+        record(Reshape { shape: shape.as_ref().iter().copied().collect() }, &[self])
     }
 
     /// Same as [`Tensor::reshape`] (tapir does not distinguish views).
     #[track_caller]
-    pub fn view(&self, shape: &[i64]) -> Tensor {
+    pub fn view(&self, shape: impl AsRef<[i64]>) -> Tensor {
         self.reshape(shape)
     }
 
     /// Flattens dimensions `start_dim..=end_dim` into one.
     #[track_caller]
     pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Tensor {
-        record1(|| Reshape, &[self], SourceLocation::caller(), |t| t[0].f_flatten(start_dim, end_dim))
+        let size = self.size();
+        let rank = size.len() as i64;
+        let (s, e) = (self.norm_dim(start_dim), self.norm_dim(end_dim));
+        // A 0-d tensor flattens to one element, as in torch.
+        if rank == 0 && matches!(start_dim, 0 | -1) && matches!(end_dim, 0 | -1) {
+            return self.reshape([1]);
+        }
+        if s < 0 || e >= rank || s > e {
+            let message = format!("flatten({start_dim}, {end_dim}) of a {rank}-d tensor: dimensions out of range");
+            return super::bad_argument("reshape", message);
+        }
+        let (s, e) = (s as usize, e as usize);
+        let mut shape: Dims = size[..s].iter().copied().collect();
+        shape.push(size[s..=e].iter().product());
+        shape.extend_from_slice(&size[e + 1..]);
+        self.reshape(shape)
     }
 }

@@ -8,11 +8,10 @@
 //! weights are reordered with Split/Concat on the initializers (constant-folded by runtimes);
 //! initial states are always passed, sliced per layer from `h0`/`c0`.
 
-use super::OpDoc;
-use crate::replay::EvalResult;
-use crate::session::record_n;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation, Sym, TensorMeta};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs, Sym};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RnnKind {
@@ -70,15 +69,17 @@ fn concat0(cx: &mut dyn Emit, parts: &[Sym]) -> Sym {
     }
 }
 
-impl Op for Rnn {
+impl OpDef for Rnn {
+    /// `[output, h_n]`, then `c_n` for an LSTM.
+    type Output = Vec<tch::Tensor>;
     fn name(&self) -> &'static str {
         match self.kind {
             RnnKind::Lstm => "lstm",
             RnnKind::Gru => "gru",
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn num_outputs(&self) -> usize {
+        1 + self.states()
     }
     fn describe(&self) -> String {
         format!(
@@ -86,31 +87,20 @@ impl Op for Rnn {
             self.hidden, self.num_layers, self.bidirectional, self.batch_first
         )
     }
-    fn eval(&self, inputs: &[&dyn std::any::Any], _: &[TensorMeta]) -> EvalResult {
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError> {
         let states = self.states();
-        crate::replay::run(inputs, |t| {
-            let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
-            match self.kind {
-                RnnKind::Lstm => {
-                    let (o, h, c) =
-                        x.f_lstm(hx, params, true, self.num_layers, 0.0, false, self.bidirectional, self.batch_first)?;
-                    Ok(vec![o, h, c])
-                }
-                RnnKind::Gru => {
-                    let (o, h) = x.f_gru(
-                        hx[0],
-                        params,
-                        true,
-                        self.num_layers,
-                        0.0,
-                        false,
-                        self.bidirectional,
-                        self.batch_first,
-                    )?;
-                    Ok(vec![o, h])
-                }
+        let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
+        let (layers, bi, bf) = (self.num_layers, self.bidirectional, self.batch_first);
+        match self.kind {
+            RnnKind::Lstm => {
+                let (o, h, c) = x.f_lstm(hx, params, true, layers, 0.0, false, bi, bf)?;
+                Ok(vec![o, h, c])
             }
-        })
+            RnnKind::Gru => {
+                let (o, h) = x.f_gru(hx[0], params, true, layers, 0.0, false, bi, bf)?;
+                Ok(vec![o, h])
+            }
+        }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let (h, d) = (self.hidden, self.dirs());
@@ -175,9 +165,8 @@ impl Op for Rnn {
     }
 }
 
-pub const LSTM: OpDoc =
-    OpDoc { name: "lstm", methods: "`lstm`", onnx: "LSTM per layer (gates reordered with Split, Concat)" };
-pub const GRU: OpDoc = OpDoc { name: "gru", methods: "`gru`", onnx: "GRU per layer, linear_before_reset=1" };
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "lstm", methods: "`lstm`" }, OpDoc { name: "gru", methods: "`gru`" }];
 
 impl Tensor {
     /// Multi-layer LSTM over `self` (`[T, B, I]`, or `[B, T, I]` when `batch_first`) from states
@@ -194,28 +183,12 @@ impl Tensor {
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor, Tensor) {
-        let op = || {
-            let hidden = h0.size().last().copied().unwrap_or(0);
-            Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first }
-        };
+        let hidden = h0.size().last().copied().unwrap_or(0);
+        let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first };
         let mut inputs = vec![self, h0, c0];
         inputs.extend_from_slice(params);
-        let mut outs = record_n(
-            op,
-            &inputs,
-            SourceLocation::caller(),
-            || 3,
-            |t| {
-                let (o, h, c) =
-                    t[0].f_lstm(&t[1..3], &t[3..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
-                Ok(vec![o, h, c])
-            },
-        )
-        .into_iter();
-        match (outs.next(), outs.next(), outs.next()) {
-            (Some(o), Some(h), Some(c)) => (o, h, c),
-            _ => unreachable!("record_n returns 3 tensors for 3 outputs"),
-        }
+        let mut outs = record(op, &inputs).into_iter();
+        (outs.next().unwrap_or_default(), outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
 
     /// Multi-layer GRU, as [`Tensor::lstm`] without the cell state; params use PyTorch's
@@ -229,26 +202,11 @@ impl Tensor {
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor) {
-        let op = || {
-            let hidden = h0.size().last().copied().unwrap_or(0);
-            Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first }
-        };
+        let hidden = h0.size().last().copied().unwrap_or(0);
+        let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first };
         let mut inputs = vec![self, h0];
         inputs.extend_from_slice(params);
-        let mut outs = record_n(
-            op,
-            &inputs,
-            SourceLocation::caller(),
-            || 2,
-            |t| {
-                let (o, h) = t[0].f_gru(t[1], &t[2..], true, num_layers, 0.0, false, bidirectional, batch_first)?;
-                Ok(vec![o, h])
-            },
-        )
-        .into_iter();
-        match (outs.next(), outs.next()) {
-            (Some(o), Some(h)) => (o, h),
-            _ => unreachable!("record_n returns 2 tensors for 2 outputs"),
-        }
+        let mut outs = record(op, &inputs).into_iter();
+        (outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
 }

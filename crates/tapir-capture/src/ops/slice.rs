@@ -3,11 +3,10 @@
 //! ONNX: Slice with starts, ends, axes and steps as constant inputs (opset 10+). Bounds are
 //! normalized against the observed size when recorded, as torch clamps them.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slice {
@@ -17,9 +16,14 @@ pub struct Slice {
     pub step: i64,
 }
 
-impl Op for Slice {
-    replay1!(self, t, out => t[0].f_slice(self.dim, self.start, self.end, self.step));
-    tapir_graph::op_name!("slice");
+impl OpDef for Slice {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "slice"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_slice(self.dim, self.start, self.end, self.step)
+    }
     fn describe(&self) -> String {
         format!("dim={}, {}..{} step {}", self.dim, self.start, self.end, self.step)
     }
@@ -33,7 +37,7 @@ impl Op for Slice {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "slice", methods: "`slice`, `narrow`, `narrow_tensor`", onnx: "Slice" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "slice", methods: "`slice`, `narrow`, `narrow_tensor`" }];
 
 impl Tensor {
     /// Elements `start..end` (step `step`) along `dim`; `None` bounds mean the whole range and
@@ -41,25 +45,24 @@ impl Tensor {
     #[track_caller]
     pub fn slice(&self, dim: i64, start: impl Into<Option<i64>>, end: impl Into<Option<i64>>, step: i64) -> Tensor {
         let (start, end) = (start.into(), end.into());
-        let op = || {
-            let d = self.norm_dim(dim);
-            let n = self.size().get(d as usize).copied().unwrap_or(0);
-            let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
-            Slice { dim: d, start: clamp(start.unwrap_or(0)), end: clamp(end.unwrap_or(n)), step }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_slice(dim, start, end, step))
+        let d = self.norm_dim(dim);
+        let n = self.size().get(d as usize).copied().unwrap_or(0);
+        // Python's slice bounds: negative counts from the end, then clamped to the dimension.
+        let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
+        record(Slice { dim: d, start: clamp(start.unwrap_or(0)), end: clamp(end.unwrap_or(n)), step }, &[self])
     }
 
     /// `length` elements from `start` along `dim`.
     #[track_caller]
     pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Tensor {
-        let op = || {
-            let d = self.norm_dim(dim);
-            let n = self.size().get(d as usize).copied().unwrap_or(0);
-            let s = if start < 0 { start + n } else { start };
-            Slice { dim: d, start: s, end: s + length, step: 1 }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_narrow(dim, start, length))
+        let d = self.norm_dim(dim);
+        let n = self.size().get(d as usize).copied().unwrap_or(0);
+        let s = if start < 0 { start + n } else { start };
+        if s < 0 || length < 0 || s + length > n {
+            let message = format!("narrow({dim}, {start}, {length}) is out of range for a dimension of size {n}");
+            return super::bad_argument("slice", message);
+        }
+        record(Slice { dim: d, start: s, end: s + length, step: 1 }, &[self])
     }
 
     /// [`Tensor::narrow`] with the start as a 0-d integer tensor (tch's `narrow_tensor`). The

@@ -3,20 +3,21 @@
 //! ONNX: Softmax / LogSoftmax with `axis`; from opset 13 they normalize along that single axis,
 //! as torch does (https://onnx.ai/onnx/operators/onnx__Softmax.html).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Softmax {
     pub dim: i64,
     pub log: bool,
+    /// torch's `dtype`: the input is cast to it first.
+    pub dtype: Option<tch::Kind>,
 }
 
-impl Op for Softmax {
-    replay1!(self, t, out => if self.log { t[0].f_log_softmax(self.dim, None) } else { t[0].f_softmax(self.dim, None) });
+impl OpDef for Softmax {
+    type Output = tch::Tensor;
     fn name(&self) -> &'static str {
         if self.log {
             "log_softmax"
@@ -24,8 +25,12 @@ impl Op for Softmax {
             "softmax"
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        if self.log {
+            t[0].f_log_softmax(self.dim, self.dtype)
+        } else {
+            t[0].f_softmax(self.dim, self.dtype)
+        }
     }
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
@@ -40,34 +45,22 @@ impl Op for Softmax {
     }
 }
 
-pub const SOFTMAX: OpDoc = OpDoc { name: "softmax", methods: "`softmax` (with `dtype`: Cast first)", onnx: "Softmax" };
-pub const LOG_SOFTMAX: OpDoc = OpDoc { name: "log_softmax", methods: "`log_softmax`", onnx: "LogSoftmax" };
+pub(super) const DOCS: &[OpDoc] = &[
+    OpDoc { name: "softmax", methods: "`softmax`" },
+    OpDoc { name: "log_softmax", methods: "`log_softmax`" },
+];
 
 impl Tensor {
     /// Softmax along `dim`, computed in `dtype` when given (tch's signature: `softmax(-1,
     /// Kind::Float)` or `softmax(-1, None)`); the input is cast to it first, as torch does.
     #[track_caller]
     pub fn softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
-        let x = self.cast_for(dtype.into());
-        let op = || Softmax { dim: x.norm_dim(dim), log: false };
-        record1(op, &[&*x], SourceLocation::caller(), |t| t[0].f_softmax(dim, None))
+        record(Softmax { dim: self.norm_dim(dim), log: false, dtype: dtype.into() }, &[self])
     }
 
     /// Log-softmax along `dim`, computed in `dtype` when given (as [`Tensor::softmax`]).
     #[track_caller]
     pub fn log_softmax(&self, dim: i64, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
-        let x = self.cast_for(dtype.into());
-        let op = || Softmax { dim: x.norm_dim(dim), log: true };
-        record1(op, &[&*x], SourceLocation::caller(), |t| t[0].f_log_softmax(dim, None))
-    }
-
-    /// `self` in `dtype` (a recorded cast) when one is given and differs; `self`, borrowed,
-    /// otherwise (the common call costs nothing).
-    #[track_caller]
-    pub(crate) fn cast_for(&self, dtype: Option<tch::Kind>) -> std::borrow::Cow<'_, Tensor> {
-        match dtype {
-            Some(kind) if kind != self.kind() => std::borrow::Cow::Owned(self.to_kind(kind)),
-            _ => std::borrow::Cow::Borrowed(self),
-        }
+        record(Softmax { dim: self.norm_dim(dim), log: true, dtype: dtype.into() }, &[self])
     }
 }

@@ -3,26 +3,50 @@
 //! ONNX: Split with the piece sizes as an input (opset 13+; sizes are taken from the observed
 //! outputs, so `split` by size and `chunk` by count lower alike).
 
-use super::OpDoc;
-use crate::session::record_n;
+use super::{Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{Attr, Emit, LowerError, Outputs};
+
+/// How the pieces are cut (torch's three calls).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitBy {
+    /// Pieces of this size, the last possibly smaller (`split`).
+    Size(i64),
+    /// Pieces of these sizes (`split_with_sizes`).
+    Sizes(Dims),
+    /// This many pieces of near-equal size (`chunk`).
+    Chunks(i64),
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
     pub dim: i64,
+    pub by: SplitBy,
+    /// How many pieces the call gives (for the outputs of a failed call).
+    pub pieces: usize,
 }
 
-impl Op for Split {
-    fn eval(&self, inputs: &[&dyn std::any::Any], out: &[tapir_graph::TensorMeta]) -> crate::replay::EvalResult {
-        let sizes: Vec<i64> = out.iter().map(|m| m.shape[self.dim as usize]).collect();
-        crate::replay::run(inputs, |t| t[0].f_split_with_sizes(sizes.as_slice(), self.dim))
+impl OpDef for Split {
+    type Output = Vec<tch::Tensor>;
+    fn name(&self) -> &'static str {
+        "split"
     }
-    tapir_graph::op_name!("split");
+    fn num_outputs(&self) -> usize {
+        self.pieces
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError> {
+        match &self.by {
+            SplitBy::Size(size) => t[0].f_split(*size, self.dim),
+            SplitBy::Sizes(sizes) => t[0].f_split_with_sizes(sizes.as_slice(), self.dim),
+            SplitBy::Chunks(chunks) => t[0].f_chunk(*chunks, self.dim),
+        }
+    }
     fn describe(&self) -> String {
-        format!("dim={}", self.dim)
+        format!("dim={}, {:?}", self.dim, self.by)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        // The pieces' sizes are the observed outputs', so every way of cutting lowers alike.
         let dim = self.dim as usize;
         let sizes: Vec<i64> = (0..cx.num_outputs()).map(|k| cx.output_meta(k).shape[dim]).collect();
         let x = cx.input(0);
@@ -31,32 +55,33 @@ impl Op for Split {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "split", methods: "`split`, `split_with_sizes`, `chunk`", onnx: "Split" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "split", methods: "`split`, `split_with_sizes`, `chunk`" }];
 
 impl Tensor {
     /// Pieces of `split_size` along `dim` (the last may be smaller).
     #[track_caller]
     pub fn split(&self, split_size: i64, dim: i64) -> Vec<Tensor> {
-        let n = || {
-            let n =
-                self.size().get(self.norm_dim(dim) as usize).map_or(1, |s| (s + split_size - 1) / split_size.max(1));
-            n.max(1) as usize
-        };
-        let op = || Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), n, |t| t[0].f_split(split_size, dim))
+        let dim = self.norm_dim(dim);
+        let len = self.size().get(dim as usize).copied().unwrap_or(1);
+        let pieces = ((len + split_size - 1) / split_size.max(1)).max(1) as usize;
+        record(Split { dim, by: SplitBy::Size(split_size), pieces }, &[self])
     }
 
     /// Pieces of the given sizes along `dim`.
     #[track_caller]
-    pub fn split_with_sizes(&self, sizes: &[i64], dim: i64) -> Vec<Tensor> {
-        let op = || Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), || sizes.len(), |t| t[0].f_split_with_sizes(sizes, dim))
+    pub fn split_with_sizes(&self, sizes: impl AsRef<[i64]>, dim: i64) -> Vec<Tensor> {
+        let sizes: Dims = sizes.as_ref().iter().copied().collect();
+        let pieces = sizes.len();
+        record(Split { dim: self.norm_dim(dim), by: SplitBy::Sizes(sizes), pieces }, &[self])
     }
 
     /// `chunks` pieces of near-equal size along `dim` (torch's rule: size `ceil(n / chunks)`).
     #[track_caller]
     pub fn chunk(&self, chunks: i64, dim: i64) -> Vec<Tensor> {
-        let op = || Split { dim: self.norm_dim(dim) };
-        record_n(op, &[self], SourceLocation::caller(), || chunks.max(1) as usize, |t| t[0].f_chunk(chunks, dim))
+        let dim = self.norm_dim(dim);
+        let len = self.size().get(dim as usize).copied().unwrap_or(1);
+        let size = ((len + chunks - 1) / chunks.max(1)).max(1);
+        let pieces = if chunks <= 0 { 1 } else { ((len + size - 1) / size).max(1) as usize };
+        record(Split { dim, by: SplitBy::Chunks(chunks), pieces }, &[self])
     }
 }

@@ -3,21 +3,28 @@
 //! ONNX: Squeeze with axes as an input (opset 13+). A dimension that is not of size 1 is left
 //! alone, as torch does; squeezing nothing records an identity.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{bad_argument, Dims, OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Squeeze {
-    /// Axes actually removed (all of size 1).
-    pub axes: Vec<i64>,
+    /// Axes removed: non-negative, sorted, each of size 1.
+    pub axes: Dims,
 }
 
-impl Op for Squeeze {
-    replay1!(self, t, out => t[0].f_reshape(out[0].shape.as_slice()));
-    tapir_graph::op_name!("squeeze");
+impl OpDef for Squeeze {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "squeeze"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        if self.axes.is_empty() {
+            return t[0].f_alias();
+        }
+        t[0].f_squeeze_dims(self.axes.as_slice())
+    }
     fn describe(&self) -> String {
         format!("axes={:?}", self.axes)
     }
@@ -31,40 +38,40 @@ impl Op for Squeeze {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`, `squeeze_dims`", onnx: "Squeeze" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`, `squeeze_dims`" }];
 
 impl Tensor {
     /// Removes every dimension of size 1.
     #[track_caller]
     pub fn squeeze(&self) -> Tensor {
-        let op = || {
-            let size = self.size();
-            Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect() }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze())
+        let size = self.size();
+        record(Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect() }, &[self])
     }
 
     /// Removes dimension `dim` if it has size 1.
     #[track_caller]
     pub fn squeeze_dim(&self, dim: i64) -> Tensor {
-        let op = || {
-            let d = self.norm_dim(dim);
-            Squeeze { axes: if self.size().get(d as usize) == Some(&1) { vec![d] } else { vec![] } }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dim(dim))
+        self.squeeze_dims([dim])
     }
 
     /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`).
     #[track_caller]
-    pub fn squeeze_dims(&self, dims: &[i64]) -> Tensor {
-        let op = || {
-            let size = self.size();
-            let mut axes: Vec<i64> =
-                dims.iter().map(|d| self.norm_dim(*d)).filter(|d| size.get(*d as usize) == Some(&1)).collect();
-            axes.sort_unstable();
-            axes.dedup();
-            Squeeze { axes }
-        };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_squeeze_dims(dims))
+    pub fn squeeze_dims(&self, dims: impl AsRef<[i64]>) -> Tensor {
+        let size = self.size();
+        // A 0-d tensor takes dims 0 and -1, as in torch.
+        let rank = size.len().max(1) as i64;
+        let mut axes = Dims::new();
+        for &d in dims.as_ref() {
+            if d < -rank || d >= rank {
+                return bad_argument("squeeze", format!("dimension {d} is out of range for a {}-d tensor", size.len()));
+            }
+            let d = if d < 0 { d + rank } else { d };
+            if size.get(d as usize) == Some(&1) {
+                axes.push(d);
+            }
+        }
+        axes.sort_unstable();
+        axes.dedup();
+        record(Squeeze { axes }, &[self])
     }
 }

@@ -2,11 +2,10 @@
 //!
 //! ONNX: Unsqueeze each input at `dim`, then Concat along it.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {
@@ -14,9 +13,14 @@ pub struct Stack {
     pub dim: i64,
 }
 
-impl Op for Stack {
-    replay1!(self, t, out => tch::Tensor::f_stack(t, self.dim));
-    tapir_graph::op_name!("stack");
+impl OpDef for Stack {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "stack"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        tch::Tensor::f_stack(t, self.dim)
+    }
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
     }
@@ -31,16 +35,14 @@ impl Op for Stack {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "stack", methods: "`Tensor::stack`", onnx: "Unsqueeze, Concat" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "stack", methods: "`Tensor::stack`" }];
 
 impl Tensor {
     /// Stacks `tensors` (all of one shape) along a new dimension `dim`.
     #[track_caller]
-    pub fn stack(tensors: &[&Tensor], dim: i64) -> Tensor {
-        let op = || {
-            let rank = tensors.first().map_or(0, |t| t.dim()) as i64;
-            Stack { dim: if dim < 0 { dim + rank + 1 } else { dim } }
-        };
-        record1(op, tensors, SourceLocation::caller(), |t| tch::Tensor::f_stack(t, dim))
+    pub fn stack<T: std::borrow::Borrow<Tensor>>(tensors: &[T], dim: i64) -> Tensor {
+        let tensors: smallvec::SmallVec<[&Tensor; 4]> = tensors.iter().map(|t| t.borrow()).collect();
+        let rank = tensors.first().map_or(0, |t| t.dim()) as i64;
+        record(Stack { dim: if dim < 0 { dim + rank + 1 } else { dim } }, &tensors)
     }
 }

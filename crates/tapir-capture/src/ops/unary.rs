@@ -2,24 +2,28 @@
 //! abs, reciprocal, relu, sigmoid, tanh. All exist in opset 13 with unchanged semantics since
 //! (https://onnx.ai/onnx/operators/). rsqrt is `Reciprocal(Sqrt(x))`.
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation, Sym};
+use tapir_graph::{emit, Emit, LowerError, Outputs, Sym};
 
 fn direct(op_type: &'static str) -> impl Fn(&mut dyn Emit, Sym) -> Sym {
     move |cx, x| cx.node(op_type, &[x], vec![])
 }
 
 macro_rules! unary_op {
-    ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident, $lower:expr) => {
+    ($ty:ident, $doc:ident, $name:literal, $method:ident, $eager:ident, $lower:expr) => {
         #[derive(Debug, Clone, PartialEq)]
         pub struct $ty;
 
-        impl Op for $ty {
-            replay1!(self, t, out => t[0].$eager());
-            tapir_graph::op_name!($name);
+        impl OpDef for $ty {
+            type Output = tch::Tensor;
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+                t[0].$eager()
+            }
             fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
                 let out = cx.output_meta(0).dtype;
                 let x = emit::input_as(cx, 0, out);
@@ -28,30 +32,29 @@ macro_rules! unary_op {
             }
         }
 
-        pub const $doc: OpDoc =
-            OpDoc { name: $name, methods: concat!("`", stringify!($method), "`"), onnx: $onnx };
+        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`") };
 
         impl Tensor {
             #[doc = concat!("Elementwise `", $name, "`.")]
             #[track_caller]
             pub fn $method(&self) -> Tensor {
-                record1(|| $ty, &[self], SourceLocation::caller(), |t| t[0].$eager())
+                record($ty, &[self])
             }
         }
     };
 }
 
-unary_op!(Neg, NEG, "neg", "Neg", neg, f_neg, direct("Neg"));
-unary_op!(Sqrt, SQRT, "sqrt", "Sqrt", sqrt, f_sqrt, direct("Sqrt"));
-unary_op!(Rsqrt, RSQRT, "rsqrt", "Sqrt, Reciprocal", rsqrt, f_rsqrt, |cx: &mut dyn Emit, x| {
+unary_op!(Neg, NEG, "neg", neg, f_neg, direct("Neg"));
+unary_op!(Sqrt, SQRT, "sqrt", sqrt, f_sqrt, direct("Sqrt"));
+unary_op!(Rsqrt, RSQRT, "rsqrt", rsqrt, f_rsqrt, |cx: &mut dyn Emit, x| {
     let s = cx.node("Sqrt", &[x], vec![]);
     cx.node("Reciprocal", &[s], vec![])
 });
-unary_op!(Exp, EXP, "exp", "Exp", exp, f_exp, direct("Exp"));
-unary_op!(Log, LOG, "log", "Log", log, f_log, direct("Log"));
-unary_op!(Abs, ABS, "abs", "Abs", abs, f_abs, direct("Abs"));
-unary_op!(Reciprocal, RECIPROCAL, "reciprocal", "Reciprocal", reciprocal, f_reciprocal, direct("Reciprocal"));
-unary_op!(Relu, RELU, "relu", "Relu (floats); Max with 0 (integers)", relu, f_relu, |cx: &mut dyn Emit, x| {
+unary_op!(Exp, EXP, "exp", exp, f_exp, direct("Exp"));
+unary_op!(Log, LOG, "log", log, f_log, direct("Log"));
+unary_op!(Abs, ABS, "abs", abs, f_abs, direct("Abs"));
+unary_op!(Reciprocal, RECIPROCAL, "reciprocal", reciprocal, f_reciprocal, direct("Reciprocal"));
+unary_op!(Relu, RELU, "relu", relu, f_relu, |cx: &mut dyn Emit, x| {
     // ONNX Runtime implements Relu for floats only.
     let dtype = cx.output_meta(0).dtype;
     if dtype.is_float() {
@@ -60,5 +63,7 @@ unary_op!(Relu, RELU, "relu", "Relu (floats); Max with 0 (integers)", relu, f_re
     let zero = cx.const_scalar(dtype, 0.0);
     cx.node("Max", &[x, zero], vec![])
 });
-unary_op!(Sigmoid, SIGMOID, "sigmoid", "Sigmoid", sigmoid, f_sigmoid, direct("Sigmoid"));
-unary_op!(Tanh, TANH, "tanh", "Tanh", tanh, f_tanh, direct("Tanh"));
+unary_op!(Sigmoid, SIGMOID, "sigmoid", sigmoid, f_sigmoid, direct("Sigmoid"));
+unary_op!(Tanh, TANH, "tanh", tanh, f_tanh, direct("Tanh"));
+
+pub(super) const DOCS: &[OpDoc] = &[NEG, SQRT, RSQRT, EXP, LOG, ABS, RECIPROCAL, RELU, SIGMOID, TANH];

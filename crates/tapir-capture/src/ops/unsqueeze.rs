@@ -2,11 +2,10 @@
 //!
 //! ONNX: Unsqueeze with axes as an input (opset 13+).
 
-use super::OpDoc;
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{OpDef, OpDoc};
+use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unsqueeze {
@@ -14,9 +13,14 @@ pub struct Unsqueeze {
     pub dim: i64,
 }
 
-impl Op for Unsqueeze {
-    replay1!(self, t, out => t[0].f_unsqueeze(self.dim));
-    tapir_graph::op_name!("unsqueeze");
+impl OpDef for Unsqueeze {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "unsqueeze"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_unsqueeze(self.dim)
+    }
     fn describe(&self) -> String {
         format!("dim={}", self.dim)
     }
@@ -26,13 +30,12 @@ impl Op for Unsqueeze {
     }
 }
 
-pub const DOC: OpDoc = OpDoc { name: "unsqueeze", methods: "`unsqueeze`", onnx: "Unsqueeze" };
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "unsqueeze", methods: "`unsqueeze`" }];
 
 impl Tensor {
     /// Inserts a dimension of size 1 at `dim` (negative counts from the end of the result).
     #[track_caller]
     pub fn unsqueeze(&self, dim: i64) -> Tensor {
-        let op = || Unsqueeze { dim: if dim < 0 { dim + self.dim() as i64 + 1 } else { dim } };
-        record1(op, &[self], SourceLocation::caller(), |t| t[0].f_unsqueeze(dim))
+        record(Unsqueeze { dim: if dim < 0 { dim + self.dim() as i64 + 1 } else { dim } }, &[self])
     }
 }

@@ -3,11 +3,10 @@
 //! ONNX: Where (opset 9, 16 widened types). masked_fill is `Where(mask, value, x)` with the
 //! value as a scalar constant of x's dtype.
 
-use super::{OpDoc, Operand};
-use crate::replay::replay1;
-use crate::session::record1;
+use super::{lowering, OpDef, OpDoc, Operand};
+use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
-use tapir_graph::{emit, DType, Emit, LowerError, Op, Outputs, SourceLocation};
+use tapir_graph::{emit, DType, Emit, LowerError, Outputs, SourceLocation};
 
 /// `where(cond, x, y)`: inputs are `[cond, x, y]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +21,14 @@ fn where_dtype(out: DType) -> DType {
     }
 }
 
-impl Op for Where {
-    replay1!(self, t, out => t[1].f_where_self(t[0], t[2]));
-    tapir_graph::op_name!("where");
+impl OpDef for Where {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "where"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[1].f_where_self(t[0], t[2])
+    }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let compute = where_dtype(out);
@@ -36,11 +40,7 @@ impl Op for Where {
     }
 }
 
-pub const DOC: OpDoc = OpDoc {
-    name: "where",
-    methods: "`where_self`, `where_scalarself`, `where_scalarother`, `where_scalar`",
-    onnx: "Where",
-};
+
 
 /// `masked_fill(x, mask, value)`: inputs are `[x, mask]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,57 +49,45 @@ pub struct MaskedFill {
     pub value: Scalar,
 }
 
-impl Op for MaskedFill {
-    replay1!(self, t, out => match self.value {
-        Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
-        Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
-        Scalar::Bool(v) => t[0].f_masked_fill(t[1], v as i64),
-    });
-    tapir_graph::op_name!("masked_fill");
+impl OpDef for MaskedFill {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "masked_fill"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_masked_fill(t[1], self.value.to_tch_scalar())
+    }
     fn describe(&self) -> String {
-        match self.value {
-            Scalar::Float(v) => format!("value={v}"),
-            Scalar::Int(v) => format!("value={v}"),
-            Scalar::Bool(v) => format!("value={v}"),
-        }
+        format!("value={}", self.value)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let compute = where_dtype(out);
         let x = emit::input_as(cx, 0, compute);
         let m = emit::input_as(cx, 1, DType::Bool);
-        let v = match self.value {
-            Scalar::Float(v) => cx.const_scalar(compute, v),
-            Scalar::Int(v) => cx.const_scalar_i64(compute, v),
-            Scalar::Bool(v) => cx.const_scalar_i64(compute, v as i64),
-        };
+        let v = lowering::scalar(cx, compute, self.value);
         let r = cx.node("Where", &[m, v, x], vec![]);
         emit::one(emit::cast(cx, r, compute, out))
     }
 }
 
-pub const MASKED_FILL: OpDoc =
-    OpDoc { name: "masked_fill", methods: "`masked_fill`, `masked_fill_tensor` (`where`)", onnx: "Where" };
+pub(super) const DOCS: &[OpDoc] = &[
+    OpDoc { name: "where", methods: "`where_self`, `where_scalarself`, `where_scalarother`, `where_scalar`" },
+    OpDoc { name: "masked_fill", methods: "`masked_fill`, `masked_fill_tensor` (`where`)" },
+];
 
 impl Tensor {
     /// `self` where `condition` holds, `other` elsewhere (torch's `where(condition, self, other)`).
     #[track_caller]
     pub fn where_self<'a>(&self, condition: &Tensor, other: impl Into<Operand<'a>>) -> Tensor {
-        let location = SourceLocation::caller();
         let other = other.into().tensor_next_to(self);
-        record1(|| Where, &[condition, self, &other], location, |t| t[1].f_where_self(t[0], t[2]))
+        record(Where, &[condition, self, &other])
     }
 
     /// `value` where `mask` is true, `self` elsewhere.
     #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: impl Into<Scalar>) -> Tensor {
-        let value = value.into();
-        let op = || MaskedFill { value };
-        record1(op, &[self, mask], SourceLocation::caller(), |t| match value {
-            Scalar::Float(v) => t[0].f_masked_fill(t[1], v),
-            Scalar::Int(v) => t[0].f_masked_fill(t[1], v),
-            Scalar::Bool(v) => t[0].f_masked_fill(t[1], v as i64),
-        })
+        record(MaskedFill { value: value.into() }, &[self, mask])
     }
 
     /// `masked_fill` with the value as a 0-d tensor (tch's `masked_fill_tensor`): the value is
@@ -116,7 +104,7 @@ impl Tensor {
                 message: format!("the value must be a 0-dimensional tensor, got shape {:?}", value.size()),
             });
         }
-        value.cast_for(Some(self.kind())).where_self(mask, self)
+        value.to_kind(self.kind()).where_self(mask, self)
     }
 
     /// `where(condition, self_scalar, other)` (tch's `where_scalarself`): the scalar takes the

@@ -5,6 +5,7 @@
 //! trace, or captured constants for tensors created outside it.
 
 use crate::constant::TchConst;
+use crate::define::{EagerOutput, Node, OpDef};
 use crate::kind::dtype_of;
 use crate::tensor::{State, Tensor};
 use crate::CaptureError;
@@ -170,14 +171,14 @@ impl Session {
     }
 
     /// Appends an op node reading `inputs` and producing `outputs`.
-    fn add_node<O: Op>(
+    fn add_node(
         &mut self,
-        op: O,
+        op: Box<dyn Op>,
+        name: &'static str,
         inputs: &[&Tensor],
         outputs: &[&tch::Tensor],
         location: SourceLocation,
     ) -> Result<SmallVec<[ValueRef; 2]>, CaptureError> {
-        let name = op.name();
         let mut values: SmallVec<[ValueRef; 4]> = SmallVec::with_capacity(inputs.len());
         for t in inputs {
             values.push(self.resolve(t, name, location)?);
@@ -187,7 +188,7 @@ impl Session {
             metas.push(meta_of(t, name, location)?);
         }
         let n_out = metas.len();
-        let node = self.graph.add_op(Box::new(op), &values, metas, Some(location));
+        let node = self.graph.add_op(op, &values, metas, Some(location));
         if let Some(scope) = self.scopes.last() {
             self.graph.set_scope(node, Some(scope.clone()));
         }
@@ -220,100 +221,50 @@ pub(crate) fn failed(e: Arc<CaptureError>) -> Tensor {
     Tensor::from_state(tch::Tensor::new(), State::Failed(e))
 }
 
-/// Runs a single-output op eagerly and records it when a trace is active. `op` builds the
-/// recorded op (its attributes) and runs only when a trace is active or the op failed, so the
-/// no-trace path pays for nothing but the eager call and one thread-local read.
+/// Runs `op` eagerly and records it when a trace is active (see [`crate::define::record`]).
+/// With no trace active this costs the eager rule and one thread-local read.
 #[inline]
-pub(crate) fn record1<O: Op>(
-    op: impl FnOnce() -> O,
+pub(crate) fn record<D: OpDef>(
+    op: D,
     inputs: &[&Tensor],
     location: SourceLocation,
-    eager: impl FnOnce(&[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError>,
-) -> Tensor {
-    if let Some(e) = failed_input(inputs) {
-        return Tensor::from_state(tch::Tensor::new(), State::Failed(e));
-    }
-    let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
-    let out = match eager(&raw) {
-        Ok(out) => out,
-        Err(e) => return failed(op_error(op().name(), location, e)),
-    };
-    if !is_tracing() {
-        return Tensor::from_state(out, State::Eager);
-    }
-    let op = op();
-    let recorded = ACTIVE.with(|a| {
-        let mut a = a.borrow_mut();
-        let s = a.as_mut()?;
-        Some((s.id, s.add_node(op, inputs, &[&out], location)))
-    });
-    match recorded {
-        None => Tensor::from_state(out, State::Eager),
-        Some((trace, Ok(values))) => Tensor::from_state(out, State::Traced { trace, value: values[0] }),
-        Some((_, Err(e))) => failed(Arc::new(e)),
-    }
-}
-
-/// Runs a multi-output op eagerly and records it when a trace is active. On failure every
-/// output carries the error; `n_on_error` says how many outputs to return then. `op` is built
-/// lazily, as in [`record1`].
-pub(crate) fn record_n<O: Op>(
-    op: impl FnOnce() -> O,
-    inputs: &[&Tensor],
-    location: SourceLocation,
-    n_on_error: impl FnOnce() -> usize,
-    eager: impl FnOnce(&[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError>,
-) -> Vec<Tensor> {
-    let fail_all = |e: Arc<CaptureError>, n: usize| -> Vec<Tensor> {
+) -> <D::Output as EagerOutput>::Traced {
+    let fail_all = |op: &D, e: Arc<CaptureError>| {
         with_session(|s| s.fail(e.clone()));
-        (0..n).map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))).collect()
+        let n = op.num_outputs();
+        D::Output::from_tensors((0..n).map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))))
     };
     if let Some(e) = failed_input(inputs) {
-        return fail_all(e, n_on_error());
+        return fail_all(&op, e);
     }
     let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
-    let outs = match eager(&raw) {
-        Ok(outs) => outs,
-        Err(e) => return fail_all(op_error(op().name(), location, e), n_on_error()),
+    let outs = match op.eager(&raw) {
+        Ok(outs) => outs.into_tensors(),
+        Err(e) => return fail_all(&op, op_error(op.name(), location, e)),
     };
     if !is_tracing() {
-        return outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)).collect();
+        return D::Output::from_tensors(outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)));
     }
-    let op = op();
+    let name = op.name();
     let recorded = ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         let s = a.as_mut()?;
-        let refs: SmallVec<[&tch::Tensor; 4]> = outs.iter().collect();
-        Some((s.id, s.add_node(op, inputs, &refs, location)))
+        let refs: SmallVec<[&tch::Tensor; 3]> = outs.iter().collect();
+        Some((s.id, s.add_node(Box::new(Node(op)), name, inputs, &refs, location)))
     });
     match recorded {
-        None => outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)).collect(),
-        Some((trace, Ok(values))) => outs
-            .into_iter()
-            .zip(values)
-            .map(|(t, value)| Tensor::from_state(t, State::Traced { trace, value }))
-            .collect(),
-        Some((_, Err(e))) => fail_all(Arc::new(e), n_on_error()),
+        None => D::Output::from_tensors(outs.into_iter().map(|t| Tensor::from_state(t, State::Eager))),
+        Some((trace, Ok(values))) => D::Output::from_tensors(
+            outs.into_iter().zip(values).map(|(t, value)| Tensor::from_state(t, State::Traced { trace, value })),
+        ),
+        Some((_, Err(e))) => {
+            let e = Arc::new(e);
+            with_session(|s| s.fail(e.clone()));
+            D::Output::from_tensors(
+                outs.iter().map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))),
+            )
+        }
     }
-}
-
-/// [`record_n`] for an op with two outputs.
-pub(crate) fn record2<O: Op>(
-    op: impl FnOnce() -> O,
-    inputs: &[&Tensor],
-    location: SourceLocation,
-    eager: impl FnOnce(&[&tch::Tensor]) -> Result<(tch::Tensor, tch::Tensor), tch::TchError>,
-) -> (Tensor, Tensor) {
-    let outs = record_n(op, inputs, location, || 2, |t| eager(t).map(|(a, b)| vec![a, b]));
-    let mut outs = outs.into_iter();
-    // record_n returns one tensor per output, failed or not; the fallback is never taken.
-    let mut next = || {
-        outs.next().unwrap_or_else(|| {
-            let message = "the op returned fewer outputs than it records".to_owned();
-            failed(Arc::new(CaptureError::Op { op: "record2", location, message }))
-        })
-    };
-    (next(), next())
 }
 
 /// Records a tensor the traced code created (a factory's result, a Rust scalar) as a literal

@@ -230,6 +230,17 @@ impl From<bool> for Scalar {
     }
 }
 
+impl std::fmt::Display for Scalar {
+    /// As Rust writes the number (`2`, `2.0`, `true`): the printed graph shows its type.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Float(v) => write!(f, "{v:?}"),
+            Scalar::Int(v) => write!(f, "{v}"),
+            Scalar::Bool(v) => write!(f, "{v}"),
+        }
+    }
+}
+
 impl Scalar {
     pub fn as_f64(self) -> f64 {
         match self {
@@ -252,6 +263,21 @@ impl Scalar {
         } else {
             default
         }
+    }
+
+    /// The scalar as tch's (for tch's tensor-scalar ops).
+    pub(crate) fn to_tch_scalar(self) -> tch::Scalar {
+        match self {
+            Scalar::Float(v) => v.into(),
+            Scalar::Int(v) => v.into(),
+            Scalar::Bool(v) => (v as i64).into(),
+        }
+    }
+
+    /// A 0-D tch tensor holding this scalar with the dtype it takes next to `like`, on its device.
+    pub(crate) fn tensor_next_to(self, like: &tch::Tensor) -> Result<tch::Tensor, tch::TchError> {
+        let dtype = crate::kind::dtype_of(like.kind()).unwrap_or(DType::F32);
+        self.to_tch(self.dtype_next_to(dtype), like.device())
     }
 
     /// A 0-D tch tensor holding this scalar as `dtype`, on `device`.
@@ -279,6 +305,13 @@ impl Tensor {
                 message: crate::session::torch_message(&e),
             })),
         }
+    }
+}
+
+impl Default for Tensor {
+    /// An undefined tensor (tch's `Tensor::default()`); any op on it is an op error.
+    fn default() -> Self {
+        Tensor { inner: tch::Tensor::new(), state: State::Eager }
     }
 }
 

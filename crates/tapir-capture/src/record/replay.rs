@@ -10,44 +10,17 @@ use std::any::Any;
 use std::collections::HashMap;
 use tapir_graph::{Graph, NodeKind, ValueRef};
 
-pub(crate) type EvalResult = Option<Result<Vec<Box<dyn Any>>, String>>;
-
 /// Runs `f` on the inputs as tch tensors (the body of every op's `eval`).
-pub(crate) fn run(
+pub(crate) fn run_eager(
     inputs: &[&dyn Any],
     f: impl FnOnce(&[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError>,
-) -> EvalResult {
+) -> Option<Result<Vec<Box<dyn Any>>, String>> {
     let ts: Option<SmallVec<[&tch::Tensor; 4]>> = inputs.iter().map(|a| a.downcast_ref::<tch::Tensor>()).collect();
     let Some(ts) = ts else {
         return Some(Err("replay inputs are not tch tensors".to_owned()));
     };
     Some(f(&ts).map(|v| v.into_iter().map(|t| Box::new(t) as Box<dyn Any>).collect()).map_err(|e| torch_message(&e)))
 }
-
-/// [`run`] for single-output ops.
-pub(crate) fn run1(
-    inputs: &[&dyn Any],
-    f: impl FnOnce(&[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError>,
-) -> EvalResult {
-    run(inputs, |t| f(t).map(|x| vec![x]))
-}
-
-/// Implements `Op::eval` for a single-output op: `replay1!(self, t, out => expr)` where `t` are
-/// the input tch tensors and `out` the recorded output metadata.
-macro_rules! replay1 {
-    ($s:tt, $t:ident, $out:ident => $body:expr) => {
-        fn eval(
-            &$s,
-            inputs: &[&dyn std::any::Any],
-            outputs: &[tapir_graph::TensorMeta],
-        ) -> Option<Result<Vec<Box<dyn std::any::Any>>, String>> {
-            let $out = outputs;
-            let _ = $out;
-            crate::replay::run1(inputs, |$t| $body)
-        }
-    };
-}
-pub(crate) use replay1;
 
 /// Runs `graph` on `inputs` with tch and returns its outputs.
 pub fn replay(graph: &Graph, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, CaptureError> {
