@@ -16,7 +16,7 @@ fn printed_graph_is_compact_and_stable() {
     let w = Tensor::from(tch::Tensor::randn([4, 3], (Kind::Float, Device::Cpu)));
     let traced = Tracer::new()
         .constant_name("fc.weight", w.as_tch())
-        .trace(|x| (x[0].linear(&w, None).relu() * 2.0).sum_dims(&[1], true), &[&x()])
+        .trace(|x| (x[0].linear(&w, None).relu() * 2.0).sum_dims([1], true), &[&x()])
         .unwrap();
     insta::assert_snapshot!(traced.to_string(), @r#"
     %0: f32[2,3] = input "input"

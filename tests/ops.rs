@@ -184,13 +184,13 @@ fn rows() -> Vec<Row> {
                 x[0].flatten(0, -1),
                 x[0].repeat([2, 3]),
                 Tensor::cat(&[&x[2], &x[1]], 0),
-                x[0].sum_dims(&[1], false),
+                x[0].sum_dims([1], false),
             ]
         }),
         row("rank0", vec![f32s(&[])], |x| {
             let (v, i) = x[0].max_dim(0, true);
             vec![
-                x[0].sum_dims(&[0], false),
+                x[0].sum_dims([0], false),
                 x[0].amax([0], true),
                 x[0].argmax(0, false),
                 x[0].argmin(None, true),
@@ -292,13 +292,13 @@ fn rows() -> Vec<Row> {
         row("sum_mean", vec![f32s(&[2, 3, 4])], |x| {
             vec![
                 x[0].sum(),
-                x[0].sum_dims(&[1], false),
-                x[0].sum_dims(&[0, 2], true),
+                x[0].sum_dims([1], false),
+                x[0].sum_dims([0, 2], true),
                 x[0].mean(),
-                x[0].mean_dims(&[-1], true),
+                x[0].mean_dims([-1], true),
             ]
         }),
-        row("sum_int_widens", vec![ints(&[3, 4], 100).to_kind(Kind::Int)], |x| one(x[0].sum_dims(&[1], false))),
+        row("sum_int_widens", vec![ints(&[3, 4], 100).to_kind(Kind::Int)], |x| one(x[0].sum_dims([1], false))),
         row("amax_amin", vec![f32s(&[3, 4])], |x| {
             vec![x[0].amax([1], false), x[0].amin([0], true), x[0].amax([], false)]
         }),
@@ -369,6 +369,162 @@ fn rows() -> Vec<Row> {
         ),
         rnn_row("gru_1layer_batch_first", RnnCase { gates: 3, layers: 1, bidirectional: false, batch_first: true }),
         rnn_row("gru_2layer_bidirectional", RnnCase { gates: 3, layers: 2, bidirectional: true, batch_first: false }),
+        // math and special values
+        row("remainder_fmod", vec![f32s(&[12]) * 5.0, f32s(&[12]).abs() + 0.5], |x| {
+            vec![x[0].remainder(&x[1]), x[0].fmod(&x[1]), x[0].remainder(-0.7), x[0].fmod(0.7)]
+        }),
+        row("remainder_fmod_int", vec![ints(&[12], 40) - 20], |x| {
+            vec![x[0].remainder(3), x[0].fmod(-3), x[0].remainder(-7)]
+        }),
+        row(
+            "special_values",
+            vec![tch::Tensor::from_slice(&[1.0f32, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -2.0])],
+            |x| {
+                vec![
+                    x[0].isnan(),
+                    x[0].isinf(),
+                    x[0].isfinite(),
+                    x[0].nan_to_num(None, None, None),
+                    x[0].nan_to_num(0.5, 10.0, -10.0),
+                ]
+            },
+        ),
+        row("special_values_int", vec![ints(&[4], 5)], |x| vec![x[0].isnan(), x[0].isinf(), x[0].isfinite()]),
+        // activations with parameters
+        row("glu", vec![f32s(&[4, 6])], |x| vec![x[0].glu(-1), x[0].glu(0)]),
+        row("prelu", vec![f32s(&[2, 3, 4])], move |x| {
+            vec![x[0].prelu(&Tensor::from_slice(&[0.1f32, 0.2, 0.3])), x[0].prelu(&Tensor::from_slice(&[0.25f32]))]
+        }),
+        // linear algebra
+        row("bmm_addmm_baddbmm", vec![f32s(&[2, 3, 4]), f32s(&[2, 4, 5]), f32s(&[3, 5])], |x| {
+            let m = x[0].select(0, 0);
+            vec![
+                x[0].bmm(&x[1]),
+                x[2].addmm(&m, &x[1].select(0, 1)),
+                x[2].baddbmm(&x[0], &x[1], 0.5, 2.0),
+                x[2].baddbmm(&x[0], &x[1], 0, 3),
+            ]
+        }),
+        row("outer", vec![f32s(&[3]), f32s(&[4]), ints(&[2], 5)], |x| vec![x[0].outer(&x[1]), x[2].ger(&x[2])]),
+        row("einsum", vec![f32s(&[2, 3, 4]), f32s(&[2, 4, 5]), f32s(&[4])], |x| {
+            vec![
+                Tensor::einsum("bij,bjk->bik", &[&x[0], &x[1]], None),
+                Tensor::einsum("bij -> bji", &[&x[0]], None),
+                Tensor::einsum("i,i->", &[&x[2], &x[2]], None),
+            ]
+        }),
+        // shapes and indexing
+        row("gather", vec![f32s(&[3, 5]), ints(&[3, 2], 5), ints(&[2, 2], 3)], |x| {
+            vec![x[0].gather(1, &x[1], false), x[0].gather(0, &x[2], false)]
+        }),
+        row("gather_bool", vec![bools(&[3, 4]), ints(&[3, 4], 4)], |x| one(x[0].gather(-1, &x[1], false))),
+        row("tril_triu", vec![f32s(&[3, 4, 5]), ints(&[4, 4], 9), bools(&[3, 3])], |x| {
+            vec![x[0].tril(0), x[0].triu(1), x[0].tril(-1), x[1].tril(0), x[1].triu(-2), x[2].triu(0)]
+        }),
+        row("flip_roll", vec![f32s(&[2, 3, 4])], |x| {
+            vec![x[0].flip([0, 2]), x[0].flip([-1]), x[0].roll([1, -2], [0, 2]), x[0].roll(5, Vec::<i64>::new())]
+        }),
+        row("repeat_interleave", vec![f32s(&[2, 3])], |x| {
+            vec![
+                x[0].repeat_interleave(2, 1),
+                x[0].repeat_interleave(3, None),
+                x[0].repeat_interleave_self_int(2, 0, None),
+            ]
+        }),
+        row("pad", vec![f32s(&[1, 2, 4, 5])], |x| {
+            vec![
+                x[0].pad([1, 2, 0, 1], "constant", 1.5),
+                x[0].pad([2, 1, 1, 1], "reflect", None),
+                x[0].pad([1, 1, 0, 2], "replicate", None),
+                x[0].zero_pad2d(1, 0, 2, 1),
+            ]
+        }),
+        row("pad_int_exact", vec![ints(&[2, 3], 9)], |x| one(x[0].constant_pad_nd([1, 1], (1i64 << 53) + 1))),
+        row("pixel_shuffle", vec![f32s(&[1, 8, 3, 3]), f32s(&[2, 3, 4, 6])], |x| {
+            vec![x[0].pixel_shuffle(2), x[1].pixel_unshuffle(2)]
+        }),
+        row("one_hot", vec![ints(&[2, 3], 4)], |x| vec![x[0].one_hot(5), x[0].one_hot(-1).sum_dims([0], false)]),
+        row("full_like", vec![f32s(&[2, 3]), ints(&[4], 3)], |x| {
+            vec![x[0].full_like(2.5), x[0].zeros_like(), x[1].ones_like(), x[1].full_like((1i64 << 53) + 1)]
+        }),
+        row("shape_tuples", vec![f32s(&[2, 3, 4])], |x| {
+            vec![x[0].view((6, 4)), x[0].reshape(24), x[0].reshape(vec![4, 6]), x[0].permute((2, 0, 1))]
+        }),
+        // reductions, scans, sorting
+        row("any_all", vec![bools(&[3, 4]), f32s(&[3, 4]).gt(1.0).to_kind(Kind::Float)], |x| {
+            vec![x[0].any(), x[0].all_dim(1, false), x[1].any_dims([0], true), x[1].all(), x[0].any_dim(-1, true)]
+        }),
+        row("var_std", vec![f32s(&[3, 5])], |x| {
+            vec![x[0].var(true), x[0].var_dim([1], false, true), x[0].std_dim([0, 1], true, false), x[0].std(false)]
+        }),
+        row("norm", vec![f32s(&[3, 4])], |x| {
+            vec![
+                x[0].norm(),
+                x[0].norm_scalaropt_dim(1.0, [1], false),
+                x[0].norm_scalaropt_dim(f64::INFINITY, [0], true),
+                x[0].linalg_vector_norm(2.0, [0, 1], false, None),
+            ]
+        }),
+        row("cumsum", vec![f32s(&[3, 4]), ints(&[5], 9), bools(&[4])], |x| {
+            vec![x[0].cumsum(1, None), x[0].cumsum(0, Kind::Double), x[1].cumsum(0, None), x[2].cumsum(-1, None)]
+        }),
+        row("topk_sort", vec![f32s(&[4, 6])], |x| {
+            let (v, i) = x[0].topk(3, 1, true, true);
+            let (v2, i2) = x[0].topk(2, 0, false, true);
+            let (s, si) = x[0].sort(1, false);
+            vec![v, i, v2, i2, s, si, x[0].sort(0, true).0, x[0].argsort(-1, true)]
+        }),
+        row("sort_int_ties", vec![ints(&[10], 4)], |x| {
+            let (s, i) = x[0].sort(0, false);
+            vec![s, i, x[0].argsort(0, true)]
+        }),
+        // attention, norms, resizing
+        row("sdpa", vec![f32s(&[2, 4, 5, 8]), f32s(&[2, 4, 6, 8]), f32s(&[2, 4, 6, 8]), bools(&[5, 6])], |x| {
+            let mask = x[3].logical_or(&Tensor::ones([5, 1], (Kind::Bool, Device::Cpu)).tril(0).expand([5, 6], false));
+            let q5 = x[0].narrow(2, 0, 5);
+            vec![
+                Tensor::scaled_dot_product_attention(&x[0], &x[1], &x[2], None::<&Tensor>, 0.0, false, None, false),
+                Tensor::scaled_dot_product_attention(
+                    &q5,
+                    &x[1].narrow(2, 0, 5),
+                    &x[2].narrow(2, 0, 5),
+                    None::<&Tensor>,
+                    0.0,
+                    true,
+                    0.3,
+                    false,
+                ),
+                Tensor::scaled_dot_product_attention(&x[0], &x[1], &x[2], Some(&mask), 0.0, false, None, false),
+                Tensor::scaled_dot_product_attention(
+                    &x[0],
+                    &x[1],
+                    &x[2],
+                    Some(&(x[3].to_kind(Kind::Float) * -2.0)),
+                    0.0,
+                    false,
+                    None,
+                    false,
+                ),
+            ]
+        }),
+        row("sdpa_gqa", vec![f32s(&[1, 4, 3, 8]), f32s(&[1, 2, 5, 8]), f32s(&[1, 2, 5, 6])], |x| {
+            one(Tensor::scaled_dot_product_attention(&x[0], &x[1], &x[2], None::<&Tensor>, 0.0, false, None, true))
+        }),
+        row("rms_norm", vec![f32s(&[2, 3, 8]), f32s(&[8])], |x| {
+            vec![x[0].rms_norm([8], Some(&x[1]), 1e-6), x[0].rms_norm([3, 8], None::<&Tensor>, None)]
+        }),
+        row("upsample", vec![f32s(&[1, 2, 3, 4])], |x| {
+            vec![
+                x[0].upsample_nearest2d([6, 8], None, None),
+                x[0].upsample_nearest2d([7, 10], 2.5, 2.5),
+                x[0].upsample_bilinear2d([5, 7], false, None, None),
+                x[0].upsample_bilinear2d([6, 9], true, None, None),
+                x[0].upsample_bilinear2d([6, 8], false, 2.0, 2.0),
+            ]
+        }),
+        row("upsample_bicubic", vec![f32s(&[1, 2, 3, 4])], |x| {
+            vec![x[0].upsample_bicubic2d([6, 8], false, None, None), x[0].upsample_bicubic2d([5, 5], true, None, None)]
+        }),
         // types and constants
         row("to_kind", vec![f32s(&[5]) * 10], |x| {
             vec![
@@ -389,7 +545,7 @@ fn rows() -> Vec<Row> {
             ]
         }),
         row("f64_chain", vec![tch::Tensor::randn([3, 3], (Kind::Double, Device::Cpu))], |x| {
-            one(x[0].matmul(&x[0]).tanh().sum_dims(&[0], false))
+            one(x[0].matmul(&x[0]).tanh().sum_dims([0], false))
         }),
         row("avg_pool2d_divisor_override", vec![f32s(&[2, 3, 5, 5])], |x| {
             one(x[0].avg_pool2d(&[2, 3], &[2, 1], &[1, 1], false, false, Some(4)))

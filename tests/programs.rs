@@ -133,7 +133,7 @@ const STEPS: &[(&str, StepFn)] = &[
         if x.a % 2 == 0 {
             x.h.reshape([1, 2, 3, 4]).squeeze()
         } else {
-            x.h.sum_dims(&[1], true).squeeze_dim(1)
+            x.h.sum_dims([1], true).squeeze_dim(1)
         }
     }),
     ("unsqueeze", |x| x.h.unsqueeze(x.a as i64 % 4)),
@@ -153,10 +153,10 @@ const STEPS: &[(&str, StepFn)] = &[
             x.h.index(&Tensor::from_slice(&[1i64, 1, 0]))
         }
     }),
-    ("expand", |x| x.h.sum_dims(&[0], true).expand([2, 3, 4], false)),
+    ("expand", |x| x.h.sum_dims([0], true).expand([2, 3, 4], false)),
     ("repeat", |x| x.h.repeat([1, 2, 1])),
-    ("sum", |x| if x.a % 2 == 0 { x.h.sum() } else { x.h.sum_dims(&[x.a as i64 % 3], false) }),
-    ("mean", |x| if x.a % 2 == 0 { x.h.mean() } else { x.h.mean_dims(&[-1], true) }),
+    ("sum", |x| if x.a % 2 == 0 { x.h.sum() } else { x.h.sum_dims([x.a as i64 % 3], false) }),
+    ("mean", |x| if x.a % 2 == 0 { x.h.mean() } else { x.h.mean_dims([-1], true) }),
     ("amax", |x| x.h.amax([x.a as i64 % 3], false)),
     ("amin", |x| x.h.amin([0, 2], true)),
     // The index-valued reductions get a ramp added: values that are exact copies (after expand,
@@ -229,6 +229,68 @@ const STEPS: &[(&str, StepFn)] = &[
         let refs: Vec<&Tensor> = ps.iter().collect();
         x.h.gru(&Tensor::full([1, 3, 4], 0.1, F32), &refs, 1, false, false).0
     }),
+    // Discontinuous ops (remainder, comparisons) run on constants or far from their jumps, so
+    // rounding differences between runtimes cannot flip them.
+    ("remainder", |x| x.h + (lin(&[2, 3, 4], 3.7) * 3.0).remainder(if x.a % 2 == 0 { 0.7 } else { -0.9 })),
+    ("fmod", |x| x.h - (lin(&[2, 3, 4], 3.7) * 3.0).fmod(0.7)),
+    ("isnan", |x| x.h.masked_fill(&x.h.isnan(), 0.0)),
+    ("isinf", |x| x.h.masked_fill(&x.h.isinf(), 1.0)),
+    ("isfinite", |x| x.h.where_self(&x.h.isfinite(), 0.0)),
+    ("nan_to_num", |x| x.h.nan_to_num(0.0, 1.0, -1.0)),
+    ("glu", |x| x.h.glu(if x.a % 2 == 0 { -1 } else { 0 })),
+    ("prelu", |x| x.h.prelu(&(lin(&[3], 0.3) + 0.5))),
+    ("bmm", |x| x.h.bmm(&x.o.transpose(1, 2))),
+    ("addmm", |x| lin(&[4], 0.2).addmm(&x.h.select(0, 1), &lin(&[4, 4], 0.3))),
+    ("baddbmm", |x| x.h.baddbmm(x.o, &lin(&[2, 4, 4], 0.3), 0.5, -1.5)),
+    ("outer", |x| x.h.select(0, 0).select(0, 1).outer(&lin(&[6], 0.4))),
+    ("einsum", |x| Tensor::einsum("bij,bkj->bik", &[x.h, x.o], None)),
+    ("gather", |x| {
+        x.h.gather(2, &Tensor::from_slice(&[3i64, 0, 2, 2, 1, 0]).reshape([1, 3, 2]).repeat([2, 1, 1]), false)
+    }),
+    ("repeat_interleave", |x| x.h.repeat_interleave(2, if x.a % 2 == 0 { Some(1) } else { None })),
+    ("flip", |x| x.h.flip([0, 2])),
+    ("roll", |x| x.h.roll([1, -3], [1, 2])),
+    ("tril", |x| x.h.tril(x.a as i64 % 3 - 1)),
+    ("triu", |x| x.h.triu(1)),
+    ("pad", |x| match x.a % 3 {
+        0 => x.h.pad([1, 2], "constant", 0.5),
+        1 => x.h.pad([1, 1, 2, 0], "reflect", None),
+        _ => x.h.pad([0, 2], "replicate", None),
+    }),
+    ("pixel_shuffle", |x| x.h.reshape([1, 4, 3, 2]).pixel_shuffle(2)),
+    ("pixel_unshuffle", |x| x.h.reshape([1, 1, 6, 4]).pixel_unshuffle(2)),
+    ("one_hot", |x| x.h + Tensor::from_slice(&[0i64, 3, 1, 2]).one_hot(4).to_kind(Kind::Float).sum_dims([0], false)),
+    ("any", |x| x.h.where_self(&x.h.gt(30.0).any_dim(1, true), -1.0)),
+    ("all", |x| x.h.where_self(&x.h.abs().lt(30.0).all(), 1.0)),
+    ("var", |x| x.h.var_dim([x.a as i64 % 3], x.a % 2 == 0, true)),
+    ("std", |x| x.h.std(true)),
+    ("norm", |x| match x.a % 3 {
+        0 => x.h.norm(),
+        1 => x.h.norm_scalaropt_dim(1.0, [2], false),
+        _ => x.h.norm_scalaropt_dim(f64::INFINITY, [0, 1], true),
+    }),
+    ("cumsum", |x| x.h.cumsum(x.a as i64 % 3, None)),
+    ("topk", |x| x.h.topk(2, -1, x.a % 2 == 0, true).0),
+    ("sort", |x| x.h.sort(1, x.a % 2 == 1).0),
+    ("argsort", |x| (x.h + lin(&[2, 3, 4], 0.5)).argsort(2, false).to_kind(Kind::Float) + x.h),
+    ("upsample_nearest2d", |x| x.h.reshape([1, 2, 3, 4]).upsample_nearest2d([6, 8], None, None)),
+    ("upsample_bilinear2d", |x| x.h.reshape([1, 2, 3, 4]).upsample_bilinear2d([5, 6], x.a % 2 == 0, None, None)),
+    ("upsample_bicubic2d", |x| x.h.reshape([1, 2, 3, 4]).upsample_bicubic2d([4, 7], false, None, None)),
+    ("rms_norm", |x| (x.h + lin(&[2, 3, 4], 2.0)).rms_norm([4], Some(&(lin(&[4], 0.5) + 1.0)), 1e-5)),
+    ("scaled_dot_product_attention", |x| {
+        let (q, k) = (x.h.reshape([1, 2, 3, 4]) * 0.1, x.o.reshape([1, 2, 3, 4]) * 0.1);
+        Tensor::scaled_dot_product_attention(
+            &q,
+            &k,
+            &x.h.reshape([1, 2, 3, 4]),
+            None::<&Tensor>,
+            0.0,
+            x.a % 2 == 0,
+            None,
+            false,
+        )
+    }),
+    ("full_like", |x| x.h + x.o.full_like(0.25)),
     ("to_kind", |x| match x.a % 3 {
         0 => x.h.to_kind(Kind::Double),
         1 => (x.h * 4.0).to_kind(Kind::Int64),

@@ -161,9 +161,9 @@ fn scopes_name_onnx_nodes() {
 #[test]
 fn random_ops_are_refused_and_captures_are_listed() {
     let x = tch::Tensor::randn([2], (Kind::Float, Device::Cpu));
-    let err = trace(|x| x + &Tensor::randn(&[2], (Kind::Float, Device::Cpu)), &x).unwrap_err();
+    let err = trace(|x| x + &Tensor::randn([2], (Kind::Float, Device::Cpu)), &x).unwrap_err();
     assert!(matches!(err, Error::Capture(tapir::CaptureError::RandomInTrace { op: "randn", .. })), "{err}");
-    assert!(Tensor::randn(&[2], (Kind::Float, Device::Cpu)).to_tch().is_ok(), "fine outside a trace");
+    assert!(Tensor::randn([2], (Kind::Float, Device::Cpu)).to_tch().is_ok(), "fine outside a trace");
     let noise = Tensor::from(tch::Tensor::randn([2], (Kind::Float, Device::Cpu)));
     let t = trace(|x| x + &noise, &x).unwrap();
     assert_eq!(t.unnamed_captures().len(), 1);

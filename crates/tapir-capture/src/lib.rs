@@ -15,7 +15,7 @@ mod record;
 pub(crate) use record::{constant, replay, session, tensor};
 
 pub use error::CaptureError;
-pub use ops::Operand;
+pub use ops::{IntList, Operand};
 pub use record::trace::{trace_with, Captured, IntoOutputs, TraceSpec};
 pub use replay::replay;
 pub use session::{enter_scope, enter_scope_path, is_tracing, GuardPolicy, ScopeGuard};

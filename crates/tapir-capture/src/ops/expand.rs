@@ -2,7 +2,7 @@
 //!
 //! ONNX: Expand with the observed output shape as a constant (opset 13).
 
-use super::{Dims, OpDef, OpDoc};
+use super::{IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -38,8 +38,8 @@ impl Tensor {
     /// Broadcasts to `size` (`-1` keeps a dimension); `implicit` is tch's flag, without effect
     /// on the values.
     #[track_caller]
-    pub fn expand(&self, size: impl AsRef<[i64]>, implicit: bool) -> Tensor {
+    pub fn expand(&self, size: impl IntList, implicit: bool) -> Tensor {
         let _ = implicit;
-        record(Expand { size: size.as_ref().iter().copied().collect() }, &[self])
+        record(Expand { size: size.to_dims() }, &[self])
     }
 }

@@ -1,7 +1,7 @@
 //! Factories inside a trace: zeros, ones, full, arange. Their values are known when recorded, so
 //! they become constants (initializers) of the graph, not ops.
 
-use super::OpDoc;
+use super::{IntList, OpDoc};
 use crate::session::{failed, record_literal};
 use crate::tensor::Tensor;
 use crate::CaptureError;
@@ -26,21 +26,21 @@ fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
 impl Tensor {
     /// A tensor of zeros.
     #[track_caller]
-    pub fn zeros(size: impl AsRef<[i64]>, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("zeros", tch::Tensor::f_zeros(size.as_ref(), options))
+    pub fn zeros(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("zeros", tch::Tensor::f_zeros(size.to_dims().as_slice(), options))
     }
 
     /// A tensor of ones.
     #[track_caller]
-    pub fn ones(size: impl AsRef<[i64]>, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("ones", tch::Tensor::f_ones(size.as_ref(), options))
+    pub fn ones(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("ones", tch::Tensor::f_ones(size.to_dims().as_slice(), options))
     }
 
     /// A tensor filled with `value` (a Rust number, exact in the constant: an int64 fill of an
     /// int64 tensor is not rounded through f64).
     #[track_caller]
-    pub fn full(size: impl AsRef<[i64]>, value: impl Into<crate::tensor::Scalar>, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("full", tch::Tensor::f_full(size.as_ref(), value.into().to_tch_scalar(), options))
+    pub fn full(size: impl IntList, value: impl Into<crate::tensor::Scalar>, options: (tch::Kind, tch::Device)) -> Tensor {
+        literal("full", tch::Tensor::f_full(size.to_dims().as_slice(), value.into().to_tch_scalar(), options))
     }
 
     /// `0, 1, ..., end - 1`.
@@ -66,14 +66,14 @@ impl Tensor {
     /// Normal random values. Refused inside a trace (`CaptureError::RandomInTrace`): the values
     /// would be frozen into the model as a constant.
     #[track_caller]
-    pub fn randn(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
-        random("randn", || tch::Tensor::f_randn(size, options))
+    pub fn randn(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
+        random("randn", || tch::Tensor::f_randn(size.to_dims().as_slice(), options))
     }
 
     /// Uniform random values in `[0, 1)`. Refused inside a trace, like [`Tensor::randn`].
     #[track_caller]
-    pub fn rand(size: &[i64], options: (tch::Kind, tch::Device)) -> Tensor {
-        random("rand", || tch::Tensor::f_rand(size, options))
+    pub fn rand(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
+        random("rand", || tch::Tensor::f_rand(size.to_dims().as_slice(), options))
     }
 }
 

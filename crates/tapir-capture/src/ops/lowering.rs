@@ -93,3 +93,32 @@ pub fn conv_attrs(
         ("group", Attr::Int(groups)),
     ]
 }
+
+/// A bool `[rows, cols]` mask that is true where `col - row <= diagonal` (`upper`: where
+/// `col - row >= diagonal`): torch's tril/triu keep-mask, and the causal mask with diagonal 0.
+pub fn triangle_mask(cx: &mut dyn Emit, rows: i64, cols: i64, diagonal: i64, upper: bool) -> Sym {
+    let r: Vec<i64> = (0..rows).collect();
+    let c: Vec<i64> = (0..cols).collect();
+    let r = cx.const_i64s(&r);
+    let r = emit::unsqueeze(cx, r, &[1]);
+    let c = cx.const_i64s(&c);
+    let c = emit::unsqueeze(cx, c, &[0]);
+    let offset = cx.node("Sub", &[c, r], vec![]);
+    let d = cx.const_scalar_i64(DType::I64, diagonal);
+    if upper {
+        cx.node("GreaterOrEqual", &[offset, d], vec![])
+    } else {
+        cx.node("LessOrEqual", &[offset, d], vec![])
+    }
+}
+
+/// `Where(mask, x, other)` for any dtype of `x` (`other` already of it): bools select as int32,
+/// which every runtime takes.
+pub fn select(cx: &mut dyn Emit, mask: Sym, x: Sym, other: Sym, dtype: DType) -> Sym {
+    if dtype != DType::Bool {
+        return cx.node("Where", &[mask, x, other], vec![]);
+    }
+    let (x, other) = (emit::cast(cx, x, dtype, DType::I32), emit::cast(cx, other, dtype, DType::I32));
+    let r = cx.node("Where", &[mask, x, other], vec![]);
+    emit::cast(cx, r, DType::I32, dtype)
+}

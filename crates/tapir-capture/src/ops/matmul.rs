@@ -7,16 +7,28 @@ use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
 
+/// Inputs: `[a, b]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Matmul;
+pub struct Matmul {
+    /// `bmm`: both 3-D with one batch size (torch checks it; the lowering is the same).
+    pub batched: bool,
+}
 
 impl OpDef for Matmul {
     type Output = tch::Tensor;
     fn name(&self) -> &'static str {
-        "matmul"
+        if self.batched {
+            "bmm"
+        } else {
+            "matmul"
+        }
     }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
-        t[0].f_matmul(t[1])
+        if self.batched {
+            t[0].f_bmm(t[1])
+        } else {
+            t[0].f_matmul(t[1])
+        }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
@@ -41,12 +53,19 @@ impl OpDef for Matmul {
     }
 }
 
-pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "matmul", methods: "`matmul`" }];
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "matmul", methods: "`matmul`" }, OpDoc { name: "bmm", methods: "`bmm`" }];
 
 impl Tensor {
     /// Matrix product, as `torch.matmul`.
     #[track_caller]
     pub fn matmul(&self, other: &Tensor) -> Tensor {
-        record(Matmul, &[self, other])
+        record(Matmul { batched: false }, &[self, other])
+    }
+
+    /// Batched matrix product of `[B, N, M]` and `[B, M, P]`.
+    #[track_caller]
+    pub fn bmm(&self, other: &Tensor) -> Tensor {
+        record(Matmul { batched: true }, &[self, other])
     }
 }

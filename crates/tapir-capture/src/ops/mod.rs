@@ -35,22 +35,23 @@ macro_rules! ops {
 
 ops! {
     // elementwise arithmetic and math
-    binary, div_mode, unary, clamp, math,
+    binary, div_mode, remainder, unary, clamp, math, special_values,
     // comparisons and logic
     compare, logical, where_,
     // activations
-    activation, gelu, softmax,
+    activation, gelu, glu, prelu, softmax,
     // linear algebra
-    matmul, linear,
-    // shapes
-    reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, expand, repeat,
-    // reductions
-    reduce, minmax_dim, arg_reduce,
+    matmul, addmm, linear, outer, einsum,
+    // shapes and indexing
+    reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, gather, expand,
+    repeat, repeat_interleave, flip, roll, trilu, pad, pixel_shuffle, one_hot,
+    // reductions, scans and sorting
+    reduce, any_all, var, norm, minmax_dim, arg_reduce, cumsum, sort,
     // network layers
-    conv, conv_transpose, max_pool2d, avg_pool2d, adaptive_avg_pool2d, batch_norm, layer_norm,
-    group_norm, embedding, dropout, rnn,
+    conv, conv_transpose, max_pool2d, avg_pool2d, adaptive_avg_pool2d, upsample, batch_norm,
+    layer_norm, group_norm, rms_norm, embedding, attention, dropout, rnn,
     // types and constants
-    cast, factory,
+    cast, full_like, factory,
 }
 
 /// Every op tapir records, in the order of `docs/supported-ops.md`.
@@ -62,6 +63,63 @@ pub use embedding::embedding;
 
 /// A list of dimensions or sizes held by an op (inline up to four, the common case).
 pub type Dims = smallvec::SmallVec<[i64; 4]>;
+
+/// A list of integers as tch takes them (shapes, dims, repeats): one number, an array, a slice,
+/// a `Vec`, or a tuple (`x.view((b, t, h, d))`).
+pub trait IntList {
+    /// The integers, in order.
+    fn to_dims(&self) -> Dims;
+}
+
+impl IntList for i64 {
+    fn to_dims(&self) -> Dims {
+        smallvec::smallvec![*self]
+    }
+}
+impl IntList for [i64] {
+    fn to_dims(&self) -> Dims {
+        self.iter().copied().collect()
+    }
+}
+impl<const N: usize> IntList for [i64; N] {
+    fn to_dims(&self) -> Dims {
+        self.iter().copied().collect()
+    }
+}
+impl IntList for Vec<i64> {
+    fn to_dims(&self) -> Dims {
+        self.iter().copied().collect()
+    }
+}
+impl IntList for Dims {
+    fn to_dims(&self) -> Dims {
+        self.clone()
+    }
+}
+impl<T: IntList + ?Sized> IntList for &T {
+    fn to_dims(&self) -> Dims {
+        (**self).to_dims()
+    }
+}
+
+/// `IntList` for tuples of `i64` (one name per element).
+macro_rules! tuple_int_list {
+    (@i64 $v:ident) => { i64 };
+    ($($v:ident),+) => {
+        impl IntList for ($(tuple_int_list!(@i64 $v),)+) {
+            fn to_dims(&self) -> Dims {
+                let ($($v,)+) = *self;
+                smallvec::smallvec![$($v),+]
+            }
+        }
+    };
+}
+tuple_int_list!(a);
+tuple_int_list!(a, b);
+tuple_int_list!(a, b, c);
+tuple_int_list!(a, b, c, d);
+tuple_int_list!(a, b, c, d, e);
+tuple_int_list!(a, b, c, d, e, f);
 
 /// An operand of a binary op: a tensor or a Rust number (see [`Scalar`] for its typing).
 #[derive(Debug, Clone, Copy)]

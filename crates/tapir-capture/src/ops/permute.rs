@@ -2,7 +2,7 @@
 //!
 //! ONNX: Transpose with `perm` (https://onnx.ai/onnx/operators/onnx__Transpose.html).
 
-use super::{Dims, OpDef, OpDoc};
+use super::{IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -34,8 +34,8 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "permute", methods: "`permute`
 impl Tensor {
     /// Reorders dimensions: output dimension `i` is input dimension `dims[i]`.
     #[track_caller]
-    pub fn permute(&self, dims: impl AsRef<[i64]>) -> Tensor {
-        record(Permute { perm: dims.as_ref().iter().map(|d| self.norm_dim(*d)).collect() }, &[self])
+    pub fn permute(&self, dims: impl IntList) -> Tensor {
+        record(Permute { perm: dims.to_dims().iter().map(|d| self.norm_dim(*d)).collect() }, &[self])
     }
 
     /// Swaps two dimensions.

@@ -3,7 +3,7 @@
 //! ONNX: ReduceSum (axes input from 13), ReduceMean / ReduceMax / ReduceMin (axes attribute up to
 //! 17, input from 18). Integer sums are widened to int64 as torch does, by casting first.
 
-use super::{lowering, Dims, OpDef, OpDoc};
+use super::{IntList, lowering, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -101,14 +101,14 @@ impl Tensor {
 
     /// Sum over `dims`.
     #[track_caller]
-    pub fn sum_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Sum, dims, keepdim, None)
+    pub fn sum_dims(&self, dims: impl IntList, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Sum, &dims.to_dims(), keepdim, None)
     }
 
     /// Sum over `dims` (all when empty), computed in `dtype` when given (tch's name).
     #[track_caller]
-    pub fn sum_dim_intlist(&self, dims: impl AsRef<[i64]>, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
-        self.reduce(ReduceKind::Sum, dims.as_ref(), keepdim, dtype.into())
+    pub fn sum_dim_intlist(&self, dims: impl IntList, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Sum, &dims.to_dims(), keepdim, dtype.into())
     }
 
     /// Mean of all elements (a 0-D tensor).
@@ -119,25 +119,25 @@ impl Tensor {
 
     /// Mean over `dims`.
     #[track_caller]
-    pub fn mean_dims(&self, dims: &[i64], keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Mean, dims, keepdim, None)
+    pub fn mean_dims(&self, dims: impl IntList, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Mean, &dims.to_dims(), keepdim, None)
     }
 
     /// Mean over `dims` (all when empty), computed in `dtype` when given (tch's name).
     #[track_caller]
-    pub fn mean_dim(&self, dims: impl AsRef<[i64]>, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
-        self.reduce(ReduceKind::Mean, dims.as_ref(), keepdim, dtype.into())
+    pub fn mean_dim(&self, dims: impl IntList, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Mean, &dims.to_dims(), keepdim, dtype.into())
     }
 
     /// Maximum over `dims` (all dimensions when empty).
     #[track_caller]
-    pub fn amax(&self, dims: impl AsRef<[i64]>, keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Max, dims.as_ref(), keepdim, None)
+    pub fn amax(&self, dims: impl IntList, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Max, &dims.to_dims(), keepdim, None)
     }
 
     /// Minimum over `dims` (all dimensions when empty).
     #[track_caller]
-    pub fn amin(&self, dims: impl AsRef<[i64]>, keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Min, dims.as_ref(), keepdim, None)
+    pub fn amin(&self, dims: impl IntList, keepdim: bool) -> Tensor {
+        self.reduce(ReduceKind::Min, &dims.to_dims(), keepdim, None)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Tile with the repeats as a constant; a Reshape first adds the leading dimensions.
 
-use super::{Dims, OpDef, OpDoc};
+use super::{IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -41,7 +41,7 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "repeat", methods: "`repeat`" 
 impl Tensor {
     /// Repeats the tensor `repeats[i]` times along dimension `i`.
     #[track_caller]
-    pub fn repeat(&self, repeats: impl AsRef<[i64]>) -> Tensor {
-        record(Repeat { repeats: repeats.as_ref().iter().copied().collect() }, &[self])
+    pub fn repeat(&self, repeats: impl IntList) -> Tensor {
+        record(Repeat { repeats: repeats.to_dims() }, &[self])
     }
 }

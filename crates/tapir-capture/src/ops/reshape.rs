@@ -3,7 +3,7 @@
 //! ONNX: Reshape with the observed output shape as a constant (opset 13; no `allowzero`), so
 //! `-1` in the request is already resolved.
 
-use super::{Dims, OpDef, OpDoc};
+use super::{IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -37,13 +37,13 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "reshape", methods: "`reshape`
 impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).
     #[track_caller]
-    pub fn reshape(&self, shape: impl AsRef<[i64]>) -> Tensor {
-        record(Reshape { shape: shape.as_ref().iter().copied().collect() }, &[self])
+    pub fn reshape(&self, shape: impl IntList) -> Tensor {
+        record(Reshape { shape: shape.to_dims() }, &[self])
     }
 
     /// Same as [`Tensor::reshape`] (tapir does not distinguish views).
     #[track_caller]
-    pub fn view(&self, shape: impl AsRef<[i64]>) -> Tensor {
+    pub fn view(&self, shape: impl IntList) -> Tensor {
         self.reshape(shape)
     }
 

@@ -3,7 +3,7 @@
 //! ONNX: Split with the piece sizes as an input (opset 13+; sizes are taken from the observed
 //! outputs, so `split` by size and `chunk` by count lower alike).
 
-use super::{Dims, OpDef, OpDoc};
+use super::{IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -69,8 +69,8 @@ impl Tensor {
 
     /// Pieces of the given sizes along `dim`.
     #[track_caller]
-    pub fn split_with_sizes(&self, sizes: impl AsRef<[i64]>, dim: i64) -> Vec<Tensor> {
-        let sizes: Dims = sizes.as_ref().iter().copied().collect();
+    pub fn split_with_sizes(&self, sizes: impl IntList, dim: i64) -> Vec<Tensor> {
+        let sizes = sizes.to_dims();
         let pieces = sizes.len();
         record(Split { dim: self.norm_dim(dim), by: SplitBy::Sizes(sizes), pieces }, &[self])
     }

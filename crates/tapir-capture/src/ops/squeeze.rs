@@ -3,7 +3,7 @@
 //! ONNX: Squeeze with axes as an input (opset 13+). A dimension that is not of size 1 is left
 //! alone, as torch does; squeezing nothing records an identity.
 
-use super::{bad_argument, Dims, OpDef, OpDoc};
+use super::{IntList, bad_argument, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -56,12 +56,12 @@ impl Tensor {
 
     /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`).
     #[track_caller]
-    pub fn squeeze_dims(&self, dims: impl AsRef<[i64]>) -> Tensor {
+    pub fn squeeze_dims(&self, dims: impl IntList) -> Tensor {
         let size = self.size();
         // A 0-d tensor takes dims 0 and -1, as in torch.
         let rank = size.len().max(1) as i64;
         let mut axes = Dims::new();
-        for &d in dims.as_ref() {
+        for &d in dims.to_dims().iter() {
             if d < -rank || d >= rank {
                 return bad_argument("squeeze", format!("dimension {d} is out of range for a {}-d tensor", size.len()));
             }

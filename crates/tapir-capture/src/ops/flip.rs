@@ -1,0 +1,65 @@
+//! flip: reverse the order of entries along some dimensions.
+//!
+//! ONNX has no Flip: a Gather per flipped axis with the indices `n - 1, ..., 0`. (Slice with
+//! step -1 is the other form; tract's optimizer fails on it behind a Reshape.)
+
+use super::{Dims, IntList, OpDef, OpDoc};
+use crate::define::record;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
+
+/// Inputs: `[x]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flip {
+    /// Non-negative dimensions.
+    pub dims: Dims,
+}
+
+impl OpDef for Flip {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "flip"
+    }
+    fn describe(&self) -> String {
+        format!("dims={:?}", self.dims)
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_flip(self.dims.as_slice())
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let mut x = cx.input(0);
+        if cx.input_meta(0).rank() == 0 {
+            return emit::one(x);
+        }
+        let shape = cx.input_meta(0).shape.clone();
+        for &d in &self.dims {
+            let n = shape[d as usize];
+            let reversed: Vec<i64> = (0..n).rev().collect();
+            let index = cx.const_i64s(&reversed);
+            x = cx.node("Gather", &[x, index], vec![("axis", Attr::Int(d))]);
+        }
+        emit::one(x)
+    }
+}
+
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "flip", methods: "`flip`, `fliplr`, `flipud`" }];
+
+impl Tensor {
+    /// Reverses the entries along each of `dims`.
+    #[track_caller]
+    pub fn flip(&self, dims: impl IntList) -> Tensor {
+        record(Flip { dims: dims.to_dims().iter().map(|d| self.norm_dim(*d)).collect() }, &[self])
+    }
+
+    /// Reverses the columns (dimension 1).
+    #[track_caller]
+    pub fn fliplr(&self) -> Tensor {
+        self.flip([1])
+    }
+
+    /// Reverses the rows (dimension 0).
+    #[track_caller]
+    pub fn flipud(&self) -> Tensor {
+        self.flip([0])
+    }
+}

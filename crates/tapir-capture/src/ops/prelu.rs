@@ -1,0 +1,47 @@
+//! prelu: `x` where positive, `weight * x` elsewhere, with one weight per channel (dimension 1)
+//! or one for all.
+//!
+//! ONNX: PRelu, the weight reshaped to `[C, 1, ..., 1]` so it broadcasts along dimension 1 as
+//! torch's does.
+
+use super::{OpDef, OpDoc};
+use crate::define::record;
+use crate::tensor::Tensor;
+use tapir_graph::{emit, Emit, LowerError, Outputs};
+
+/// Inputs: `[x, weight]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prelu;
+
+impl OpDef for Prelu {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "prelu"
+    }
+    fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        t[0].f_prelu(t[1])
+    }
+    fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        let (x, w) = (cx.input(0), cx.input(1));
+        let rank = cx.input_meta(0).rank();
+        let c = cx.input_meta(1).numel();
+        let w = if rank >= 2 {
+            let mut shape = vec![c];
+            shape.extend(std::iter::repeat_n(1, rank - 2));
+            emit::reshape(cx, w, &shape)
+        } else {
+            w
+        };
+        emit::one(cx.node("PRelu", &[x, w], vec![]))
+    }
+}
+
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "prelu", methods: "`prelu`" }];
+
+impl Tensor {
+    /// Parametric ReLU: `weight` has one entry, or one per channel (dimension 1).
+    #[track_caller]
+    pub fn prelu(&self, weight: &Tensor) -> Tensor {
+        record(Prelu, &[self, weight])
+    }
+}
