@@ -275,3 +275,17 @@ fn rust_numbers_keep_their_type_to_the_onnx_constant() {
         tapir_conformance::save_for_python("export/typed_scalars", opset, &bytes, &[&input], eager, tol);
     }
 }
+
+#[test]
+fn int64_square_exports_for_onnx_runtime() {
+    // tract has no int64 kernel for the Square its optimizer makes of Mul(x, x); ONNX Runtime
+    // runs the model (tests/check_models.py), exact.
+    let input = tch::Tensor::from_slice(&[-3i64, 0, 7, 3_037_000_499]);
+    let traced = trace(|x| x.square(), &input).unwrap();
+    assert!(traced.eager_outputs()[0].equal(&tch::Tensor::from_slice(&[9i64, 0, 49, 9_223_372_030_926_249_001])));
+    for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
+        let bytes = traced.to_onnx_bytes(&ExportOptions::with_opset(opset)).unwrap();
+        let tol = tapir_conformance::Tolerance { atol: 0.0, rtol: 0.0 };
+        tapir_conformance::save_for_python("export/int_square", opset, &bytes, &[&input], traced.eager_outputs(), tol);
+    }
+}

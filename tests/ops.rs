@@ -525,6 +525,71 @@ fn rows() -> Vec<Row> {
         row("upsample_bicubic", vec![f32s(&[1, 2, 3, 4])], |x| {
             vec![x[0].upsample_bicubic2d([6, 8], false, None, None), x[0].upsample_bicubic2d([5, 5], true, None, None)]
         }),
+        // int64 square is checked in ONNX Runtime only (tests/export.rs): tract turns Mul(x, x)
+        // into its Square, which has no int64 kernel.
+        row("math_more", vec![f32s(&[12]) * 3.0], |x| {
+            vec![
+                (x[0].abs() + 0.1).log10(),
+                x[0].exp2(),
+                x[0].square(),
+                x[0].log_sigmoid(),
+                x[0].hardshrink(),
+                x[0].softshrink(),
+            ]
+        }),
+        row("prod", vec![f32s(&[3, 4]) * 0.5 + 1.0, ints(&[2, 3], 4) + 1, bools(&[4])], |x| {
+            vec![x[0].prod(None), x[0].prod_dim_int(1, false, None), x[1].prod_dim_int(0, true, None), x[2].prod(None)]
+        }),
+        row("lerp", vec![f32s(&[6]), f32s(&[6]), f32s(&[6]).sigmoid()], |x| {
+            vec![x[0].lerp(&x[1], 0.3), x[0].lerp(&x[1], 0.75), x[0].lerp_tensor(&x[1], &x[2])]
+        }),
+        row("scatter", vec![f32s(&[3, 5]), f32s(&[2, 4])], |x| {
+            // Distinct targets per column along dim 0, per row along dim 1.
+            let i0 = Tensor::from_slice(&[2i64, 0, 1, 2, 1, 2, 0, 0]).reshape([2, 4]);
+            let i1 = Tensor::from_slice(&[4i64, 0, 2, 1, 3, 0]).reshape([2, 3]);
+            vec![x[0].scatter(0, &i0, &x[1]), x[0].scatter(1, &i1, &x[1])]
+        }),
+        row("scatter_add", vec![f32s(&[3, 5]), f32s(&[2, 4]), ints(&[4, 3], 7)], |x| {
+            // Repeated targets add up.
+            let i0 = Tensor::from_slice(&[2i64, 2, 1, 2, 2, 2, 0, 0]).reshape([2, 4]);
+            let i1 = Tensor::from_slice(&[4i64, 4, 2, 1, 1, 1]).reshape([2, 3]);
+            let i2 = Tensor::from_slice(&[0i64, 1, 0, 2, 2, 2]).reshape([3, 2]);
+            vec![x[0].scatter_add(0, &i0, &x[1]), x[0].scatter_add(-1, &i1, &x[1]), x[2].scatter_add(0, &i2, &x[2])]
+        }),
+        row("index_put_mask", vec![f32s(&[3, 4]), ints(&[3, 4], 9)], |x| {
+            let m = x[0].gt(0.2);
+            let rows = Tensor::from_slice(&[true, false, true]);
+            vec![
+                x[0].index_put(&[Some(&m)], &Tensor::from_slice(&[-1.0f32]).reshape([]), false),
+                x[1].index_put(&[Some(&m)], &Tensor::from_slice(&[(1i64 << 53) + 1]), false),
+                x[0].index_put(&[Some(&rows)], &Tensor::from_slice(&[0.5f32]), true),
+            ]
+        }),
+        row("pool1d", vec![f32s(&[2, 3, 9]), f32s(&[3, 8])], |x| {
+            vec![
+                x[0].max_pool1d([3], [2], [1], [1], false),
+                x[0].max_pool1d([2], Vec::<i64>::new(), [0], [2], true),
+                x[0].avg_pool1d([3], [2], [1], false, true),
+                x[1].avg_pool1d([2], [1], [0], true, false),
+            ]
+        }),
+        row("adaptive_pool", vec![f32s(&[2, 3, 8]), f32s(&[2, 3, 4, 6]), f32s(&[3, 4, 4])], |x| {
+            let (v, i) = x[1].adaptive_max_pool2d([2, 3]);
+            let (v1, i1) = x[2].adaptive_max_pool2d([1, 1]);
+            vec![x[0].adaptive_avg_pool1d([4]), x[0].adaptive_avg_pool1d(1), v, i, v1, i1]
+        }),
+        row("instance_norm", vec![f32s(&[2, 3, 4, 5]) * 2.0 + 1.0, f32s(&[3]), f32s(&[3])], |x| {
+            vec![
+                x[0].instance_norm(Some(&x[1]), Some(&x[2]), None, None, true, 0.1, 1e-5, false),
+                x[0].instance_norm(None, None, None, None, true, 0.1, 1e-3, false),
+            ]
+        }),
+        row("conv3d", vec![f32s(&[1, 2, 4, 5, 6]), f32s(&[3, 2, 2, 3, 3]), f32s(&[3])], |x| {
+            vec![
+                x[0].conv3d(&x[1], Some(&x[2]), &[1, 2, 1], &[1], &[1], 1),
+                x[0].conv3d_padding(&x[1], None, &[1], "same", &[1], 1),
+            ]
+        }),
         // types and constants
         row("to_kind", vec![f32s(&[5]) * 10], |x| {
             vec![

@@ -291,6 +291,32 @@ const STEPS: &[(&str, StepFn)] = &[
         )
     }),
     ("full_like", |x| x.h + x.o.full_like(0.25)),
+    ("log10", |x| (x.h.abs() + 0.5).log10()),
+    ("exp2", |x| (x.h * 0.1).exp2()),
+    ("square", |x| x.h.square() * 0.05),
+    ("log_sigmoid", |x| x.h.log_sigmoid()),
+    ("hardshrink", |x| (lin(&[2, 3, 4], 2.0)).hardshrink() + x.h),
+    ("softshrink", |x| x.h.softshrink()),
+    ("prod", |x| {
+        if x.a % 2 == 0 {
+            (x.h * 0.05 + 1.0).prod_dim_int(1, false, None)
+        } else {
+            (x.h * 0.01 + 1.0).prod(None)
+        }
+    }),
+    ("lerp", |x| if x.a % 2 == 0 { x.h.lerp(x.o, 0.3) } else { x.h.lerp_tensor(x.o, &(lin(&[4], 1.0) + 0.5)) }),
+    ("scatter", |x| {
+        x.h.scatter(2, &Tensor::from_slice(&[3i64, 0, 2, 1, 0, 3]).reshape([1, 2, 3]).repeat([2, 1, 1]), x.o)
+    }),
+    ("scatter_add", |x| {
+        x.h.scatter_add(1, &Tensor::from_slice(&[2i64, 2, 0, 1, 1, 1, 0, 2]).reshape([1, 2, 4]).repeat([2, 1, 1]), x.o)
+    }),
+    ("index_put", |x| x.h.index_put(&[Some(&x.h.abs().lt(30.0))], &Tensor::from_slice(&[0.25f32]), x.a % 2 == 0)),
+    ("max_pool1d", |x| x.h.max_pool1d([2], [1], [0], [1], false)),
+    ("avg_pool1d", |x| x.h.avg_pool1d([3], [1], [1], false, x.a % 2 == 0)),
+    ("adaptive_avg_pool1d", |x| x.h.adaptive_avg_pool1d([2])),
+    ("adaptive_max_pool2d", |x| x.h.reshape([1, 2, 3, 4]).adaptive_max_pool2d([3, 2]).0),
+    ("instance_norm", |x| (x.h + lin(&[2, 3, 4], 2.0)).instance_norm(None, None, None, None, true, 0.1, 1e-5, false)),
     ("to_kind", |x| match x.a % 3 {
         0 => x.h.to_kind(Kind::Double),
         1 => (x.h * 4.0).to_kind(Kind::Int64),

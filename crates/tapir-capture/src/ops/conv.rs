@@ -1,5 +1,5 @@
-//! conv1d and conv2d with stride, padding (numbers, or tch's `"same"` / `"valid"` through
-//! `conv1d_padding` / `conv2d_padding`), dilation, groups and an optional bias.
+//! conv1d, conv2d and conv3d with stride, padding (numbers, or tch's `"same"` / `"valid"` through
+//! `conv1d_padding` / `conv2d_padding` / `conv3d_padding`), dilation, groups and an optional bias.
 //!
 //! ONNX: Conv (opset 11+ semantics; https://onnx.ai/onnx/operators/onnx__Conv.html) with `pads`
 //! (all begins, then all ends; `"same"` with an odd total puts the extra one at the end, as
@@ -45,9 +45,11 @@ impl OpDef for Conv {
         // Unknown names and "same" with a stride are torch's own errors.
         match (&self.padding_given, self.stride.len()) {
             (ConvPadding::Explicit, 1) => x.f_conv1d(w, b, s, p, d, g),
-            (ConvPadding::Explicit, _) => x.f_conv2d(w, b, s, p, d, g),
+            (ConvPadding::Explicit, 2) => x.f_conv2d(w, b, s, p, d, g),
+            (ConvPadding::Explicit, _) => x.f_conv3d(w, b, s, p, d, g),
             (ConvPadding::Named(name), 1) => x.f_conv1d_padding(w, b, s, name, d, g),
-            (ConvPadding::Named(name), _) => x.f_conv2d_padding(w, b, s, name, d, g),
+            (ConvPadding::Named(name), 2) => x.f_conv2d_padding(w, b, s, name, d, g),
+            (ConvPadding::Named(name), _) => x.f_conv3d_padding(w, b, s, name, d, g),
         }
     }
     fn describe(&self) -> String {
@@ -63,7 +65,7 @@ impl OpDef for Conv {
 }
 
 pub(super) const DOCS: &[OpDoc] =
-    &[OpDoc { name: "conv", methods: "`conv1d`, `conv2d`, `conv1d_padding`, `conv2d_padding`" }];
+    &[OpDoc { name: "conv", methods: "`conv1d`, `conv2d`, `conv3d`, `conv1d_padding`, `conv2d_padding`, `conv3d_padding`" }];
 
 impl Tensor {
     #[allow(clippy::too_many_arguments)]
@@ -132,6 +134,35 @@ impl Tensor {
         groups: i64,
     ) -> Tensor {
         self.conv_nd(2, weight, bias, stride, Padding::Explicit(padding), dilation, groups)
+    }
+
+    /// 3-D convolution over `[N, C, D, H, W]` or `[C, D, H, W]`; `stride`, `padding`,
+    /// `dilation` have 1 or 3 entries.
+    #[track_caller]
+    pub fn conv3d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: &[i64],
+        padding: &[i64],
+        dilation: &[i64],
+        groups: i64,
+    ) -> Tensor {
+        self.conv_nd(3, weight, bias, stride, Padding::Explicit(padding), dilation, groups)
+    }
+
+    /// [`Tensor::conv3d`] with torch's named padding: `"valid"` or `"same"`.
+    #[track_caller]
+    pub fn conv3d_padding(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: &[i64],
+        padding: &str,
+        dilation: &[i64],
+        groups: i64,
+    ) -> Tensor {
+        self.conv_nd(3, weight, bias, stride, Padding::Named(padding), dilation, groups)
     }
 
     /// [`Tensor::conv1d`] with torch's named padding: `"valid"` (none) or `"same"` (output as

@@ -13,6 +13,9 @@
 //! Selu (ONNX's default constants are torch's); celu (alpha 1) is `max(0, x) + min(0, exp(x) -
 //! 1)` (ONNX's Celu takes float32 only); mish is Mish from opset 18, `x * tanh(softplus(x))`
 //! below. ONNX Runtime has float32 Softplus and Mish only, so other dtypes get `log(1 + exp(x))`.
+//! log10 is `Log(x) / ln 10`, exp2 `Pow(2, x)`, square `Mul(x, x)`, log_sigmoid torch's stable
+//! `min(x, 0) - log(1 + exp(-|x|))`, hardshrink and softshrink (lambda 0.5, tch's) a Where on
+//! `|x| > 0.5` and Shrink.
 
 use super::{OpDef, OpDoc};
 use crate::define::record;
@@ -75,6 +78,12 @@ math_fns!(
     (Selu, "selu", selu, f_selu),
     (Celu, "celu", celu, f_celu),
     (Mish, "mish", mish, f_mish),
+    (Log10, "log10", log10, f_log10),
+    (Exp2, "exp2", exp2, f_exp2),
+    (Square, "square", square, f_square),
+    (LogSigmoid, "log_sigmoid", log_sigmoid, f_log_sigmoid),
+    (Hardshrink, "hardshrink", hardshrink, f_hardshrink),
+    (Softshrink, "softshrink", softshrink, f_softshrink),
 );
 
 /// Inputs: `[x]`.
@@ -178,6 +187,38 @@ fn lower(cx: &mut dyn Emit, f: MathFn, x: Sym, dtype: DType) -> Sym {
             let pos = node(cx, "Max", &[zero, x]);
             node(cx, "Add", &[pos, neg])
         }
+        Log10 => {
+            let ln10 = cx.const_scalar(dtype, std::f64::consts::LN_10);
+            let l = node(cx, "Log", &[x]);
+            node(cx, "Div", &[l, ln10])
+        }
+        Exp2 => {
+            let two = cx.const_scalar(dtype, 2.0);
+            node(cx, "Pow", &[two, x])
+        }
+        Square if dtype == DType::Bool => node(cx, "And", &[x, x]),
+        Square => node(cx, "Mul", &[x, x]),
+        // torch's stable form: min(x, 0) - log(1 + exp(-|x|)).
+        LogSigmoid => {
+            let zero = cx.const_scalar(dtype, 0.0);
+            let one = cx.const_scalar(dtype, 1.0);
+            let m = node(cx, "Min", &[x, zero]);
+            let a = node(cx, "Abs", &[x]);
+            let na = node(cx, "Neg", &[a]);
+            let e = node(cx, "Exp", &[na]);
+            let e1 = node(cx, "Add", &[e, one]);
+            let l = node(cx, "Log", &[e1]);
+            node(cx, "Sub", &[m, l])
+        }
+        // torch's default lambda 0.5: x where |x| > 0.5, 0 elsewhere.
+        Hardshrink => {
+            let (lambda, zero) = (cx.const_scalar(dtype, 0.5), cx.const_scalar(dtype, 0.0));
+            let a = node(cx, "Abs", &[x]);
+            let keep = node(cx, "Greater", &[a, lambda]);
+            node(cx, "Where", &[keep, x, zero])
+        }
+        // x - 0.5 above 0.5, x + 0.5 below -0.5, 0 between: ONNX's Shrink.
+        Softshrink => cx.node("Shrink", &[x], vec![("lambd", Attr::Float(0.5)), ("bias", Attr::Float(0.5))]),
         Mish if cx.opset() >= 18 && dtype == DType::F32 => node(cx, "Mish", &[x]),
         Mish => {
             let sp = softplus(cx, x, dtype);

@@ -35,7 +35,7 @@ macro_rules! ops {
 
 ops! {
     // elementwise arithmetic and math
-    binary, div_mode, remainder, unary, clamp, math, special_values,
+    binary, div_mode, remainder, unary, clamp, lerp, math, special_values,
     // comparisons and logic
     compare, logical, where_,
     // activations
@@ -43,13 +43,14 @@ ops! {
     // linear algebra
     matmul, addmm, linear, outer, einsum,
     // shapes and indexing
-    reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, gather, expand,
-    repeat, repeat_interleave, flip, roll, trilu, pad, pixel_shuffle, one_hot,
+    reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, gather, scatter,
+    index_put, expand, repeat, repeat_interleave, flip, roll, trilu, pad, pixel_shuffle, one_hot,
     // reductions, scans and sorting
     reduce, any_all, var, norm, minmax_dim, arg_reduce, cumsum, sort,
     // network layers
-    conv, conv_transpose, max_pool2d, avg_pool2d, adaptive_avg_pool2d, upsample, batch_norm,
-    layer_norm, group_norm, rms_norm, embedding, attention, dropout, rnn,
+    conv, conv_transpose, pool1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, adaptive_pool,
+    upsample, batch_norm, instance_norm, layer_norm, group_norm, rms_norm, embedding, attention,
+    dropout, rnn,
     // types and constants
     cast, full_like, factory,
 }

@@ -1,7 +1,8 @@
-//! Reductions over dimensions (or all of them): sum, mean, amax, amin.
+//! Reductions over dimensions (or all of them): sum, mean, amax, amin, prod.
 //!
-//! ONNX: ReduceSum (axes input from 13), ReduceMean / ReduceMax / ReduceMin (axes attribute up to
-//! 17, input from 18). Integer sums are widened to int64 as torch does, by casting first.
+//! ONNX: ReduceSum (axes input from 13), ReduceMean / ReduceMax / ReduceMin / ReduceProd (axes
+//! attribute up to 17, input from 18). Integer sums and products are widened to int64 as torch
+//! does, by casting first.
 
 use super::{IntList, lowering, Dims, OpDef, OpDoc};
 use crate::define::record;
@@ -14,6 +15,7 @@ pub enum ReduceKind {
     Mean,
     Max,
     Min,
+    Prod,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,7 @@ impl OpDef for Reduce {
             ReduceKind::Mean => "mean",
             ReduceKind::Max => "amax",
             ReduceKind::Min => "amin",
+            ReduceKind::Prod => "prod",
         }
     }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
@@ -43,6 +46,11 @@ impl OpDef for Reduce {
             ReduceKind::Mean => t[0].f_mean_dim(dims, self.keepdim, self.dtype),
             ReduceKind::Max => t[0].f_amax(dims, self.keepdim),
             ReduceKind::Min => t[0].f_amin(dims, self.keepdim),
+            // tch's prod reduces one dimension at a time (or all).
+            ReduceKind::Prod => match dims {
+                [d] if self.keepdim || t[0].dim() > 0 => t[0].f_prod_dim_int(*d, self.keepdim, self.dtype),
+                _ => t[0].f_prod(self.dtype),
+            },
         }
     }
     fn describe(&self) -> String {
@@ -57,11 +65,16 @@ impl OpDef for Reduce {
             ReduceKind::Mean => "ReduceMean",
             ReduceKind::Max => "ReduceMax",
             ReduceKind::Min => "ReduceMin",
+            ReduceKind::Prod => "ReduceProd",
         };
-        // A sum or mean over an empty dimension is a constant (0, or 0/0 = NaN); runtimes differ on
+        // A sum, mean or product over an empty dimension is a constant (0, 0/0 = NaN, 1); runtimes differ on
         // reducing empty tensors, so it is written as one.
-        if cx.input_meta(0).numel() == 0 && matches!(self.kind, ReduceKind::Sum | ReduceKind::Mean) {
-            let fill = if self.kind == ReduceKind::Sum { 0.0 } else { f64::NAN };
+        if cx.input_meta(0).numel() == 0 && matches!(self.kind, ReduceKind::Sum | ReduceKind::Mean | ReduceKind::Prod) {
+            let fill = match self.kind {
+                ReduceKind::Sum => 0.0,
+                ReduceKind::Prod => 1.0,
+                _ => f64::NAN,
+            };
             let value = cx.const_scalar(out, fill);
             let shape = cx.const_i64s(&cx.output_meta(0).shape.clone());
             return emit::one(cx.node("Expand", &[value, shape], vec![]));
@@ -79,6 +92,7 @@ pub(super) const DOCS: &[OpDoc] = &[
     OpDoc { name: "mean", methods: "`mean`, `mean_dims`, `mean_dim`" },
     OpDoc { name: "amax", methods: "`amax`" },
     OpDoc { name: "amin", methods: "`amin`" },
+    OpDoc { name: "prod", methods: "`prod`, `prod_dim_int`" },
 ];
 
 impl Tensor {
@@ -127,6 +141,18 @@ impl Tensor {
     #[track_caller]
     pub fn mean_dim(&self, dims: impl IntList, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
         self.reduce(ReduceKind::Mean, &dims.to_dims(), keepdim, dtype.into())
+    }
+
+    /// Product of all elements (a 0-D tensor), computed in `dtype` when given.
+    #[track_caller]
+    pub fn prod(&self, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Prod, &[], false, dtype.into())
+    }
+
+    /// Product along `dim`, computed in `dtype` when given.
+    #[track_caller]
+    pub fn prod_dim_int(&self, dim: i64, keepdim: bool, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Prod, &[dim], keepdim, dtype.into())
     }
 
     /// Maximum over `dims` (all dimensions when empty).
