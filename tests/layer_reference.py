@@ -60,6 +60,32 @@ def main() -> None:
         x = torch.randn(2, 5, 16)
         save(out, "encoder_layer_prenorm_relu", m, [x], [m(x)])
 
+        m = nn.RMSNorm([8], eps=None).eval()
+        m.weight.uniform_(0.5, 1.5)
+        x = torch.randn(2, 3, 8)
+        save(out, "rms_norm", m, [x], [m(x)])
+
+        m = nn.PReLU(3, init=0.2).eval()
+        m.weight.uniform_(0.0, 0.5)
+        x = torch.randn(2, 3, 4, 4)
+        save(out, "prelu", m, [x], [m(x)])
+
+        x = torch.randn(1, 2, 3, 5)
+        ups = [
+            nn.Upsample(scale_factor=2.0, mode="nearest"),
+            nn.Upsample(size=(7, 9), mode="nearest"),
+            nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=False),
+            nn.Upsample(size=(6, 8), mode="bilinear", align_corners=True),
+            nn.Upsample(scale_factor=2.0, mode="bicubic", align_corners=False),
+        ]
+        save(out, "upsample", nn.Module(), [x], [u(x) for u in ups], atol=1e-4)
+
+        acts = [nn.LeakyReLU(0.2), nn.ELU(0.5), nn.GELU(approximate="tanh"), nn.SiLU(), nn.Hardswish(),
+                nn.Hardsigmoid(), nn.ReLU6(), nn.Hardtanh(), nn.Softplus(), nn.Mish(), nn.SELU(), nn.CELU(),
+                nn.LogSigmoid(), nn.Hardshrink(), nn.Softshrink(), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1)]
+        x = torch.randn(3, 40) * 4
+        save(out, "activations", nn.Module(), [x], [a(x) for a in acts])
+
     # BatchNorm2d in train mode: three steps update the running statistics; then eval output.
     m = nn.BatchNorm2d(3)
     xs = [torch.randn(4, 3, 5, 5) for _ in range(3)]

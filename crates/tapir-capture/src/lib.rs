@@ -18,5 +18,5 @@ pub use error::CaptureError;
 pub use ops::{IntList, Operand};
 pub use record::trace::{trace_with, Captured, IntoOutputs, TraceSpec};
 pub use replay::replay;
-pub use session::{enter_scope, enter_scope_path, is_tracing, GuardPolicy, ScopeGuard};
+pub use session::{enter_scope, enter_scope_path, is_tracing, named_constant, GuardPolicy, ScopeGuard};
 pub use tensor::{Scalar, Tensor};

@@ -2,7 +2,7 @@
 //! `in_proj_bias [3E]`, `out_proj.weight [E, E]`, `out_proj.bias [E]`; batch-first inputs
 //! `[B, T, E]`.
 
-use crate::{dotted, param, Linear, Module};
+use crate::{dotted, Linear, Module};
 use tapir::Tensor;
 
 #[derive(Debug)]
@@ -67,11 +67,24 @@ impl MultiheadAttention {
             (Ok((b, t, _)), Ok((_, s, _))) => (b, t, s),
             (Err(e), _) | (_, Err(e)) => return Tensor::from_error(e),
         };
-        let w = param(&self.in_proj_weight);
-        let bias = param(&self.in_proj_bias);
+        // The q, k and v rows of the packed parameters, cut on the tch side (not recorded): each
+        // becomes its own initializer (`<path>.in_proj_weight.q`, ...), so the model has no
+        // slicing nodes, and the bytes are the parameter's own (views, not copies).
+        let part = |t: &tch::Tensor, i: i64, what: &str| match t.f_narrow(0, i * e, e) {
+            Ok(view) => {
+                let name = format!("{what}.{}", ["q", "k", "v"][i as usize]);
+                let name = if self.path.is_empty() { name } else { format!("{}.{name}", self.path) };
+                tapir::named_constant(&view, &name)
+            }
+            Err(err) => Tensor::from_error(tapir::CaptureError::Op {
+                op: "narrow",
+                location: tapir::SourceLocation::caller(),
+                message: err.to_string(),
+            }),
+        };
         let project = |x: &Tensor, i: i64, len: i64| {
-            let wi = w.narrow(0, i * e, e);
-            let bi = bias.narrow(0, i * e, e);
+            let (wi, bi) =
+                (part(&self.in_proj_weight, i, "in_proj_weight"), part(&self.in_proj_bias, i, "in_proj_bias"));
             x.linear(&wi, Some(&bi)).reshape([b, len, h, hd]).transpose(1, 2)
         };
         let (q, k, v) = (project(query, 0, t), project(key, 1, s), project(value, 2, s));

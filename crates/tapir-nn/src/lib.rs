@@ -28,14 +28,16 @@ mod rnn;
 mod sequential;
 mod transformer;
 
-pub use activation::{Activation, ReLU, Sigmoid, Tanh, GELU};
+pub use activation::{
+    Activation, Elementwise, LeakyReLU, PReLU, ReLU, Sigmoid, Softmax, Tanh, Upsample, UpsampleMode, ELU, GELU,
+};
 pub use attention::MultiheadAttention;
 pub use conv::{Conv1d, Conv2d, ConvConfig, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::Linear;
 pub use load::{load_safetensors, LoadError};
-pub use norm::{BatchNorm, GroupNorm, LayerNorm};
+pub use norm::{BatchNorm, GroupNorm, LayerNorm, RMSNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{Gru, Lstm};
 pub use sequential::Sequential;

@@ -124,3 +124,32 @@ impl Module for GroupNorm {
         x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
     }
 }
+
+/// PyTorch `nn.RMSNorm(normalized_shape, eps)`: `weight` over the normalized shape (ones);
+/// `eps = None` is the dtype's machine epsilon, as in PyTorch.
+#[derive(Debug)]
+pub struct RMSNorm {
+    pub weight: tch::Tensor,
+    pub normalized_shape: Vec<i64>,
+    pub eps: Option<f64>,
+    path: String,
+}
+
+impl RMSNorm {
+    pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, normalized_shape: &[i64], eps: Option<f64>) -> Self {
+        let p = p.borrow();
+        RMSNorm {
+            weight: p.ones("weight", normalized_shape),
+            normalized_shape: normalized_shape.to_vec(),
+            eps,
+            path: dotted(p),
+        }
+    }
+}
+
+impl Module for RMSNorm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let _scope = tapir::enter_scope_path(&self.path);
+        x.rms_norm(self.normalized_shape.as_slice(), Some(&param(&self.weight)), self.eps)
+    }
+}

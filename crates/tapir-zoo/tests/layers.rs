@@ -113,6 +113,50 @@ fn layers_match_pytorch() {
     m.set_train(false);
     let c = case(&dir, "encoder_layer_prenorm_relu", &mut vs);
     check("encoder_layer_prenorm_relu", &c, &vs, |x| vec![m.forward(&x[0])]);
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
+    let m = RMSNorm::new(vs.root(), &[8], None);
+    let c = case(&dir, "rms_norm", &mut vs);
+    check("rms_norm", &c, &vs, |x| vec![m.forward(&x[0])]);
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
+    let m = PReLU::new(vs.root(), 3, 0.2);
+    let c = case(&dir, "prelu", &mut vs);
+    check("prelu", &c, &vs, |x| vec![m.forward(&x[0])]);
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
+    let c = case(&dir, "upsample", &mut vs);
+    let ups = [
+        Upsample::scale(2.0, UpsampleMode::Nearest),
+        Upsample::size([7, 9], UpsampleMode::Nearest),
+        Upsample::scale(1.5, UpsampleMode::Bilinear),
+        Upsample { align_corners: true, ..Upsample::size([6, 8], UpsampleMode::Bilinear) },
+        Upsample::scale(2.0, UpsampleMode::Bicubic),
+    ];
+    check("upsample", &c, &vs, |x| ups.iter().map(|u| u.forward(&x[0])).collect());
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
+    let c = case(&dir, "activations", &mut vs);
+    let acts: Vec<Box<dyn Module>> = vec![
+        Box::new(LeakyReLU { negative_slope: 0.2 }),
+        Box::new(ELU { alpha: 0.5 }),
+        Box::new(GELU { tanh: true }),
+        Box::new(Elementwise::SiLU),
+        Box::new(Elementwise::Hardswish),
+        Box::new(Elementwise::Hardsigmoid),
+        Box::new(Elementwise::ReLU6),
+        Box::new(Elementwise::Hardtanh),
+        Box::new(Elementwise::Softplus),
+        Box::new(Elementwise::Mish),
+        Box::new(Elementwise::SELU),
+        Box::new(Elementwise::CELU),
+        Box::new(Elementwise::LogSigmoid),
+        Box::new(Elementwise::Hardshrink),
+        Box::new(Elementwise::Softshrink),
+        Box::new(Softmax { dim: 1, log: false }),
+        Box::new(Softmax { dim: -1, log: true }),
+    ];
+    check("activations", &c, &vs, |x| acts.iter().map(|a| a.forward(&x[0])).collect());
 }
 
 #[test]

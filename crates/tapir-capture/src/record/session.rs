@@ -282,6 +282,41 @@ pub(crate) fn record_literal(t: tch::Tensor, op: &'static str, location: SourceL
     }
 }
 
+/// `t` as an operand that, when a trace captures it, becomes a constant named `name` (an
+/// initializer of that name in the exported model). For a layer that uses part of a parameter
+/// (a view: `narrow`, `select` on the tch tensor) as a weight of its own: the view is captured
+/// as its own initializer, named, instead of the whole parameter plus slicing nodes. Outside a
+/// trace this is `Tensor::from(t)`. Two tensors named alike, or an empty name, fail the trace.
+#[track_caller]
+pub fn named_constant(t: &tch::Tensor, name: &str) -> Tensor {
+    let location = SourceLocation::caller();
+    let err = with_session(|s| {
+        let key = CaptureKey::of(t);
+        let problem = if name.is_empty() {
+            Some("is empty")
+        } else if s.names.iter().any(|(k, n)| n == name && *k != key) {
+            Some("names two different tensors")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                let e = Arc::new(CaptureError::BadName { what: "constant", name: name.to_owned(), problem, location });
+                s.fail(e.clone());
+                Some(e)
+            }
+            None => {
+                s.names.entry(key).or_insert_with(|| name.to_owned());
+                None
+            }
+        }
+    });
+    match err.flatten() {
+        Some(e) => Tensor::from_state(tch::Tensor::new(), State::Failed(e)),
+        None => Tensor::from_state(t.shallow_clone(), State::Eager),
+    }
+}
+
 /// Refuses an op that cannot be traced faithfully when a trace is active; `None` otherwise.
 pub(crate) fn refuse_in_trace(op: &'static str, location: SourceLocation, reason: &str) -> Option<Tensor> {
     if !is_tracing() {
