@@ -27,6 +27,11 @@ const OPSETS: [i64; 3] = [13, 17, 20];
 
 /// Refusals by design: (OpInfo name, a substring of the error). A refusal not listed fails.
 const REFUSED: &[(&str, &str, &str)] = &[
+    (
+        "nn.functional.adaptive_avg_pool1d",
+        "is not a multiple of output",
+        "adaptive pooling to a size that does not divide the input has windows of varying size, which ONNX's pooling ops cannot express",
+    ),
     ("nn.functional.batch_norm", "training mode", "batch statistics in training mode are not traced"),
     ("nn.functional.dropout", "cannot be traced", "dropout in training mode is random"),
     (
@@ -43,6 +48,14 @@ const REFUSED: &[(&str, &str, &str)] = &[
 
 /// tract gaps: (OpInfo name, dtype, a substring of tract's error or of the mismatch).
 const TRACT_LIMITS: &[(&str, &str, &str)] = &[
+    // tract's optimizer makes a Square of Mul(x, x), which has no int64 or bool kernel.
+    ("square", "int64", "Square"),
+    ("square", "bool", "Square"),
+    ("bmm", "int64", "Can't build a WeightType from I64"),
+    ("baddbmm", "int64", "Can't build a WeightType from I64"),
+    // tract's reflect and edge Pad overflow on negative (cropping) pads.
+    ("nn.functional.pad", "float32", "attempt to add with overflow"),
+    ("nn.functional.pad", "int64", "attempt to add with overflow"),
     // tract's integer matrix product has no int64 kernel.
     ("matmul", "int64", "Can't build a WeightType from I64"),
     ("nn.functional.linear", "int64", "Can't build a WeightType from I64"),
@@ -69,6 +82,7 @@ const ORT_LIMITS: &[(&str, &str, &str)] = &[
     ("nn.functional.conv2d", "int64", "Could not find an implementation for Conv"),
     ("nn.functional.conv_transpose2d", "int64", "Could not find an implementation for ConvTranspose"),
     ("nn.functional.avg_pool2d", "int64", "Could not find an implementation for"),
+    ("nn.functional.avg_pool1d", "int64", "Could not find an implementation for"),
     // ONNX Runtime takes a ConvTranspose output_padding only below the stride; torch also below
     // the dilation. tapir writes an output padding within the padding as end padding instead,
     // so only a larger one meets this.
@@ -760,6 +774,286 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
             let b = c.constant(2, "bias")?;
             let eps = c.float(3, "eps", 1e-5)?;
             c.finish(Box::new(move |x, k| one(x[0].group_norm(groups, w.map(|w| &k[w]), b.map(|b| &k[b]), eps))))
+        }
+        ("log10", _) => unary!(log10),
+        ("exp2", _) => unary!(exp2),
+        ("square", _) => unary!(square),
+        ("nn.functional.logsigmoid", _) => unary!(log_sigmoid),
+        ("isnan", _) => unary!(isnan),
+        ("isinf", _) => unary!(isinf),
+        ("isfinite", _) => unary!(isfinite),
+        ("nn.functional.hardshrink" | "nn.functional.softshrink", _) => {
+            if c.float(0, "lambd", 0.5)? != 0.5 {
+                return Err("a lambda other than 0.5 has no tch counterpart".into());
+            }
+            let hard = op == "nn.functional.hardshrink";
+            c.finish(Box::new(move |x, _| one(if hard { x[0].hardshrink() } else { x[0].softshrink() })))
+        }
+        ("nan_to_num", _) => {
+            let nan = c.float(0, "nan", 0.0)?;
+            let opt = |c: &mut Call, i, name| c.take(i, name).map(|v| c.arg(v)).transpose();
+            let num = |a: Option<Arg>| match a {
+                Some(Arg::Float(f)) => Ok(Some(f)),
+                Some(Arg::Int(i)) => Ok(Some(i as f64)),
+                None => Ok(None),
+                _ => Err("a non-number bound".to_owned()),
+            };
+            let (pos, neg) = (num(opt(&mut c, 1, "posinf")?)?, num(opt(&mut c, 2, "neginf")?)?);
+            c.finish(Box::new(move |x, _| one(x[0].nan_to_num(nan, pos, neg))))
+        }
+        ("remainder", _) => binary!(remainder),
+        ("fmod", _) => binary!(fmod),
+        ("tril" | "triu", _) => {
+            let d = c.int(0, "diagonal", Some(0))?;
+            let upper = op == "triu";
+            c.finish(Box::new(move |x, _| one(if upper { x[0].triu(d) } else { x[0].tril(d) })))
+        }
+        ("flip", _) => {
+            let dims = c.int_list(0, "dims")?;
+            c.finish(Box::new(move |x, _| one(x[0].flip(&dims))))
+        }
+        ("roll", _) => {
+            let shifts = c.ints(0, "shifts")?.ok_or("no shifts")?;
+            let dims = c.ints(1, "dims")?.unwrap_or_default();
+            c.finish(Box::new(move |x, _| one(x[0].roll(&shifts, &dims))))
+        }
+        ("cumsum", _) => {
+            let (dim, dtype) = (c.int(0, "dim", None)?, c.kind(1, "dtype")?);
+            c.finish(Box::new(move |x, _| one(x[0].cumsum(dim, dtype))))
+        }
+        ("outer" | "bmm", _) => {
+            let other = c.input(0, if op == "outer" { "vec2" } else { "mat2" })?.ok_or("no other")?;
+            let outer = op == "outer";
+            c.finish(Box::new(move |x, _| one(if outer { x[0].outer(&x[other]) } else { x[0].bmm(&x[other]) })))
+        }
+        ("addmm" | "baddbmm", _) => {
+            let names = if op == "addmm" { ["mat1", "mat2"] } else { ["batch1", "batch2"] };
+            let (a, b) = (c.input(0, names[0])?.ok_or("no a")?, c.input(1, names[1])?.ok_or("no b")?);
+            let (beta, alpha) = (c.float(usize::MAX, "beta", 1.0)?, c.float(usize::MAX, "alpha", 1.0)?);
+            if op == "addmm" && (beta != 1.0 || alpha != 1.0) {
+                return Err("tch's addmm has no beta or alpha".into());
+            }
+            let batched = op == "baddbmm";
+            c.finish(Box::new(move |x, _| {
+                one(if batched { x[0].baddbmm(&x[a], &x[b], beta, alpha) } else { x[0].addmm(&x[a], &x[b]) })
+            }))
+        }
+        ("gather", _) => {
+            let dim = c.int(0, "dim", None)?;
+            let index = c.input(1, "index")?.ok_or("no index")?;
+            c.bool(2, "sparse_grad", false)?;
+            c.finish(Box::new(move |x, _| one(x[0].gather(dim, &x[index], false))))
+        }
+        ("scatter" | "scatter_add", _) => {
+            let dim = c.int(0, "dim", None)?;
+            let index = c.input(1, "index")?.ok_or("no index")?;
+            if c.take(usize::MAX, "reduce").is_some() {
+                return Err("`reduce` has no tapir counterpart".into());
+            }
+            let src = match c.operand(2, "src")? {
+                Operand::Input(i) => i,
+                Operand::Scalar(_) => {
+                    return Err("a number `src` (scatter's value form) has no tapir counterpart".into())
+                }
+            };
+            let add = op == "scatter_add";
+            c.finish(Box::new(move |x, _| {
+                one(if add { x[0].scatter_add(dim, &x[index], &x[src]) } else { x[0].scatter(dim, &x[index], &x[src]) })
+            }))
+        }
+        ("nn.functional.glu", _) => {
+            let dim = c.int(0, "dim", Some(-1))?;
+            c.finish(Box::new(move |x, _| one(x[0].glu(dim))))
+        }
+        ("nn.functional.prelu", _) => {
+            let w = c.constant(0, "weight")?.ok_or("no weight")?;
+            c.finish(Box::new(move |x, k| one(x[0].prelu(&k[w]))))
+        }
+        ("var" | "std", _) => {
+            let dims = c.ints(0, "dim")?.unwrap_or_default();
+            let unbiased = c.take(usize::MAX, "unbiased").map(|v| v.get("bool").and_then(Value::as_bool));
+            let correction = match (unbiased, c.take(usize::MAX, "correction")) {
+                (Some(Some(u)), None) => u as i64,
+                (None, Some(v)) => match c.arg(v)? {
+                    Arg::Int(i) => i,
+                    Arg::Float(f) if f.fract() == 0.0 => f as i64,
+                    _ => return Err("a fractional correction has no tapir counterpart".into()),
+                },
+                (None, None) => 1,
+                _ => return Err("unbiased and correction together".into()),
+            };
+            let keep = c.bool(usize::MAX, "keepdim", false)?;
+            let std = op == "std";
+            c.finish(Box::new(move |x, _| {
+                one(if std {
+                    x[0].std_correction(&dims, correction, keep)
+                } else {
+                    x[0].var_correction(&dims, correction, keep)
+                })
+            }))
+        }
+        ("linalg.vector_norm", _) => {
+            let ord = c.float(0, "ord", 2.0)?;
+            if ![1.0, 2.0, f64::INFINITY].contains(&ord) {
+                return Err(format!("ord = {ord}: tapir has 1, 2 and inf"));
+            }
+            let dims = c.ints(1, "dim")?.unwrap_or_default();
+            let keep = c.bool(2, "keepdim", false)?;
+            let dtype = c.kind(3, "dtype")?;
+            if dtype.is_some() {
+                return Err("`dtype` has no tapir counterpart".into());
+            }
+            c.finish(Box::new(move |x, _| one(x[0].linalg_vector_norm(ord, &dims, keep, None))))
+        }
+        ("logsumexp", _) => {
+            let dims = c.ints(0, "dim")?.ok_or("no dim")?;
+            let keep = c.bool(1, "keepdim", false)?;
+            c.finish(Box::new(move |x, _| one(x[0].logsumexp(&dims, keep))))
+        }
+        ("any" | "all", _) => {
+            let dims = c.ints(0, "dim")?;
+            let keep = c.bool(1, "keepdim", false)?;
+            let all = op == "all";
+            c.finish(Box::new(move |x, _| {
+                one(match (&dims, all) {
+                    (None, false) => x[0].any(),
+                    (None, true) => x[0].all(),
+                    (Some(d), false) => x[0].any_dims(d, keep),
+                    (Some(d), true) => x[0].all_dims(d, keep),
+                })
+            }))
+        }
+        ("prod", _) => {
+            let dim = c.opt_int(0, "dim")?;
+            let keep = c.bool(1, "keepdim", false)?;
+            let dtype = c.kind(2, "dtype")?;
+            c.finish(Box::new(move |x, _| {
+                one(match dim {
+                    None => x[0].prod(dtype),
+                    Some(d) => x[0].prod_dim_int(d, keep, dtype),
+                })
+            }))
+        }
+        ("sort" | "argsort", _) => {
+            let dim = c.int(0, "dim", Some(-1))?;
+            let descending = c.bool(1, "descending", false)?;
+            let stable = c.bool(usize::MAX, "stable", false)?;
+            if !stable && c.inputs[0].kind() == Kind::Bool {
+                return Err("an unstable sort of bools leaves the order of equal entries to the implementation".into());
+            }
+            let arg = op == "argsort";
+            c.finish(Box::new(move |x, _| {
+                if arg {
+                    return one(x[0].argsort(dim, descending));
+                }
+                let (v, i) = x[0].sort(dim, descending);
+                vec![v, i]
+            }))
+        }
+        ("topk", _) => {
+            if c.inputs[0].kind() != Kind::Float {
+                return Err("integers tie: which of equal entries topk returns is the implementation's".into());
+            }
+            let k = c.int(0, "k", None)?;
+            let dim = c.int(1, "dim", Some(-1))?;
+            let largest = c.bool(2, "largest", true)?;
+            if !c.bool(3, "sorted", true)? {
+                return Err("unsorted topk leaves the order to the implementation".into());
+            }
+            c.finish(Box::new(move |x, _| {
+                let (v, i) = x[0].topk(k, dim, largest, true);
+                vec![v, i]
+            }))
+        }
+        ("repeat_interleave", _) => {
+            let repeats = c.int(0, "repeats", None)?;
+            let dim = c.opt_int(1, "dim")?;
+            c.take(usize::MAX, "output_size");
+            c.finish(Box::new(move |x, _| one(x[0].repeat_interleave(repeats, dim))))
+        }
+        ("nn.functional.pixel_shuffle", _) => {
+            let r = c.int(0, "upscale_factor", None)?;
+            c.finish(Box::new(move |x, _| one(x[0].pixel_shuffle(r))))
+        }
+        ("nn.functional.pixel_unshuffle", _) => {
+            let r = c.int(0, "downscale_factor", None)?;
+            c.finish(Box::new(move |x, _| one(x[0].pixel_unshuffle(r))))
+        }
+        ("nn.functional.one_hot", _) => {
+            let n = c.int(0, "num_classes", Some(-1))?;
+            c.finish(Box::new(move |x, _| one(x[0].one_hot(n))))
+        }
+        ("full_like" | "zeros_like" | "ones_like", _) => {
+            let value = if op == "full_like" {
+                match c.operand(0, "fill_value")? {
+                    Operand::Scalar(s) => Some(s),
+                    Operand::Input(_) => return Err("a tensor fill value has no tapir counterpart".into()),
+                }
+            } else {
+                None
+            };
+            if c.kind(usize::MAX, "dtype")?.is_some() {
+                return Err("`dtype` has no tapir counterpart".into());
+            }
+            let zeros = op == "zeros_like";
+            c.finish(Box::new(move |x, _| {
+                one(match value {
+                    Some(v) => x[0].full_like(v),
+                    None if zeros => x[0].zeros_like(),
+                    None => x[0].ones_like(),
+                })
+            }))
+        }
+        ("nn.functional.pad", mode) => {
+            let pad = c.ints(0, "pad")?.ok_or("no pad")?;
+            c.take(1, "mode");
+            let value = c.float(2, "value", 0.0)?;
+            let mode = mode.to_owned();
+            c.finish(Box::new(move |x, _| one(x[0].pad(&pad, &mode, value))))
+        }
+        ("lerp", _) => {
+            let end = c.input(0, "end")?.ok_or("no end")?;
+            let w = c.operand(1, "weight")?;
+            c.finish(Box::new(move |x, _| one(x[0].lerp(&x[end], w.get(x)))))
+        }
+        ("unflatten", _) => {
+            let dim = c.int(0, "dim", None)?;
+            let sizes = c.ints(1, "sizes")?.ok_or("no sizes")?;
+            c.finish(Box::new(move |x, _| one(x[0].unflatten(dim, &sizes))))
+        }
+        ("nn.functional.rms_norm", _) => {
+            let shape = c.ints(0, "normalized_shape")?.ok_or("no shape")?;
+            let w = c.constant(1, "weight")?;
+            let eps = match c.take(2, "eps") {
+                Some(v) => match c.arg(v)? {
+                    Arg::Float(f) => Some(f),
+                    _ => return Err("eps is not a float".into()),
+                },
+                None => None,
+            };
+            c.finish(Box::new(move |x, k| one(x[0].rms_norm(&shape, w.map(|w| &k[w]), eps))))
+        }
+        ("nn.functional.max_pool1d" | "nn.functional.avg_pool1d", _) => {
+            let max = op == "nn.functional.max_pool1d";
+            let kernel = c.ints(0, "kernel_size")?.ok_or("no kernel")?;
+            let stride = c.ints(1, "stride")?.unwrap_or_default();
+            let padding = c.ints(2, "padding")?.unwrap_or(vec![0]);
+            if max {
+                let dilation = c.ints(3, "dilation")?.unwrap_or(vec![1]);
+                let ceil = c.bool(4, "ceil_mode", false)?;
+                if c.bool(5, "return_indices", false)? {
+                    return Err("max_pool1d indices have no tapir counterpart".into());
+                }
+                c.finish(Box::new(move |x, _| one(x[0].max_pool1d(&kernel, &stride, &padding, &dilation, ceil))))
+            } else {
+                let ceil = c.bool(3, "ceil_mode", false)?;
+                let include = c.bool(4, "count_include_pad", true)?;
+                c.finish(Box::new(move |x, _| one(x[0].avg_pool1d(&kernel, &stride, &padding, ceil, include))))
+            }
+        }
+        ("nn.functional.adaptive_avg_pool1d", _) => {
+            let size = c.ints(0, "output_size")?.ok_or("no size")?;
+            c.finish(Box::new(move |x, _| one(x[0].adaptive_avg_pool1d(&size))))
         }
         ("nn.functional.embedding", _) => {
             // OpInfo's sample input is the weight, its first argument the indices.

@@ -48,6 +48,19 @@ OPS = [
     ("nn.functional.adaptive_avg_pool2d", ""), ("nn.functional.batch_norm", ""),
     ("nn.functional.layer_norm", ""), ("nn.functional.group_norm", ""),
     ("nn.functional.embedding", ""), ("nn.functional.dropout", ""), ("contiguous", ""), ("to", ""),
+    # the modern-architecture ops
+    ("log10", ""), ("exp2", ""), ("square", ""), ("nn.functional.logsigmoid", ""),
+    ("nn.functional.hardshrink", ""), ("nn.functional.softshrink", ""), ("isnan", ""), ("isinf", ""),
+    ("isfinite", ""), ("nan_to_num", ""), ("remainder", ""), ("fmod", ""), ("tril", ""), ("triu", ""),
+    ("flip", ""), ("roll", ""), ("cumsum", ""), ("outer", ""), ("bmm", ""), ("addmm", ""), ("baddbmm", ""),
+    ("gather", ""), ("scatter", ""), ("scatter_add", ""), ("nn.functional.glu", ""),
+    ("nn.functional.prelu", ""), ("var", ""), ("std", ""), ("linalg.vector_norm", ""), ("logsumexp", ""),
+    ("any", ""), ("all", ""), ("prod", ""), ("sort", ""), ("argsort", ""), ("topk", ""),
+    ("repeat_interleave", ""), ("nn.functional.pixel_shuffle", ""), ("nn.functional.pixel_unshuffle", ""),
+    ("nn.functional.one_hot", ""), ("full_like", ""), ("zeros_like", ""), ("ones_like", ""),
+    ("nn.functional.pad", "constant"), ("nn.functional.pad", "reflect"), ("nn.functional.pad", "replicate"),
+    ("lerp", ""), ("unflatten", ""), ("nn.functional.rms_norm", ""), ("nn.functional.max_pool1d", ""),
+    ("nn.functional.avg_pool1d", ""), ("nn.functional.adaptive_avg_pool1d", ""),
 ]
 CAP = 16  # samples per op and dtype
 MAX_NUMEL = 16384  # larger tensors (a few reference inputs) are skipped: they add time, not cases

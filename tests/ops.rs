@@ -443,12 +443,30 @@ fn rows() -> Vec<Row> {
         row("pixel_shuffle", vec![f32s(&[1, 8, 3, 3]), f32s(&[2, 3, 4, 6])], |x| {
             vec![x[0].pixel_shuffle(2), x[1].pixel_unshuffle(2)]
         }),
-        row("one_hot", vec![ints(&[2, 3], 4)], |x| vec![x[0].one_hot(5), x[0].one_hot(-1).sum_dims([0], false)]),
+        row("one_hot", vec![ints(&[2, 3], 4), ints(&[], 4)], |x| {
+            vec![x[0].one_hot(5), x[0].one_hot(-1).sum_dims([0], false), x[1].one_hot(4)]
+        }),
         row("full_like", vec![f32s(&[2, 3]), ints(&[4], 3)], |x| {
             vec![x[0].full_like(2.5), x[0].zeros_like(), x[1].ones_like(), x[1].full_like((1i64 << 53) + 1)]
         }),
         row("shape_tuples", vec![f32s(&[2, 3, 4])], |x| {
-            vec![x[0].view((6, 4)), x[0].reshape(24), x[0].reshape(vec![4, 6]), x[0].permute((2, 0, 1))]
+            vec![
+                x[0].view((6, 4)),
+                x[0].reshape(24),
+                x[0].reshape(vec![4, 6]),
+                x[0].permute((2, 0, 1)),
+                x[0].unflatten(-1, [2, -1]),
+            ]
+        }),
+        row("logsumexp", vec![f32s(&[3, 4]) * 30.0, ints(&[2, 3], 5)], |x| {
+            let inf_row =
+                x[0].masked_fill(&Tensor::from_slice(&[true, false, false]).reshape([3, 1]), f64::NEG_INFINITY);
+            vec![
+                x[0].logsumexp([1], false),
+                x[0].logsumexp([0, 1], true),
+                inf_row.logsumexp(-1, false),
+                x[1].logsumexp(0, false),
+            ]
         }),
         // reductions, scans, sorting
         row("any_all", vec![bools(&[3, 4]), f32s(&[3, 4]).gt(1.0).to_kind(Kind::Float)], |x| {

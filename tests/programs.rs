@@ -297,6 +297,7 @@ const STEPS: &[(&str, StepFn)] = &[
     ("log_sigmoid", |x| x.h.log_sigmoid()),
     ("hardshrink", |x| (lin(&[2, 3, 4], 2.0)).hardshrink() + x.h),
     ("softshrink", |x| x.h.softshrink()),
+    ("logsumexp", |x| x.h.logsumexp([x.a as i64 % 3], x.a % 2 == 0)),
     ("prod", |x| {
         if x.a % 2 == 0 {
             (x.h * 0.05 + 1.0).prod_dim_int(1, false, None)

@@ -1,65 +1,68 @@
 #![doc = include_str!("../../../docs/custom-ops.md")]
 //!
 //! The three ops of this crate, tested in `tests/custom_ops.rs`:
-//! - [`logsumexp`]: an op tapir does not have, lowered to standard ONNX ops;
+//! - [`cosine_similarity`]: an op tapir does not have, lowered to standard ONNX ops;
 //! - [`fast_gelu`]: lowered to ONNX Runtime's `com.microsoft::FastGelu`, a custom domain;
 //! - [`gelu_without_gelu_op`]: export options replacing the built-in `gelu` lowering.
 
 use tapir::op::{emit, lowering, Emit, LowerError, Op, OpDef, Outputs};
 use tapir::{ExportOptions, Tensor};
 
-/// `log(sum(exp(x)))` along `dim`, computed stably (torch's `logsumexp`). Inputs: `[x]`.
+/// The cosine similarity of `x1` and `x2` along `dim` (torch's `cosine_similarity`):
+/// `sum(x1 * x2) / (max(|x1|, eps) * max(|x2|, eps))`, broadcasting the inputs. Inputs:
+/// `[x1, x2]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogSumExp {
-    /// A non-negative dimension.
+pub struct CosineSimilarity {
+    /// A non-negative dimension of the broadcast shape.
     pub dim: i64,
-    pub keepdim: bool,
+    pub eps: f64,
 }
 
-impl OpDef for LogSumExp {
+impl OpDef for CosineSimilarity {
     type Output = tch::Tensor;
 
     fn name(&self) -> &'static str {
-        "logsumexp"
+        "cosine_similarity"
     }
 
     fn describe(&self) -> String {
-        format!("dim={}, keepdim={}", self.dim, self.keepdim)
+        format!("dim={}, eps={}", self.dim, self.eps)
     }
 
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
-        t[0].f_logsumexp([self.dim].as_slice(), self.keepdim)
+        tch::Tensor::f_cosine_similarity(t[0], t[1], self.dim, self.eps)
     }
 
-    /// `max + log(sum(exp(x - max)))`, with a max of ±inf replaced by 0 (so a row of -inf gives
-    /// -inf, not NaN, as in torch).
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let dtype = cx.output_meta(0).dtype;
         if !dtype.is_float() {
-            return Err(LowerError::new("logsumexp", cx.opset(), format!("{dtype} output: floats only")));
+            return Err(LowerError::new("cosine_similarity", cx.opset(), format!("{dtype} output: floats only")));
         }
-        let x = emit::input_as(cx, 0, dtype);
-        let max = lowering::reduce(cx, "ReduceMax", x, &[self.dim], true);
-        let infinite = cx.node("IsInf", &[max], vec![]);
-        let zero = cx.const_scalar(dtype, 0.0);
-        let max = cx.node("Where", &[infinite, zero, max], vec![]);
-        let shifted = cx.node("Sub", &[x, max], vec![]);
-        let e = cx.node("Exp", &[shifted], vec![]);
-        let sum = lowering::reduce(cx, "ReduceSum", e, &[self.dim], true);
-        let log = cx.node("Log", &[sum], vec![]);
-        let mut y = cx.node("Add", &[log, max], vec![]);
-        if !self.keepdim {
-            y = emit::squeeze(cx, y, &[self.dim]);
+        let (a, b) = (emit::input_as(cx, 0, dtype), emit::input_as(cx, 1, dtype));
+        let dims = [self.dim];
+        // `lowering::reduce` writes the axes as an attribute or an input, as the opset wants.
+        let ab = cx.node("Mul", &[a, b], vec![]);
+        let dot = lowering::reduce(cx, "ReduceSum", ab, &dims, false);
+        let eps = cx.const_scalar(dtype, self.eps);
+        let mut norms = vec![];
+        for x in [a, b] {
+            let sq = cx.node("Mul", &[x, x], vec![]);
+            let sum = lowering::reduce(cx, "ReduceSum", sq, &dims, false);
+            let norm = cx.node("Sqrt", &[sum], vec![]);
+            norms.push(cx.node("Max", &[norm, eps], vec![]));
         }
-        emit::one(y)
+        let denominator = cx.node("Mul", &norms, vec![]);
+        emit::one(cx.node("Div", &[dot, denominator], vec![]))
     }
 }
 
-/// `x.logsumexp(dim, keepdim)`: recorded as [`LogSumExp`] while a trace is active.
+/// The cosine similarity of `x1` and `x2` along `dim`: recorded as [`CosineSimilarity`] while
+/// a trace is active.
 #[track_caller]
-pub fn logsumexp(x: &Tensor, dim: i64, keepdim: bool) -> Tensor {
-    let dim = if dim < 0 { dim + x.dim() as i64 } else { dim };
-    tapir::op::record(LogSumExp { dim, keepdim }, &[x])
+pub fn cosine_similarity(x1: &Tensor, x2: &Tensor, dim: i64, eps: f64) -> Tensor {
+    let rank = x1.dim().max(x2.dim()) as i64;
+    let dim = if dim < 0 { dim + rank } else { dim };
+    tapir::op::record(CosineSimilarity { dim, eps }, &[x1, x2])
 }
 
 /// GELU, tanh approximation, written for ONNX Runtime as its contrib op

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use custom_ops::{fast_gelu, gelu_without_gelu_op, logsumexp};
+use custom_ops::{cosine_similarity, fast_gelu, gelu_without_gelu_op};
 use prost::Message;
 use tapir::internals::onnx::proto::ModelProto;
 use tapir::{ExportOptions, Tensor, Tracer};
@@ -24,23 +24,29 @@ fn op_types(bytes: &[u8]) -> Vec<(String, String)> {
 #[test]
 fn a_new_op_exports_and_matches_eager() {
     tch::manual_seed(0);
-    let x = randn(&[3, 7]);
-    // A row of -inf: logsumexp is -inf there, not NaN.
-    let _ = x.get(1).fill_(f64::NEG_INFINITY);
+    let (a, b) = (randn(&[3, 7]), randn(&[1, 7]));
+    // A zero row: its norm is below eps, as torch clamps it.
+    let _ = a.get(1).zero_();
     let traced = Tracer::new()
-        .trace(|x: &[Tensor]| vec![logsumexp(&x[0], 1, false), logsumexp(&x[0], -2, true)], &[&x])
+        .trace(
+            |x: &[Tensor]| vec![cosine_similarity(&x[0], &x[1], 1, 1e-8), cosine_similarity(&x[0], &x[0], -2, 1e-6)],
+            &[&a, &b],
+        )
         .unwrap();
-    assert_eq!(traced.graph().op_histogram().get("logsumexp"), Some(&2));
-    check("custom_ops/logsumexp", &traced, &[&x], all_opsets(), None);
+    assert_eq!(traced.graph().op_histogram().get("cosine_similarity"), Some(&2));
+    check("custom_ops/cosine_similarity", &traced, &[&a, &b], all_opsets(), None);
 }
 
 #[test]
 fn a_new_op_reports_errors_at_the_callers_line() {
-    let x = randn(&[3, 7]);
-    let line = line!() + 1;
-    let err = Tracer::new().trace(|x: &[Tensor]| logsumexp(&x[0], 5, false), &[&x]).unwrap_err().to_string();
-    assert!(err.contains("logsumexp"), "{err}");
-    assert!(err.contains(&format!("custom_ops.rs:{line}")), "{err}");
+    let (a, b) = (randn(&[3, 7]), randn(&[3, 5]));
+    let err = Tracer::new()
+        .trace(|x: &[Tensor]| cosine_similarity(&x[0], &x[1], 1, 1e-8), &[&a, &b])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cosine_similarity"), "{err}");
+    // The user's line, not the library's: `cosine_similarity` is `#[track_caller]`.
+    assert!(err.contains("tests/custom_ops.rs:"), "{err}");
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! below. ONNX Runtime has float32 Softplus and Mish only, so other dtypes get `log(1 + exp(x))`.
 //! log10 is `Log(x) / ln 10`, exp2 `Pow(2, x)`, square `Mul(x, x)`, log_sigmoid torch's stable
 //! `min(x, 0) - log(1 + exp(-|x|))`, hardshrink and softshrink (lambda 0.5, tch's) a Where on
-//! `|x| > 0.5` and Shrink.
+//! `|x| <= 0.5` (not ONNX's Shrink, which zeroes NaN).
 
 use super::{OpDef, OpDoc};
 use crate::define::record;
@@ -210,15 +210,24 @@ fn lower(cx: &mut dyn Emit, f: MathFn, x: Sym, dtype: DType) -> Sym {
             let l = node(cx, "Log", &[e1]);
             node(cx, "Sub", &[m, l])
         }
-        // torch's default lambda 0.5: x where |x| > 0.5, 0 elsewhere.
+        // torch's default lambda 0.5: 0 where |x| <= 0.5, x elsewhere (NaN stays NaN, which
+        // the comparison the other way round would zero).
         Hardshrink => {
             let (lambda, zero) = (cx.const_scalar(dtype, 0.5), cx.const_scalar(dtype, 0.0));
             let a = node(cx, "Abs", &[x]);
-            let keep = node(cx, "Greater", &[a, lambda]);
-            node(cx, "Where", &[keep, x, zero])
+            let small = node(cx, "LessOrEqual", &[a, lambda]);
+            node(cx, "Where", &[small, zero, x])
         }
-        // x - 0.5 above 0.5, x + 0.5 below -0.5, 0 between: ONNX's Shrink.
-        Softshrink => cx.node("Shrink", &[x], vec![("lambd", Attr::Float(0.5)), ("bias", Attr::Float(0.5))]),
+        // 0 where |x| <= 0.5, x - sign(x) * 0.5 elsewhere (NaN stays NaN; ONNX's Shrink zeroes it).
+        Softshrink => {
+            let (lambda, zero) = (cx.const_scalar(dtype, 0.5), cx.const_scalar(dtype, 0.0));
+            let a = node(cx, "Abs", &[x]);
+            let small = node(cx, "LessOrEqual", &[a, lambda]);
+            let s = node(cx, "Sign", &[x]);
+            let step = node(cx, "Mul", &[s, lambda]);
+            let shrunk = node(cx, "Sub", &[x, step]);
+            node(cx, "Where", &[small, zero, shrunk])
+        }
         Mish if cx.opset() >= 18 && dtype == DType::F32 => node(cx, "Mish", &[x]),
         Mish => {
             let sp = softplus(cx, x, dtype);

@@ -46,7 +46,7 @@ ops! {
     reshape, permute, squeeze, unsqueeze, cat, stack, split, slice, select, index, gather, scatter,
     index_put, expand, repeat, repeat_interleave, flip, roll, trilu, pad, pixel_shuffle, one_hot,
     // reductions, scans and sorting
-    reduce, any_all, var, norm, minmax_dim, arg_reduce, cumsum, sort,
+    reduce, any_all, var, norm, logsumexp, minmax_dim, arg_reduce, cumsum, sort,
     // network layers
     conv, conv_transpose, pool1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, adaptive_pool,
     upsample, batch_norm, instance_norm, layer_norm, group_norm, rms_norm, embedding, attention,

@@ -28,9 +28,13 @@ impl OpDef for OneHot {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let ids = emit::input_as(cx, 0, DType::I64);
+        // OneHot takes indices of rank 1 or more: a 0-d id runs as [1], then loses that axis.
+        let scalar = cx.input_meta(0).rank() == 0;
+        let ids = if scalar { emit::reshape(cx, ids, &[1]) } else { ids };
         let depth = cx.const_i64s(&[self.num_classes]);
         let values = cx.const_i64s(&[0, 1]);
-        emit::one(cx.node("OneHot", &[ids, depth, values], vec![("axis", Attr::Int(-1))]))
+        let y = cx.node("OneHot", &[ids, depth, values], vec![("axis", Attr::Int(-1))]);
+        emit::one(if scalar { emit::reshape(cx, y, &[self.num_classes]) } else { y })
     }
 }
 

@@ -9,7 +9,7 @@
 use super::{bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
-use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
 
 /// How the new entries are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,13 +83,21 @@ impl OpDef for Pad {
             ends[axis] = pair.get(1).copied().unwrap_or(0);
         }
         begins.extend(ends);
-        let x = cx.input(0);
+        // Bools pad as uint8 (not every runtime pads bools).
+        let compute = if meta.dtype == DType::Bool { DType::U8 } else { meta.dtype };
+        let x = emit::input_as(cx, 0, compute);
         let pads = cx.const_i64s(&begins);
         let mut ins = vec![x, pads];
         if self.mode == PadMode::Constant {
-            ins.push(lowering::scalar(cx, meta.dtype, self.value));
+            let value = if meta.dtype == DType::Bool {
+                lowering::scalar(cx, compute, Scalar::Int((self.value.as_f64() != 0.0) as i64))
+            } else {
+                lowering::scalar(cx, compute, self.value)
+            };
+            ins.push(value);
         }
-        emit::one(cx.node("Pad", &ins, vec![("mode", Attr::String(mode.into()))]))
+        let y = cx.node("Pad", &ins, vec![("mode", Attr::String(mode.into()))]);
+        emit::one(emit::cast(cx, y, compute, meta.dtype))
     }
 }
 

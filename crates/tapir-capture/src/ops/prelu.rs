@@ -25,12 +25,13 @@ impl OpDef for Prelu {
         let (x, w) = (cx.input(0), cx.input(1));
         let rank = cx.input_meta(0).rank();
         let c = cx.input_meta(1).numel();
+        // torch: the channels are dimension 1; below rank 2 there is one weight for all.
         let w = if rank >= 2 {
             let mut shape = vec![c];
             shape.extend(std::iter::repeat_n(1, rank - 2));
             emit::reshape(cx, w, &shape)
         } else {
-            w
+            emit::reshape(cx, w, &[])
         };
         emit::one(cx.node("PRelu", &[x, w], vec![]))
     }

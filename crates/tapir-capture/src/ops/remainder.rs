@@ -2,8 +2,10 @@
 //! `%`) or the dividend's (fmod, C's). The divisor is a tensor or a Rust number.
 //!
 //! ONNX: Mod (https://onnx.ai/onnx/operators/onnx__Mod.html): `fmod=1` is C's fmod for every
-//! type, `fmod=0` is Python's remainder for integers only; a float remainder is written
-//! `a - floor(a / b) * b`, torch's own definition. Inputs are cast to the output dtype.
+//! type, `fmod=0` is Python's remainder for integers only; a float remainder is the fmod plus
+//! the divisor where it is non-zero and its sign differs from the divisor's (exact, as torch
+//! computes it; `a - floor(a / b) * b` loses digits when the quotient is large). Inputs are
+//! cast to the output dtype.
 
 use super::{lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
@@ -48,10 +50,15 @@ impl OpDef for Remainder {
         if self.fmod || !out.is_float() {
             return emit::one(cx.node("Mod", &[a, b], vec![("fmod", Attr::Int(self.fmod as i64))]));
         }
-        let q = cx.node("Div", &[a, b], vec![]);
-        let q = cx.node("Floor", &[q], vec![]);
-        let qb = cx.node("Mul", &[q, b], vec![]);
-        emit::one(cx.node("Sub", &[a, qb], vec![]))
+        let m = cx.node("Mod", &[a, b], vec![("fmod", Attr::Int(1))]);
+        let zero = cx.const_scalar(out, 0.0);
+        let m_zero = cx.node("Equal", &[m, zero], vec![]);
+        let m_nonzero = cx.node("Not", &[m_zero], vec![]);
+        let (m_neg, b_neg) = (cx.node("Less", &[m, zero], vec![]), cx.node("Less", &[b, zero], vec![]));
+        let signs_differ = cx.node("Xor", &[m_neg, b_neg], vec![]);
+        let adjust = cx.node("And", &[m_nonzero, signs_differ], vec![]);
+        let shifted = cx.node("Add", &[m, b], vec![]);
+        emit::one(cx.node("Where", &[adjust, shifted, m], vec![]))
     }
 }
 

@@ -32,7 +32,8 @@ impl OpDef for Reshape {
     }
 }
 
-pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`" }];
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "reshape", methods: "`reshape`, `view`, `flatten`, `unflatten`" }];
 
 impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).
@@ -44,6 +45,20 @@ impl Tensor {
     /// Same as [`Tensor::reshape`] (tapir does not distinguish views).
     #[track_caller]
     pub fn view(&self, shape: impl IntList) -> Tensor {
+        self.reshape(shape)
+    }
+
+    /// Splits dimension `dim` into `sizes` (one entry may be `-1`), torch's `unflatten`.
+    #[track_caller]
+    pub fn unflatten(&self, dim: i64, sizes: impl IntList) -> Tensor {
+        let size = self.size();
+        let d = self.norm_dim(dim);
+        if d < 0 || d as usize >= size.len() {
+            return super::bad_argument("reshape", format!("unflatten({dim}) of a {}-d tensor: dimension out of range", size.len()));
+        }
+        let mut shape: Dims = size[..d as usize].iter().copied().collect();
+        shape.extend(sizes.to_dims());
+        shape.extend_from_slice(&size[d as usize + 1..]);
         self.reshape(shape)
     }
 

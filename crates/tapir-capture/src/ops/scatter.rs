@@ -44,12 +44,21 @@ impl OpDef for Scatter {
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).dtype;
         let (xs, is, ss) = (cx.input_meta(0).shape.clone(), cx.input_meta(1).shape.clone(), cx.input_meta(2).shape.clone());
-        if xs.is_empty() {
-            return Err(LowerError::new(self.name(), cx.opset(), "a 0-d input has no ONNX ScatterElements form"));
-        }
-        let x = emit::input_as(cx, 0, out);
-        let index = emit::input_as(cx, 1, DType::I64);
-        let mut src = emit::input_as(cx, 2, out);
+        // bool scatter_add is a logical or: computed as int32 sums.
+        let compute = if self.add && out == DType::Bool { DType::I32 } else { out };
+        let mut x = emit::input_as(cx, 0, compute);
+        let mut index = emit::input_as(cx, 1, DType::I64);
+        let mut src = emit::input_as(cx, 2, compute);
+        // A 0-d input (torch reads dim 0 of it) runs on [1] views.
+        let scalar = xs.is_empty();
+        let (xs, is, ss) = if scalar {
+            x = emit::reshape(cx, x, &[1]);
+            index = emit::reshape(cx, index, &[1]);
+            src = emit::reshape(cx, src, &[1]);
+            (vec![1].into(), vec![1].into(), vec![1].into())
+        } else {
+            (xs, is, ss)
+        };
         // torch reads src only where index has entries.
         let cut: Vec<i64> = (0..ss.len() as i64).filter(|&d| is.get(d as usize) < ss.get(d as usize)).collect();
         if !cut.is_empty() {
@@ -59,15 +68,24 @@ impl OpDef for Scatter {
             let axes = cx.const_i64s(&cut);
             src = cx.node("Slice", &[src, starts, ends, axes], vec![]);
         }
-        if !self.add || cx.opset() >= 16 {
+        let y = if !self.add || cx.opset() >= 16 {
             let mut attrs = vec![("axis", Attr::Int(self.dim))];
             if self.add {
                 attrs.push(("reduction", Attr::String("add".into())));
             }
-            return emit::one(cx.node("ScatterElements", &[x, index, src], attrs));
+            cx.node("ScatterElements", &[x, index, src], attrs)
+        } else {
+            let sum = one_hot_sum(cx, index, src, &is, &xs, self.dim as usize, compute);
+            cx.node("Add", &[x, sum], vec![])
+        };
+        let y = if scalar { emit::reshape(cx, y, &[]) } else { y };
+        if compute == out {
+            return emit::one(y);
         }
-        let sum = one_hot_sum(cx, index, src, &is, &xs, self.dim as usize, out);
-        emit::one(cx.node("Add", &[x, sum], vec![]))
+        // bool: any contribution makes it true.
+        let zero = cx.const_scalar(compute, 0.0);
+        let nonzero = cx.node("Equal", &[y, zero], vec![]);
+        emit::one(cx.node("Not", &[nonzero], vec![]))
     }
 }
 

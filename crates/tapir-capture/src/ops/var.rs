@@ -47,6 +47,14 @@ impl OpDef for Var {
         let dtype = cx.output_meta(0).dtype;
         let dims: Dims = if self.dims.is_empty() { (0..meta.rank() as i64).collect() } else { self.dims.clone() };
         let n: i64 = dims.iter().map(|d| meta.shape.get(*d as usize).copied().unwrap_or(1)).product();
+        if meta.numel() == 0 {
+            // Over no entries the variance is NaN (0 / 0), as in torch; runtimes differ on
+            // reducing empty tensors.
+            let out = cx.output_meta(0).shape.clone();
+            let nan = cx.const_scalar(dtype, f64::NAN);
+            let shape = cx.const_i64s(&out);
+            return emit::one(cx.node("Expand", &[nan, shape], vec![]));
+        }
         let keepdim = self.keepdim;
         let std = self.std;
         let correction = self.correction;
