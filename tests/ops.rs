@@ -458,6 +458,18 @@ fn rows() -> Vec<Row> {
                 x[0].unflatten(-1, [2, -1]),
             ]
         }),
+        row("index_i", vec![f32s(&[3, 4, 5])], |x| {
+            use tapir::NewAxis;
+            let ids = Tensor::from_slice(&[2i64, 0]);
+            vec![
+                x[0].i(1),
+                x[0].i((.., -1)),
+                x[0].i((1..3, .., 2..)),
+                x[0].i((.., ..=1, -2..)),
+                x[0].i((NewAxis, 0, ..2)),
+                x[0].i((.., &ids)),
+            ]
+        }),
         row("logsumexp", vec![f32s(&[3, 4]) * 30.0, ints(&[2, 3], 5)], |x| {
             let inf_row =
                 x[0].masked_fill(&Tensor::from_slice(&[true, false, false]).reshape([3, 1]), f64::NEG_INFINITY);

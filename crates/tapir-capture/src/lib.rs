@@ -8,6 +8,7 @@
 
 pub mod define;
 mod error;
+mod indexing;
 pub mod kind;
 pub mod ops;
 mod record;
@@ -15,6 +16,7 @@ mod record;
 pub(crate) use record::{constant, replay, session, tensor};
 
 pub use error::CaptureError;
+pub use indexing::{IndexOp, Indexer, NewAxis};
 pub use ops::{IntList, Operand};
 pub use record::trace::{trace_with, Captured, IntoOutputs, TraceSpec};
 pub use replay::replay;
