@@ -10,6 +10,7 @@ pub mod define;
 mod error;
 mod indexing;
 pub mod kind;
+mod module;
 pub mod ops;
 mod record;
 
@@ -17,6 +18,7 @@ pub(crate) use record::{constant, replay, session, tensor};
 
 pub use error::CaptureError;
 pub use indexing::{IndexOp, Indexer, NewAxis};
+pub use module::{func, func_t, Func, FuncT, Module, ModuleT};
 pub use ops::{IntList, Operand};
 pub use record::trace::{trace_with, Captured, IntoOutputs, TraceSpec};
 pub use replay::replay;

@@ -217,8 +217,10 @@ fn export(args: &Args) -> Result<(), String> {
     let input = model
         .example_input(args.batch)
         .map_err(|e| format!("cannot create an input of batch size {} for {name}: {}", args.batch, tch_message(&e)))?;
-    let traced =
-        Tracer::new().parameters(&vs).trace(|x| model.module.forward(&x[0]), &[&input]).map_err(|e| e.to_string())?;
+    let traced = Tracer::new()
+        .parameters(&vs)
+        .trace(|x| model.module.forward_t(&x[0], false), &[&input])
+        .map_err(|e| e.to_string())?;
     save_and_report(name, &traced, &[&input], &args.out, args.opset)
 }
 

@@ -1,27 +1,21 @@
-//! `Dropout`: identity in eval mode (records nothing), random in train mode (eager only).
+//! `Dropout`: the identity in eval (records nothing), random in train (eager only).
 
-use crate::Module;
-use std::cell::Cell;
+use crate::ModuleT;
 use tapir::Tensor;
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Dropout {
     pub p: f64,
-    train: Cell<bool>,
 }
 
 impl Dropout {
     pub fn new(p: f64) -> Self {
-        Dropout { p, train: Cell::new(true) }
+        Dropout { p }
     }
 }
 
-impl Module for Dropout {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.dropout(self.p, self.train.get())
-    }
-
-    fn set_train(&self, train: bool) {
-        self.train.set(train);
+impl ModuleT for Dropout {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        x.dropout(self.p, train)
     }
 }

@@ -40,28 +40,16 @@ pub use load::{load_safetensors, LoadError};
 pub use norm::{BatchNorm, GroupNorm, LayerNorm, RMSNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{Gru, Lstm};
-pub use sequential::Sequential;
+pub use sequential::{seq, seq_t, Sequential, SequentialT};
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer};
 
 use tapir::Tensor;
 
-/// A layer: a function of one tensor, with a train/eval switch where PyTorch has one.
-pub trait Module {
-    fn forward(&self, x: &Tensor) -> Tensor;
+/// tch's module traits, re-exported: [`Module`] for layers with one forward, [`ModuleT`] for
+/// those that differ in training (`forward_t(x, train)`: [`BatchNorm`], [`Dropout`], the
+/// transformer layers), chosen per call as in tch.
+pub use tapir::{func, func_t, Module, ModuleT};
 
-    /// Switches train (`true`) or eval mode, recursively. Layers without a mode ignore it.
-    fn set_train(&self, train: bool) {
-        let _ = train;
-    }
-}
-
-impl<F: Fn(&Tensor) -> Tensor> Module for F {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self(x)
-    }
-}
-
-/// The dotted path of a VarStore path (`layer1.0.conv1`).
 pub(crate) fn dotted(p: &tch::nn::Path) -> String {
     p.components().collect::<Vec<_>>().join(".")
 }

@@ -1,8 +1,7 @@
 //! `BatchNorm` (PyTorch `nn.BatchNorm1d/2d`: `weight`, `bias`, buffers `running_mean`,
 //! `running_var`, `num_batches_tracked`) and `LayerNorm` (`weight`, `bias`).
 
-use crate::{dotted, param, Module};
-use std::cell::Cell;
+use crate::{dotted, param, Module, ModuleT};
 use tapir::Tensor;
 
 #[derive(Debug)]
@@ -14,13 +13,12 @@ pub struct BatchNorm {
     pub num_batches_tracked: tch::Tensor,
     pub momentum: f64,
     pub eps: f64,
-    train: Cell<bool>,
     path: String,
 }
 
 impl BatchNorm {
     /// Batch normalization over dimension 1 of `[N, C]`, `[N, C, L]` or `[N, C, H, W]` (it serves
-    /// as BatchNorm1d and BatchNorm2d alike), in train mode as PyTorch layers start.
+    /// as BatchNorm1d and BatchNorm2d alike); train or eval is chosen per call (`forward_t`).
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, channels: i64) -> Self {
         let p = p.borrow();
         let steps = tch::Tensor::zeros([], (tch::Kind::Int64, p.device()));
@@ -32,18 +30,16 @@ impl BatchNorm {
             num_batches_tracked: p.add("num_batches_tracked", steps, false),
             momentum: 0.1,
             eps: 1e-5,
-            train: Cell::new(true),
             path: dotted(p),
         }
     }
 }
 
-impl Module for BatchNorm {
-    /// Eval mode normalizes with the running statistics; train mode with the batch's, updating
-    /// the running ones as PyTorch does (eager only: a trace refuses train mode).
-    fn forward(&self, x: &Tensor) -> Tensor {
+impl ModuleT for BatchNorm {
+    /// Eval (`train = false`) normalizes with the running statistics; train with the batch's,
+    /// updating the running ones as PyTorch does (eager only: a trace refuses train mode).
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
-        let train = self.train.get();
         if train && !tapir::is_tracing() {
             tch::no_grad(|| {
                 let mut n = self.num_batches_tracked.shallow_clone();
@@ -59,10 +55,6 @@ impl Module for BatchNorm {
             self.momentum,
             self.eps,
         )
-    }
-
-    fn set_train(&self, train: bool) {
-        self.train.set(train);
     }
 }
 

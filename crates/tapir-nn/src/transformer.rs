@@ -2,7 +2,7 @@
 //! `linear1`, `linear2`, `norm1`, `norm2`; `layers.N`), batch-first, post-norm (PyTorch's
 //! default) or pre-norm (`norm_first`), ReLU or GELU.
 
-use crate::{Activation, Dropout, LayerNorm, Linear, Module, MultiheadAttention};
+use crate::{Activation, Dropout, LayerNorm, Linear, Module, ModuleT, MultiheadAttention};
 use tapir::Tensor;
 
 #[derive(Debug)]
@@ -41,37 +41,42 @@ impl TransformerEncoderLayer {
         }
     }
 
-    fn self_attention(&self, x: &Tensor, mask: Option<&Tensor>, key_padding_mask: Option<&Tensor>) -> Tensor {
-        self.dropouts[0].forward(&self.self_attn.attend(x, x, x, key_padding_mask, mask))
+    fn self_attention(&self, x: &Tensor, mask: Option<&Tensor>, pad: Option<&Tensor>, train: bool) -> Tensor {
+        self.dropouts[0].forward_t(&self.self_attn.attend(x, x, x, pad, mask), train)
     }
 
-    fn feed_forward(&self, x: &Tensor) -> Tensor {
-        let h = self.dropouts[1].forward(&self.activation.forward(&self.linear1.forward(x)));
-        self.dropouts[2].forward(&self.linear2.forward(&h))
+    fn feed_forward(&self, x: &Tensor, train: bool) -> Tensor {
+        let h = self.dropouts[1].forward_t(&self.activation.forward(&self.linear1.forward(x)), train);
+        self.dropouts[2].forward_t(&self.linear2.forward(&h), train)
     }
 
     /// `x` `[B, T, E]` with an optional attention mask and key padding mask (see
-    /// [`MultiheadAttention::attend`]).
-    pub fn forward_masked(&self, x: &Tensor, mask: Option<&Tensor>, key_padding_mask: Option<&Tensor>) -> Tensor {
+    /// [`MultiheadAttention::attend`]); `train` turns dropout on (eager only).
+    pub fn forward_masked_t(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        key_padding_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         if self.norm_first {
-            let x = x + &self.self_attention(&self.norm1.forward(x), mask, key_padding_mask);
-            &x + &self.feed_forward(&self.norm2.forward(&x))
+            let x = x + &self.self_attention(&self.norm1.forward(x), mask, key_padding_mask, train);
+            &x + &self.feed_forward(&self.norm2.forward(&x), train)
         } else {
-            let x = self.norm1.forward(&(x + &self.self_attention(x, mask, key_padding_mask)));
-            self.norm2.forward(&(&x + &self.feed_forward(&x)))
+            let x = self.norm1.forward(&(x + &self.self_attention(x, mask, key_padding_mask, train)));
+            self.norm2.forward(&(&x + &self.feed_forward(&x, train)))
         }
+    }
+
+    /// [`TransformerEncoderLayer::forward_masked_t`] in eval mode.
+    pub fn forward_masked(&self, x: &Tensor, mask: Option<&Tensor>, key_padding_mask: Option<&Tensor>) -> Tensor {
+        self.forward_masked_t(x, mask, key_padding_mask, false)
     }
 }
 
-impl Module for TransformerEncoderLayer {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.forward_masked(x, None, None)
-    }
-
-    fn set_train(&self, train: bool) {
-        for d in &self.dropouts {
-            d.set_train(train);
-        }
+impl ModuleT for TransformerEncoderLayer {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_masked_t(x, None, None, train)
     }
 }
 
@@ -91,23 +96,29 @@ impl TransformerEncoder {
         TransformerEncoder { layers: (0..num_layers).map(|i| make(p / "layers" / i)).collect() }
     }
 
-    pub fn forward_masked(&self, x: &Tensor, mask: Option<&Tensor>, key_padding_mask: Option<&Tensor>) -> Tensor {
+    /// Every layer in turn, with the masks; `train` turns dropout on (eager only).
+    pub fn forward_masked_t(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        key_padding_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         let mut h = x.shallow_clone();
         for l in &self.layers {
-            h = l.forward_masked(&h, mask, key_padding_mask);
+            h = l.forward_masked_t(&h, mask, key_padding_mask, train);
         }
         h
     }
+
+    /// [`TransformerEncoder::forward_masked_t`] in eval mode.
+    pub fn forward_masked(&self, x: &Tensor, mask: Option<&Tensor>, key_padding_mask: Option<&Tensor>) -> Tensor {
+        self.forward_masked_t(x, mask, key_padding_mask, false)
+    }
 }
 
-impl Module for TransformerEncoder {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.forward_masked(x, None, None)
-    }
-
-    fn set_train(&self, train: bool) {
-        for l in &self.layers {
-            l.set_train(train);
-        }
+impl ModuleT for TransformerEncoder {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_masked_t(x, None, None, train)
     }
 }

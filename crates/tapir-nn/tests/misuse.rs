@@ -21,7 +21,7 @@ fn layers(vs: &VarStore) -> Vec<Layer<'_>> {
     let encoder = TransformerEncoder::new(&root / "encoder", 1, |p| {
         TransformerEncoderLayer::new(p, 4, 2, 8, Activation::Relu, true)
     });
-    let list: Vec<(&'static str, Box<dyn Module>)> = vec![
+    let list: Vec<(&'static str, Box<dyn ModuleT>)> = vec![
         ("linear", Box::new(Linear::new(&root / "linear", 4, 4))),
         ("conv1d", Box::new(Conv1d::new(&root / "conv1d", 4, 4, 1, ConvConfig::default()))),
         ("conv2d", Box::new(Conv2d::new(&root / "conv2d", 4, 4, 1, ConvConfig::default()))),
@@ -43,10 +43,7 @@ fn layers(vs: &VarStore) -> Vec<Layer<'_>> {
     ];
     let mut out: Vec<Layer<'_>> = list
         .into_iter()
-        .map(|(name, m)| {
-            m.set_train(false);
-            (name, Box::new(move |x: &Tensor| m.forward(x)) as Box<dyn Fn(&Tensor) -> Tensor>)
-        })
+        .map(|(name, m)| (name, Box::new(move |x: &Tensor| m.forward_t(x, false)) as Box<dyn Fn(&Tensor) -> Tensor>))
         .collect();
     out.push(("lstm", Box::new(move |x: &Tensor| lstm.forward(x, None).0)));
     out.push(("gru", Box::new(move |x: &Tensor| gru.forward(x, None).0)));
@@ -114,10 +111,34 @@ fn attention_and_rnn_name_the_callers_line_on_a_wrong_rank() {
 }
 
 #[test]
-fn a_layer_left_in_train_mode_is_an_error_not_a_panic() {
+fn a_layer_run_in_train_mode_in_a_trace_is_an_error_not_a_panic() {
     let vs = VarStore::new(Device::Cpu);
     let layer = TransformerEncoderLayer::new(vs.root() / "enc", 4, 2, 8, Activation::Gelu, false);
     let x = input(3);
-    let err = Tracer::new().trace(|x| layer.forward(&x[0]), &[&x]).unwrap_err().to_string();
+    let err = Tracer::new().trace(|x| layer.forward_t(&x[0], true), &[&x]).unwrap_err().to_string();
     assert!(err.contains("dropout"), "{err}");
+}
+
+#[test]
+fn train_or_eval_is_chosen_per_call_as_in_tch() {
+    // A BatchNorm inside a closure, a Sequential or apply_t takes the flag of the call: nothing
+    // starts in train mode, and a closure passes the flag on.
+    let vs = VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let net = seq_t()
+        .add(Linear::new(&root / "0", 4, 4))
+        .add(BatchNorm::new(&root / "1", 4))
+        .add_fn(|x| x.relu())
+        .add(Dropout::new(0.5));
+    let x = input(2);
+    let traced = Tracer::new().parameters(&vs).trace(|x| x[0].apply_t(&net, false), &[&x]).unwrap();
+    assert_eq!(traced.graph().op_histogram().get("batch_norm"), Some(&1));
+    let in_closure = tapir::func_t(|x, train| net.forward_t(&(x * 2.0), train));
+    assert!(Tracer::new().trace(|x| x[0].apply_t(&in_closure, false), &[&x]).is_ok());
+    let err = Tracer::new().trace(|x| x[0].apply_t(&in_closure, true), &[&x]).unwrap_err().to_string();
+    assert!(err.contains("batch_norm") || err.contains("dropout"), "{err}");
+    // Eager training still works: batch statistics update the running ones.
+    let before = tch::no_grad(|| vs.variables()["1.running_mean"].copy());
+    let _ = Tensor::from(&x).apply_t(&net, true);
+    assert!(!vs.variables()["1.running_mean"].equal(&before), "train mode updates running stats");
 }

@@ -4,7 +4,7 @@
 //! `cargo run -p tapir-zoo --example train_and_export -- OUT_DIR`
 
 use tapir::{ExportOptions, Tracer};
-use tapir_nn::Module;
+use tapir_nn::ModuleT;
 use tapir_zoo::training::{synthetic_batch, train_step, TinyCnn};
 use tch::nn::OptimizerConfig;
 
@@ -22,9 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("step {step}: loss {loss:.4}");
         }
         if step == 150 || step == 300 {
-            model.set_train(false);
-            let traced = Tracer::new().parameters(&vs).trace(|x| model.forward(&x[0]), &[&example])?;
-            model.set_train(true);
+            let traced = Tracer::new().parameters(&vs).trace(|x| model.forward_t(&x[0], false), &[&example])?;
             let path = out.join(format!("tiny_cnn_step{step}.onnx"));
             let bytes = traced.save_onnx(&path, &ExportOptions::default())?;
             println!("exported {} ({bytes} bytes)", path.display());

@@ -13,7 +13,7 @@ pub mod training;
 
 use tapir::Tensor;
 use tapir_nn::{
-    Activation, Embedding, Linear, Lstm, Module, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer,
+    Activation, Embedding, Linear, Lstm, Module, ModuleT, ReLU, Sequential, TransformerEncoder, TransformerEncoderLayer,
 };
 use tch::nn::VarStore;
 use tch::{Device, Kind};
@@ -26,7 +26,8 @@ pub const MODELS: &[&str] = &["mlp", "resnet18", "resnet50", "encoder", "lstm"];
 /// A zoo model: the module and how to make an example input.
 pub struct ZooModel {
     pub name: &'static str,
-    pub module: Box<dyn Module>,
+    /// The model; trace `module.forward_t(x, false)` (eval).
+    pub module: Box<dyn ModuleT>,
     input: fn(i64) -> Result<tch::Tensor, tch::TchError>,
 }
 
@@ -62,12 +63,9 @@ pub struct Encoder {
     enc: TransformerEncoder,
 }
 
-impl Module for Encoder {
-    fn forward(&self, ids: &Tensor) -> Tensor {
-        self.enc.forward(&self.emb.forward(ids))
-    }
-    fn set_train(&self, train: bool) {
-        self.enc.set_train(train);
+impl ModuleT for Encoder {
+    fn forward_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        self.enc.forward_t(&self.emb.forward(ids), train)
     }
 }
 
@@ -85,10 +83,10 @@ impl Module for LstmClassifier {
     }
 }
 
-/// Builds zoo model `name` with its parameters in `vs`, in eval mode. `None` for an unknown name.
+/// Builds zoo model `name` with its parameters in `vs`. `None` for an unknown name.
 pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
     let root = vs.root();
-    type Entry = (&'static str, Box<dyn Module>, fn(i64) -> Result<tch::Tensor, tch::TchError>);
+    type Entry = (&'static str, Box<dyn ModuleT>, fn(i64) -> Result<tch::Tensor, tch::TchError>);
     let (name, module, input): Entry = match name {
         "mlp" => {
             let net = &root / "net";
@@ -120,7 +118,6 @@ pub fn build(name: &str, vs: &VarStore) -> Option<ZooModel> {
         }
         _ => return None,
     };
-    module.set_train(false);
     Some(ZooModel { name, module, input })
 }
 

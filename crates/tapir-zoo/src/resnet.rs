@@ -2,7 +2,7 @@
 //! parameter names (`conv1`, `bn1`, `layer1.0.conv1`, `layer1.0.downsample.0`, `fc`).
 
 use tapir::Tensor;
-use tapir_nn::{BatchNorm, Conv2d, ConvConfig, Linear, Module};
+use tapir_nn::{BatchNorm, Conv2d, ConvConfig, Linear, Module, ModuleT};
 
 fn conv(p: tch::nn::Path<'_>, i: i64, o: i64, k: i64, stride: i64) -> Conv2d {
     Conv2d::new(p, i, o, k, ConvConfig { stride, padding: k / 2, bias: false, ..Default::default() })
@@ -43,27 +43,20 @@ impl Block {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let mut h = x.shallow_clone();
         let last = self.convs.len() - 1;
         for (k, (c, b)) in self.convs.iter().zip(&self.bns).enumerate() {
-            h = b.forward(&c.forward(&h));
+            h = b.forward_t(&c.forward(&h), train);
             if k != last {
                 h = h.relu();
             }
         }
         let identity = match &self.downsample {
-            Some((c, b)) => b.forward(&c.forward(x)),
+            Some((c, b)) => b.forward_t(&c.forward(x), train),
             None => x.shallow_clone(),
         };
         (h + identity).relu()
-    }
-
-    fn set_train(&self, train: bool) {
-        self.bns.iter().for_each(|b| b.set_train(train));
-        if let Some((_, b)) = &self.downsample {
-            b.set_train(train);
-        }
     }
 }
 
@@ -120,20 +113,15 @@ impl ResNet {
     }
 }
 
-impl Module for ResNet {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let mut h = self.bn1.forward(&self.conv1.forward(x)).relu().max_pool2d(&[3], &[2], &[1], &[1], false);
+impl ModuleT for ResNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let mut h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d(&[3], &[2], &[1], &[1], false);
         for (li, layer) in self.layers.iter().enumerate() {
             let _scope = tapir::enter_scope_path(&format!("layer{}", li + 1));
             for block in layer {
-                h = block.forward(&h);
+                h = block.forward_t(&h, train);
             }
         }
         self.fc.forward(&h.adaptive_avg_pool2d([1, 1]).flatten(1, -1))
-    }
-
-    fn set_train(&self, train: bool) {
-        self.bn1.set_train(train);
-        self.layers.iter().flatten().for_each(|b| b.set_train(train));
     }
 }

@@ -2,7 +2,7 @@
 //! trains with `tch::nn::Adam` over its VarStore and exports mid-training without disturbing it.
 
 use tapir::Tensor;
-use tapir_nn::{BatchNorm, Conv2d, ConvConfig, Linear, Module};
+use tapir_nn::{BatchNorm, Conv2d, ConvConfig, Linear, Module, ModuleT};
 use tch::{Device, Kind};
 
 /// conv(1->8) - bn - relu - maxpool - conv(8->16) - bn - relu - global pool - linear(16->2).
@@ -28,16 +28,11 @@ impl TinyCnn {
     }
 }
 
-impl Module for TinyCnn {
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let h = self.bn1.forward(&self.conv1.forward(x)).relu().max_pool2d(&[2], &[], &[], &[], false);
-        let h = self.bn2.forward(&self.conv2.forward(&h)).relu();
+impl ModuleT for TinyCnn {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d(&[2], &[], &[], &[], false);
+        let h = self.bn2.forward_t(&self.conv2.forward(&h), train).relu();
         self.fc.forward(&h.adaptive_avg_pool2d([1, 1]).flatten(1, -1))
-    }
-
-    fn set_train(&self, train: bool) {
-        self.bn1.set_train(train);
-        self.bn2.set_train(train);
     }
 }
 
@@ -52,9 +47,8 @@ pub fn synthetic_batch(n: i64) -> (tch::Tensor, tch::Tensor) {
 
 /// One Adam step on a fresh batch; returns the loss.
 pub fn train_step(model: &TinyCnn, opt: &mut tch::nn::Optimizer, batch: i64) -> f64 {
-    model.set_train(true);
     let (x, y) = synthetic_batch(batch);
-    let logits = model.forward(&Tensor::from(x));
+    let logits = model.forward_t(&Tensor::from(x), true);
     match logits.to_tch() {
         Ok(logits) => {
             let loss = logits.cross_entropy_for_logits(&y);

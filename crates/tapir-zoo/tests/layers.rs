@@ -110,9 +110,8 @@ fn layers_match_pytorch() {
 
     let mut vs = VarStore::new(tch::Device::Cpu);
     let m = TransformerEncoderLayer::new(vs.root(), 16, 4, 32, Activation::Relu, true);
-    m.set_train(false);
     let c = case(&dir, "encoder_layer_prenorm_relu", &mut vs);
-    check("encoder_layer_prenorm_relu", &c, &vs, |x| vec![m.forward(&x[0])]);
+    check("encoder_layer_prenorm_relu", &c, &vs, |x| vec![m.forward_t(&x[0], false)]);
 
     let mut vs = VarStore::new(tch::Device::Cpu);
     let m = RMSNorm::new(vs.root(), &[8], None);
@@ -166,13 +165,12 @@ fn batch_norm_train_mode_updates_running_stats_like_pytorch() {
     let m = BatchNorm::new(vs.root(), 3);
     let c = case(&dir, "batchnorm_after_training", &mut vs);
     for x in &c.inputs {
-        let _ = m.forward(&Tensor::from(x));
+        let _ = m.forward_t(&Tensor::from(x), true);
     }
     assert_eq!(m.num_batches_tracked.int64_value(&[]), 3);
     assert!(m.running_mean.allclose(&c.outputs[1], 1e-4, 1e-6, false), "running_mean");
     assert!(m.running_var.allclose(&c.outputs[2], 1e-4, 1e-6, false), "running_var");
-    m.set_train(false);
-    let y = m.forward(&Tensor::from(&c.inputs[0])).to_tch().unwrap();
+    let y = m.forward_t(&Tensor::from(&c.inputs[0]), false).to_tch().unwrap();
     assert!(y.allclose(&c.outputs[0], 1e-4, 1e-5, false), "eval output");
 }
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tapir::{ExportOptions, Tensor, Tracer};
-use tapir_nn::Module;
+use tapir_nn::ModuleT;
 use tapir_zoo::training::{synthetic_batch, train_step, TinyCnn};
 use tch::nn::OptimizerConfig;
 
@@ -49,15 +49,13 @@ fn export_mid_training_disturbs_nothing() {
         losses.push(train_step(&model, &mut opt, 64));
         if step == 150 || step == 300 {
             let before = snapshot(&vs);
-            model.set_train(false);
-            let traced = Tracer::new().parameters(&vs).trace(|x| model.forward(&x[0]), &[&example]).unwrap();
+            let traced = Tracer::new().parameters(&vs).trace(|x| model.forward_t(&x[0], false), &[&example]).unwrap();
             let bytes = traced.to_onnx_bytes(&ExportOptions::default()).unwrap();
             // The exported model matches the eager model in eval mode, on another input too.
             let (other, _) = synthetic_batch(4);
-            let eager = tch::no_grad(|| model.forward(&Tensor::from(&other)).to_tch().unwrap());
+            let eager = tch::no_grad(|| model.forward_t(&Tensor::from(&other), false).to_tch().unwrap());
             let got = tapir::testing::run_tract(&bytes, &[&other]).unwrap();
             assert!(got[0].allclose(&eager, 1e-4, 1e-5, false), "step {step}: exported model differs from eager eval");
-            model.set_train(true);
             assert_same(&before, &snapshot(&vs));
             assert!(traced.unnamed_captures().is_empty());
         }

@@ -28,8 +28,8 @@ mod traced;
 pub use check::{within_tolerance, CheckOptions, CheckReport, Divergence};
 pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
-    enter_scope, enter_scope_path, is_tracing, named_constant, CaptureError, GuardPolicy, IndexOp, Indexer, IntList,
-    IntoOutputs, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
+    enter_scope, enter_scope_path, func, func_t, is_tracing, named_constant, CaptureError, Func, FuncT, GuardPolicy,
+    IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
 pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
 pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, MAX_OPSET, MIN_OPSET};
