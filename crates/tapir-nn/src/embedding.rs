@@ -19,6 +19,18 @@ impl Embedding {
     }
 }
 
+/// tch's `nn::embedding` (`padding_idx`, `sparse` and `scale_grad_by_freq` only change
+/// gradients, not values).
+pub fn embedding<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    num_embeddings: i64,
+    embedding_dim: i64,
+    config: tch::nn::EmbeddingConfig,
+) -> Embedding {
+    let p = vs.borrow();
+    Embedding { weight: p.var("weight", &[num_embeddings, embedding_dim], config.ws_init), path: dotted(p) }
+}
+
 impl Module for Embedding {
     /// Rows of the table for integer ids of any shape.
     fn forward(&self, ids: &Tensor) -> Tensor {

@@ -34,10 +34,10 @@ pub use activation::{
 pub use attention::MultiheadAttention;
 pub use conv::{Conv1d, Conv2d, ConvConfig, ConvTranspose2d};
 pub use dropout::Dropout;
-pub use embedding::Embedding;
-pub use linear::Linear;
+pub use embedding::{embedding, Embedding};
+pub use linear::{linear, Linear};
 pub use load::{load_safetensors, LoadError};
-pub use norm::{BatchNorm, GroupNorm, LayerNorm, RMSNorm};
+pub use norm::{layer_norm, BatchNorm, GroupNorm, LayerNorm, RMSNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{Gru, Lstm};
 pub use sequential::{seq, seq_t, Sequential, SequentialT};
@@ -49,6 +49,10 @@ use tapir::Tensor;
 /// those that differ in training (`forward_t(x, train)`: [`BatchNorm`], [`Dropout`], the
 /// transformer layers), chosen per call as in tch.
 pub use tapir::{func, func_t, Module, ModuleT};
+
+/// tch's configuration and variable-store types, so tch model code names them through this
+/// crate unchanged (`nn::LinearConfig { bias: false, ..Default::default() }`, `nn::VarStore`).
+pub use tch::nn::{EmbeddingConfig, Init, LayerNormConfig, LinearConfig, Path, VarStore};
 
 pub(crate) fn dotted(p: &tch::nn::Path) -> String {
     p.components().collect::<Vec<_>>().join(".")

@@ -32,6 +32,22 @@ impl Linear {
     }
 }
 
+/// tch's `nn::linear`: `bias` (when `c.bias`) then `weight`, created as tch creates them (names,
+/// order, init), so checkpoints saved by tch code load by name.
+pub fn linear<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    in_dim: i64,
+    out_dim: i64,
+    c: tch::nn::LinearConfig,
+) -> Linear {
+    let p = vs.borrow();
+    let bias = c.bias.then(|| {
+        let bound = 1.0 / (in_dim as f64).sqrt();
+        p.var("bias", &[out_dim], c.bs_init.unwrap_or(tch::nn::Init::Uniform { lo: -bound, up: bound }))
+    });
+    Linear { weight: p.var("weight", &[out_dim, in_dim], c.ws_init), bias, path: dotted(p) }
+}
+
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);

@@ -58,10 +58,12 @@ impl ModuleT for BatchNorm {
     }
 }
 
+/// PyTorch `nn.LayerNorm`: `weight` and `bias` over the normalized shape (none without
+/// elementwise affine).
 #[derive(Debug)]
 pub struct LayerNorm {
-    pub weight: tch::Tensor,
-    pub bias: tch::Tensor,
+    pub weight: Option<tch::Tensor>,
+    pub bias: Option<tch::Tensor>,
     pub normalized_shape: Vec<i64>,
     pub eps: f64,
     path: String,
@@ -71,8 +73,8 @@ impl LayerNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, normalized_shape: &[i64], eps: f64) -> Self {
         let p = p.borrow();
         LayerNorm {
-            weight: p.ones("weight", normalized_shape),
-            bias: p.zeros("bias", normalized_shape),
+            weight: Some(p.ones("weight", normalized_shape)),
+            bias: Some(p.zeros("bias", normalized_shape)),
             normalized_shape: normalized_shape.to_vec(),
             eps,
             path: dotted(p),
@@ -80,10 +82,27 @@ impl LayerNorm {
     }
 }
 
+/// tch's `nn::layer_norm`: parameters created as tch creates them (names, order, init).
+pub fn layer_norm<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    normalized_shape: Vec<i64>,
+    config: tch::nn::LayerNormConfig,
+) -> LayerNorm {
+    let p = vs.borrow();
+    let (weight, bias) = if config.elementwise_affine {
+        let w = p.var("weight", normalized_shape.as_slice(), config.ws_init);
+        (Some(w), Some(p.var("bias", normalized_shape.as_slice(), config.bs_init)))
+    } else {
+        (None, None)
+    };
+    LayerNorm { weight, bias, normalized_shape, eps: config.eps, path: dotted(p) }
+}
+
 impl Module for LayerNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
-        x.layer_norm(&self.normalized_shape, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
+        let (w, b) = (self.weight.as_ref().map(param), self.bias.as_ref().map(param));
+        x.layer_norm(&self.normalized_shape, w.as_ref(), b.as_ref(), self.eps)
     }
 }
 
