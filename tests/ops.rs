@@ -456,6 +456,9 @@ fn rows() -> Vec<Row> {
                 x[0].reshape(vec![4, 6]),
                 x[0].permute((2, 0, 1)),
                 x[0].unflatten(-1, [2, -1]),
+                x[0].select(0, 1).tr(),
+                x[0].select(0, 0).select(0, 2).t(),
+                x[0].to_device(tch::Device::Cpu).flat_view(),
             ]
         }),
         row("index_i", vec![f32s(&[3, 4, 5])], |x| {

@@ -75,16 +75,19 @@ pub enum Elementwise {
 }
 
 impl Module for LeakyReLU {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.leaky_relu(self.negative_slope)
     }
 }
 impl Module for ELU {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.elu(self.alpha)
     }
 }
 impl Module for Softmax {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         if self.log {
             x.log_softmax(self.dim, None)
@@ -94,6 +97,7 @@ impl Module for Softmax {
     }
 }
 impl Module for Elementwise {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         match self {
             Elementwise::SiLU => x.silu(),
@@ -113,26 +117,31 @@ impl Module for Elementwise {
 }
 
 impl Module for ReLU {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.relu()
     }
 }
 impl Module for Sigmoid {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.sigmoid()
     }
 }
 impl Module for Tanh {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.tanh()
     }
 }
 impl Module for GELU {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         x.gelu(if self.tanh { "tanh" } else { "none" })
     }
 }
 impl Module for Activation {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         match self {
             Activation::Relu => x.relu(),
@@ -158,6 +167,7 @@ impl PReLU {
 }
 
 impl Module for PReLU {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         x.prelu(&crate::param(&self.weight))

@@ -103,6 +103,7 @@ impl MultiheadAttention {
 
 impl Module for MultiheadAttention {
     /// Self-attention without masks.
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         self.attend(x, x, x, None, None)
     }

@@ -3,21 +3,10 @@
 use crate::{dotted, param, uniform_init, Module};
 use tapir::Tensor;
 
-/// Stride, padding, dilation (one value for every spatial dimension), groups, bias.
-#[derive(Debug, Clone, Copy)]
-pub struct ConvConfig {
-    pub stride: i64,
-    pub padding: i64,
-    pub dilation: i64,
-    pub groups: i64,
-    pub bias: bool,
-}
-
-impl Default for ConvConfig {
-    fn default() -> Self {
-        ConvConfig { stride: 1, padding: 0, dilation: 1, groups: 1, bias: true }
-    }
-}
+/// tch's convolution config (`stride`, `padding`, `dilation`, `groups`, `bias`, inits,
+/// `padding_mode`), the same numbers in every spatial dimension. Only `PaddingMode::Zeros` is
+/// supported; another mode is an error at the forward call.
+pub use tch::nn::ConvConfig;
 
 macro_rules! conv_layer {
     ($name:ident, $dims:literal, $method:ident) => {
@@ -51,9 +40,20 @@ macro_rules! conv_layer {
         }
 
         impl Module for $name {
+            #[track_caller]
             fn forward(&self, x: &Tensor) -> Tensor {
                 let _scope = tapir::enter_scope_path(&self.path);
                 let c = self.config;
+                if !matches!(c.padding_mode, tch::nn::PaddingMode::Zeros) {
+                    return Tensor::from_error(tapir::CaptureError::Op {
+                        op: "conv",
+                        location: tapir::SourceLocation::caller(),
+                        message: format!(
+                            "padding_mode {:?} is not supported: pad explicitly (Tensor::pad)",
+                            c.padding_mode
+                        ),
+                    });
+                }
                 let b = self.bias.as_ref().map(param);
                 x.$method(&param(&self.weight), b.as_ref(), &[c.stride], &[c.padding], &[c.dilation], c.groups)
             }
@@ -63,6 +63,34 @@ macro_rules! conv_layer {
 
 conv_layer!(Conv1d, 1, conv1d);
 conv_layer!(Conv2d, 2, conv2d);
+
+/// tch's name for [`Conv1d`].
+pub type Conv1D = Conv1d;
+/// tch's name for [`Conv2d`].
+pub type Conv2D = Conv2d;
+
+macro_rules! tch_conv {
+    ($fn:ident, $ty:ident, $dims:literal) => {
+        /// tch's constructor: `bias` (when `config.bias`) then `weight`, with the config's inits,
+        /// as tch creates them.
+        pub fn $fn<'a>(
+            vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+            in_dim: i64,
+            out_dim: i64,
+            ksize: i64,
+            config: ConvConfig,
+        ) -> $ty {
+            let p = vs.borrow();
+            let bias = config.bias.then(|| p.var("bias", &[out_dim], config.bs_init));
+            let mut shape = vec![out_dim, in_dim / config.groups];
+            shape.extend([ksize; $dims]);
+            $ty { weight: p.var("weight", &shape, config.ws_init), bias, config, path: dotted(p) }
+        }
+    };
+}
+
+tch_conv!(conv1d, Conv1d, 1);
+tch_conv!(conv2d, Conv2d, 2);
 
 /// PyTorch `nn.ConvTranspose2d`: `weight [in, out / groups, k, k]`, `bias [out]`.
 #[derive(Debug)]
@@ -97,6 +125,7 @@ impl ConvTranspose2d {
 }
 
 impl Module for ConvTranspose2d {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         let c = self.config;

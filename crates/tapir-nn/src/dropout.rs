@@ -15,6 +15,7 @@ impl Dropout {
 }
 
 impl ModuleT for Dropout {
+    #[track_caller]
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         x.dropout(self.p, train)
     }

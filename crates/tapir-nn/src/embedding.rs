@@ -33,6 +33,7 @@ pub fn embedding<'a>(
 
 impl Module for Embedding {
     /// Rows of the table for integer ids of any shape.
+    #[track_caller]
     fn forward(&self, ids: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         tapir::embedding(&param(&self.weight), ids)

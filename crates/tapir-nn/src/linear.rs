@@ -49,6 +49,7 @@ pub fn linear<'a>(
 }
 
 impl Module for Linear {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         let b = self.bias.as_ref().map(param);

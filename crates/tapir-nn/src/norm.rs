@@ -6,11 +6,13 @@ use tapir::Tensor;
 
 #[derive(Debug)]
 pub struct BatchNorm {
-    pub weight: tch::Tensor,
-    pub bias: tch::Tensor,
+    /// None without affine parameters.
+    pub weight: Option<tch::Tensor>,
+    pub bias: Option<tch::Tensor>,
     pub running_mean: tch::Tensor,
     pub running_var: tch::Tensor,
-    pub num_batches_tracked: tch::Tensor,
+    /// PyTorch's step counter (`BatchNorm::new`); tch's layers have none (`batch_norm2d`).
+    pub num_batches_tracked: Option<tch::Tensor>,
     pub momentum: f64,
     pub eps: f64,
     path: String,
@@ -23,11 +25,11 @@ impl BatchNorm {
         let p = p.borrow();
         let steps = tch::Tensor::zeros([], (tch::Kind::Int64, p.device()));
         BatchNorm {
-            weight: p.ones("weight", &[channels]),
-            bias: p.zeros("bias", &[channels]),
+            weight: Some(p.ones("weight", &[channels])),
+            bias: Some(p.zeros("bias", &[channels])),
             running_mean: p.zeros_no_train("running_mean", &[channels]),
             running_var: p.ones_no_train("running_var", &[channels]),
-            num_batches_tracked: p.add("num_batches_tracked", steps, false),
+            num_batches_tracked: Some(p.add("num_batches_tracked", steps, false)),
             momentum: 0.1,
             eps: 1e-5,
             path: dotted(p),
@@ -35,20 +37,75 @@ impl BatchNorm {
     }
 }
 
+/// tch's `nn::batch_norm1d/2d/3d`: `weight` and `bias` (when affine), `running_mean`,
+/// `running_var`, as tch creates them (no `num_batches_tracked`), so a tch checkpoint loads.
+fn tch_batch_norm<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    out_dim: i64,
+    config: tch::nn::BatchNormConfig,
+) -> BatchNorm {
+    let p = vs.borrow();
+    let (weight, bias) = if config.affine {
+        let w = p.var("weight", &[out_dim], config.ws_init);
+        (Some(w), Some(p.var("bias", &[out_dim], config.bs_init)))
+    } else {
+        (None, None)
+    };
+    BatchNorm {
+        weight,
+        bias,
+        running_mean: p.zeros_no_train("running_mean", &[out_dim]),
+        running_var: p.ones_no_train("running_var", &[out_dim]),
+        num_batches_tracked: None,
+        momentum: config.momentum,
+        eps: config.eps,
+        path: dotted(p),
+    }
+}
+
+/// tch's `nn::batch_norm1d`.
+pub fn batch_norm1d<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    out_dim: i64,
+    config: tch::nn::BatchNormConfig,
+) -> BatchNorm {
+    tch_batch_norm(vs, out_dim, config)
+}
+
+/// tch's `nn::batch_norm2d`.
+pub fn batch_norm2d<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    out_dim: i64,
+    config: tch::nn::BatchNormConfig,
+) -> BatchNorm {
+    tch_batch_norm(vs, out_dim, config)
+}
+
+/// tch's `nn::batch_norm3d`.
+pub fn batch_norm3d<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    out_dim: i64,
+    config: tch::nn::BatchNormConfig,
+) -> BatchNorm {
+    tch_batch_norm(vs, out_dim, config)
+}
+
 impl ModuleT for BatchNorm {
     /// Eval (`train = false`) normalizes with the running statistics; train with the batch's,
     /// updating the running ones as PyTorch does (eager only: a trace refuses train mode).
+    #[track_caller]
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
-        if train && !tapir::is_tracing() {
+        if let Some(n) = self.num_batches_tracked.as_ref().filter(|_| train && !tapir::is_tracing()) {
             tch::no_grad(|| {
-                let mut n = self.num_batches_tracked.shallow_clone();
+                let mut n = n.shallow_clone();
                 let _ = n.f_add_scalar_(1);
             });
         }
+        let (w, b) = (self.weight.as_ref().map(param), self.bias.as_ref().map(param));
         x.batch_norm(
-            Some(&param(&self.weight)),
-            Some(&param(&self.bias)),
+            w.as_ref(),
+            b.as_ref(),
             &param(&self.running_mean),
             &param(&self.running_var),
             train,
@@ -99,6 +156,7 @@ pub fn layer_norm<'a>(
 }
 
 impl Module for LayerNorm {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         let (w, b) = (self.weight.as_ref().map(param), self.bias.as_ref().map(param));
@@ -130,6 +188,7 @@ impl GroupNorm {
 }
 
 impl Module for GroupNorm {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
@@ -159,6 +218,7 @@ impl RMSNorm {
 }
 
 impl Module for RMSNorm {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         x.rms_norm(self.normalized_shape.as_slice(), Some(&param(&self.weight)), self.eps)

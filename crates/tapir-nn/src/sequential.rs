@@ -101,6 +101,7 @@ impl SequentialT {
 }
 
 impl Module for Sequential {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let mut h = x.shallow_clone();
         for l in &self.layers {
@@ -111,6 +112,7 @@ impl Module for Sequential {
 }
 
 impl ModuleT for SequentialT {
+    #[track_caller]
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let mut h = x.shallow_clone();
         for l in &self.layers {

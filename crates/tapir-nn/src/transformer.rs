@@ -75,6 +75,7 @@ impl TransformerEncoderLayer {
 }
 
 impl ModuleT for TransformerEncoderLayer {
+    #[track_caller]
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         self.forward_masked_t(x, None, None, train)
     }
@@ -118,6 +119,7 @@ impl TransformerEncoder {
 }
 
 impl ModuleT for TransformerEncoder {
+    #[track_caller]
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         self.forward_masked_t(x, None, None, train)
     }

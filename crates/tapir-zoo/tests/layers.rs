@@ -167,7 +167,7 @@ fn batch_norm_train_mode_updates_running_stats_like_pytorch() {
     for x in &c.inputs {
         let _ = m.forward_t(&Tensor::from(x), true);
     }
-    assert_eq!(m.num_batches_tracked.int64_value(&[]), 3);
+    assert_eq!(m.num_batches_tracked.as_ref().unwrap().int64_value(&[]), 3);
     assert!(m.running_mean.allclose(&c.outputs[1], 1e-4, 1e-6, false), "running_mean");
     assert!(m.running_var.allclose(&c.outputs[2], 1e-4, 1e-6, false), "running_var");
     let y = m.forward_t(&Tensor::from(&c.inputs[0]), false).to_tch().unwrap();

@@ -31,7 +31,8 @@ impl OpDef for Cast {
     }
 }
 
-pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "to_kind", methods: "`to_kind`, `contiguous` (no node)" }];
+pub(super) const DOCS: &[OpDoc] =
+    &[OpDoc { name: "to_kind", methods: "`to_kind`; `contiguous`, `to_device` (no node)" }];
 
 impl Tensor {
     /// The same values as `kind`.
@@ -41,6 +42,19 @@ impl Tensor {
             return self.shallow_clone();
         }
         record(Cast { kind }, &[self])
+    }
+
+    /// The same values on `device` (tch's `to_device`); records nothing (ONNX has no devices):
+    /// a traced value stays the same value of the graph.
+    #[track_caller]
+    pub fn to_device(&self, device: tch::Device) -> Tensor {
+        if self.error().is_some() || self.device() == device {
+            return self.shallow_clone();
+        }
+        match self.inner.f_to_device(device) {
+            Ok(t) => Tensor::from_state(t, self.state.clone()),
+            Err(e) => super::bad_argument("to_device", crate::session::torch_message(&e)),
+        }
     }
 
     /// A contiguous tensor with the same values; records nothing (ONNX has no layouts).

@@ -136,4 +136,10 @@ impl Tensor {
         let mut outs = record(op, &[self]).into_iter();
         (outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
+
+    /// Max pooling with a square `ksize` window and stride (tch's `max_pool2d_default`).
+    #[track_caller]
+    pub fn max_pool2d_default(&self, ksize: i64) -> Tensor {
+        self.max_pool2d(&[ksize, ksize], &[ksize, ksize], &[0, 0], &[1, 1], false)
+    }
 }

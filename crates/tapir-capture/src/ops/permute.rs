@@ -29,7 +29,7 @@ impl OpDef for Permute {
     }
 }
 
-pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "permute", methods: "`permute`, `transpose`" }];
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "permute", methods: "`permute`, `transpose`, `tr`, `t`" }];
 
 impl Tensor {
     /// Reorders dimensions: output dimension `i` is input dimension `dims[i]`.
@@ -51,5 +51,22 @@ impl Tensor {
             _ => return super::bad_argument("permute", format!("transpose({dim0}, {dim1}) of a {rank}-d tensor: dimension out of range")),
         }
         record(Permute { perm }, &[self])
+    }
+
+    /// The transpose of a matrix (tch's `tr`, torch's `t`): dims 0 and 1 swapped; a 0-d or 1-D
+    /// tensor as it is; more dimensions are torch's error.
+    #[track_caller]
+    pub fn tr(&self) -> Tensor {
+        match self.dim() {
+            0 | 1 => self.shallow_clone(),
+            2 => self.transpose(0, 1),
+            n => super::bad_argument("permute", format!("tr() takes a tensor of at most 2 dimensions, got {n}")),
+        }
+    }
+
+    /// Same as [`Tensor::tr`] (torch's name).
+    #[track_caller]
+    pub fn t(&self) -> Tensor {
+        self.tr()
     }
 }

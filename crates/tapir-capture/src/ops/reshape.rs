@@ -62,6 +62,13 @@ impl Tensor {
         self.reshape(shape)
     }
 
+    /// `[N, ...]` as `[N, rest]` (tch's `flat_view`).
+    #[track_caller]
+    pub fn flat_view(&self) -> Tensor {
+        let n = self.size().first().copied().unwrap_or(1);
+        self.view((n, -1))
+    }
+
     /// Flattens dimensions `start_dim..=end_dim` into one.
     #[track_caller]
     pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Tensor {
