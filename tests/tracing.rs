@@ -171,3 +171,32 @@ fn random_ops_are_refused_and_captures_are_listed() {
     let bytes = t.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("tapir.unnamed_capture.0000"), "listed in the model's metadata");
 }
+
+#[test]
+fn in_place_ops_are_tch_outside_a_trace_and_refused_inside() {
+    use tapir::Tensor;
+    // Outside a trace: tch's in-place ops, views included.
+    let base = Tensor::from(tch::Tensor::zeros([2, 3], (tch::Kind::Float, tch::Device::Cpu)));
+    let mut row = base.narrow(0, 1, 1);
+    let _ = row.fill_(2.0);
+    let mut b = base.shallow_clone();
+    b += 1.0;
+    let _ = b.masked_fill_(&b.gt(2.5), -1.0);
+    let want = tch::Tensor::from_slice(&[1.0f32, 1.0, 1.0, -1.0, -1.0, -1.0]).view([2, 3]);
+    assert!(base.to_tch().unwrap().equal(&want), "{:?}", base.to_tch().unwrap());
+    // Inside a trace: an error naming the op, the line and what to write instead.
+    let x = tch::Tensor::ones([3], (tch::Kind::Float, tch::Device::Cpu));
+    let err = tapir::trace(
+        |x| {
+            let mut h = x.relu();
+            h += 1.0;
+            h
+        },
+        &x,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("add_") && err.contains("x = &x + other") && err.contains("tests/tracing.rs:"), "{err}");
+    let err = tapir::trace(|x| x.shallow_clone().triu_(0), &x).unwrap_err().to_string();
+    assert!(err.contains("triu_") && err.contains("x = x.triu(diagonal)"), "{err}");
+}

@@ -9,6 +9,7 @@
 pub mod define;
 mod error;
 mod indexing;
+mod inplace;
 pub mod kind;
 mod module;
 pub mod ops;
