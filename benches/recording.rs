@@ -19,7 +19,7 @@ fn shape_chain_tch(x: &tch::Tensor) -> tch::Tensor {
 }
 
 fn shape_chain_tapir(x: &Tensor) -> Tensor {
-    x.transpose(0, 1).softmax(-1, None).sum_dims([0], true).squeeze_dim(0)
+    x.transpose(0, 1).softmax(-1, None).sum_dim_intlist([0], true, None).squeeze_dim(0)
 }
 
 fn recording(c: &mut Criterion) {

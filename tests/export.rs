@@ -16,7 +16,7 @@ fn printed_graph_is_compact_and_stable() {
     let w = Tensor::from(tch::Tensor::randn([4, 3], (Kind::Float, Device::Cpu)));
     let traced = Tracer::new()
         .constant_name("fc.weight", w.as_tch())
-        .trace(|x| (x[0].linear(&w, None).relu() * 2.0).sum_dims([1], true), &[&x()])
+        .trace(|x| (x[0].linear(&w, None::<&Tensor>).relu() * 2.0).sum_dim_intlist([1], true, None), &[&x()])
         .unwrap();
     insta::assert_snapshot!(traced.to_string(), @r#"
     %0: f32[2,3] = input "input"
@@ -35,7 +35,7 @@ fn printed_graph_is_compact_and_stable() {
 fn unused_ops_are_dropped() {
     let traced = trace(
         |x| {
-            let _unused = x.exp().sum();
+            let _unused = x.exp().sum(None);
             x.relu()
         },
         &x(),
@@ -147,7 +147,7 @@ fn random_and_training_ops_are_refused_in_a_trace() {
         Tensor::from(tch::Tensor::zeros([3], (Kind::Float, Device::Cpu))),
         Tensor::from(tch::Tensor::ones([3], (Kind::Float, Device::Cpu))),
     );
-    let err = trace(|x| x.batch_norm(None, None, &m, &v, true, 0.1, 1e-5), &input).unwrap_err();
+    let err = trace(|x| x.batch_norm(None, None, Some(&m), Some(&v), true, 0.1, 1e-5, false), &input).unwrap_err();
     assert!(err.to_string().contains("training mode"), "{err}");
 }
 
@@ -204,7 +204,7 @@ fn traces_on_two_threads_are_independent() {
         .map(|i| {
             std::thread::spawn(move || {
                 let input = tch::Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
-                let traced = trace(|x| if i == 0 { x.relu() } else { x.exp().sum() }, &input).unwrap();
+                let traced = trace(|x| if i == 0 { x.relu() } else { x.exp().sum(None) }, &input).unwrap();
                 traced.graph().op_histogram().keys().map(|k| k.to_string()).collect::<Vec<_>>()
             })
         })
@@ -218,7 +218,7 @@ fn a_node_onnx_would_reject_is_an_export_error() {
     // LeakyRelu takes bfloat16 only from opset 16: below it, the export names the op, the opset
     // and the line instead of writing a model the ONNX checker rejects.
     let input = x().to_kind(Kind::BFloat16);
-    let traced = trace(|x| x.leaky_relu(0.1), &input).unwrap();
+    let traced = trace(|x| x.leaky_relu_with_slope(0.1), &input).unwrap();
     let err = traced.to_onnx_bytes(&ExportOptions::with_opset(13)).unwrap_err().to_string();
     assert!(err.contains("leaky_relu") && err.contains("opset 13") && err.contains("tests/export.rs:"), "{err}");
     assert!(err.contains("input 0 of LeakyRelu is bf16"), "{err}");

@@ -518,12 +518,12 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
         ("nn.functional.leaky_relu", _) => {
             let slope = c.float(0, "negative_slope", 0.01)?;
             c.bool(1, "inplace", false)?;
-            c.finish(Box::new(move |x, _| one(x[0].leaky_relu(slope))))
+            c.finish(Box::new(move |x, _| one(x[0].leaky_relu_with_slope(slope))))
         }
         ("nn.functional.elu", _) => {
             let alpha = c.float(0, "alpha", 1.0)?;
             c.bool(1, "inplace", false)?;
-            c.finish(Box::new(move |x, _| one(x[0].elu(alpha))))
+            c.finish(Box::new(move |x, _| one(x[0].elu_with_alpha(alpha))))
         }
         ("nn.functional.gelu", _) => {
             let approximate = match c.take(0, "approximate").and_then(|v| v.get("str")).and_then(Value::as_str) {
@@ -632,10 +632,10 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
                 let all: Vec<i64> = (0..x[0].dim() as i64).collect();
                 let d = dims.clone().unwrap_or(all);
                 one(match op.as_str() {
-                    "sum" if dims.is_none() && !keep => x[0].sum(),
-                    "mean" if dims.is_none() && !keep => x[0].mean(),
-                    "sum" => x[0].sum_dims(&d, keep),
-                    "mean" => x[0].mean_dims(&d, keep),
+                    "sum" if dims.is_none() && !keep => x[0].sum(None),
+                    "mean" if dims.is_none() && !keep => x[0].mean(None),
+                    "sum" => x[0].sum_dim_intlist(&d, keep, None),
+                    "mean" => x[0].mean_dim(&d, keep, None),
                     "amax" => x[0].amax(&d, keep),
                     _ => x[0].amin(&d, keep),
                 })
@@ -699,8 +699,8 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
                     &stride,
                     &padding,
                     &output_padding,
-                    &dilation,
                     groups,
+                    &dilation,
                 ))
             }))
         }
@@ -758,7 +758,16 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
             let momentum = c.float(5, "momentum", 0.1)?;
             let eps = c.float(6, "eps", 1e-5)?;
             c.finish(Box::new(move |x, k| {
-                one(x[0].batch_norm(w.map(|w| &k[w]), b.map(|b| &k[b]), &k[mean], &k[var], training, momentum, eps))
+                one(x[0].batch_norm(
+                    w.map(|w| &k[w]),
+                    b.map(|b| &k[b]),
+                    Some(&k[mean]),
+                    Some(&k[var]),
+                    training,
+                    momentum,
+                    eps,
+                    false,
+                ))
             }))
         }
         ("nn.functional.layer_norm", _) => {
@@ -766,14 +775,14 @@ fn adapt(op: &str, variant: &str, sample: &Value, tensors: &HashMap<String, tch:
             let w = c.constant(1, "weight")?;
             let b = c.constant(2, "bias")?;
             let eps = c.float(3, "eps", 1e-5)?;
-            c.finish(Box::new(move |x, k| one(x[0].layer_norm(&shape, w.map(|w| &k[w]), b.map(|b| &k[b]), eps))))
+            c.finish(Box::new(move |x, k| one(x[0].layer_norm(&shape, w.map(|w| &k[w]), b.map(|b| &k[b]), eps, false))))
         }
         ("nn.functional.group_norm", _) => {
             let groups = c.int(0, "num_groups", None)?;
             let w = c.constant(1, "weight")?;
             let b = c.constant(2, "bias")?;
             let eps = c.float(3, "eps", 1e-5)?;
-            c.finish(Box::new(move |x, k| one(x[0].group_norm(groups, w.map(|w| &k[w]), b.map(|b| &k[b]), eps))))
+            c.finish(Box::new(move |x, k| one(x[0].group_norm(groups, w.map(|w| &k[w]), b.map(|b| &k[b]), eps, false))))
         }
         ("log10", _) => unary!(log10),
         ("exp2", _) => unary!(exp2),

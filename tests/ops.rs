@@ -73,10 +73,10 @@ fn rnn_row(name: &'static str, c: RnnCase) -> Row {
     row(name, inputs, move |x| {
         let p: Vec<&Tensor> = params.iter().collect();
         if c.gates == 4 {
-            let (o, h, cn) = x[0].lstm(&x[1], &x[2], &p, c.layers, c.bidirectional, c.batch_first);
+            let (o, h, cn) = x[0].lstm(&[&x[1], &x[2]], &p, true, c.layers, 0.0, false, c.bidirectional, c.batch_first);
             vec![o, h, cn]
         } else {
-            let (o, h) = x[0].gru(&x[1], &p, c.layers, c.bidirectional, c.batch_first);
+            let (o, h) = x[0].gru(&x[1], &p, true, c.layers, 0.0, false, c.bidirectional, c.batch_first);
             vec![o, h]
         }
     })
@@ -122,8 +122,10 @@ fn rows() -> Vec<Row> {
         }),
         // activations
         row("relu_sigmoid_tanh", vec![f32s(&[8])], |x| vec![x[0].relu(), x[0].sigmoid(), x[0].tanh()]),
-        row("leaky_relu", vec![f32s(&[8])], |x| vec![x[0].leaky_relu(0.01), x[0].leaky_relu(0.2)]),
-        row("elu", vec![f32s(&[8])], |x| vec![x[0].elu(1.0), x[0].elu(0.5)]),
+        row("leaky_relu", vec![f32s(&[8])], |x| {
+            vec![x[0].leaky_relu_with_slope(0.01), x[0].leaky_relu_with_slope(0.2)]
+        }),
+        row("elu", vec![f32s(&[8])], |x| vec![x[0].elu_with_alpha(1.0), x[0].elu_with_alpha(0.5)]),
         row("silu", vec![f32s(&[8])], |x| one(x[0].silu())),
         row("hardswish", vec![f32s(&[16]) * 4], |x| one(x[0].hardswish())),
         row("gelu_exact", vec![f32s(&[16]) * 3], |x| one(x[0].gelu("none"))),
@@ -170,12 +172,12 @@ fn rows() -> Vec<Row> {
             let wt = Tensor::from(f32s(&[3, 2, 2, 2]));
             let w1 = Tensor::from(f32s(&[4, 3, 3]));
             vec![
-                x[0].conv2d(&w2, None, &[1], &[1], &[1], 1),
-                x[0].conv_transpose2d(&wt, None, &[2], &[0], &[1], &[1], 1),
+                x[0].conv2d(&w2, None::<&Tensor>, &[1], &[1], &[1], 1),
+                x[0].conv_transpose2d(&wt, None::<&Tensor>, &[2], &[0], &[1], 1, &[1]),
                 x[0].max_pool2d(&[2], &[], &[], &[], false),
                 x[0].adaptive_avg_pool2d([3, 5]),
                 x[0].adaptive_avg_pool2d([1, 1]),
-                x[0].select(1, 0).conv1d(&w1, None, &[1], &[0], &[1], 1),
+                x[0].select(1, 0).conv1d(&w1, None::<&Tensor>, &[1], &[0], &[1], 1),
             ]
         }),
         row("zero_size", vec![f32s(&[2, 0]), f32s(&[0]), f32s(&[2, 3])], |x| {
@@ -184,13 +186,13 @@ fn rows() -> Vec<Row> {
                 x[0].flatten(0, -1),
                 x[0].repeat([2, 3]),
                 Tensor::cat(&[&x[2], &x[1]], 0),
-                x[0].sum_dims([1], false),
+                x[0].sum_dim_intlist([1], false, None),
             ]
         }),
         row("rank0", vec![f32s(&[])], |x| {
             let (v, i) = x[0].max_dim(0, true);
             vec![
-                x[0].sum_dims([0], false),
+                x[0].sum_dim_intlist([0], false, None),
                 x[0].amax([0], true),
                 x[0].argmax(0, false),
                 x[0].argmin(None, true),
@@ -248,9 +250,9 @@ fn rows() -> Vec<Row> {
         row("conv_padding_same", vec![f32s(&[2, 3, 7, 6])], |x| {
             let w = Tensor::from(f32s(&[4, 3, 2, 3]));
             vec![
-                x[0].conv2d_padding(&w, None, &[1], "same", &[1, 2], 1),
-                x[0].conv2d_padding(&w, None, &[2], "valid", &[1], 1),
-                x[0].select(2, 0).conv1d_padding(&w.select(3, 0), None, &[1], "same", &[1], 1),
+                x[0].conv2d_padding(&w, None::<&Tensor>, &[1], "same", &[1, 2], 1),
+                x[0].conv2d_padding(&w, None::<&Tensor>, &[2], "valid", &[1], 1),
+                x[0].select(2, 0).conv1d_padding(&w.select(3, 0), None::<&Tensor>, &[1], "same", &[1], 1),
             ]
         }),
         row("softmax", vec![f32s(&[2, 3, 5])], |x| vec![x[0].softmax(1, None), x[0].softmax(-1, Kind::Double)]),
@@ -259,7 +261,7 @@ fn rows() -> Vec<Row> {
         row("matmul_2d", vec![f32s(&[3, 4]), f32s(&[4, 5])], |x| one(x[0].matmul(&x[1]))),
         row("matmul_batched_broadcast", vec![f32s(&[2, 3, 4, 5]), f32s(&[5, 6])], |x| one(x[0].matmul(&x[1]))),
         row("linear_2d_bias", vec![f32s(&[4, 8])], move |x| one(x[0].linear(&w(&[3, 8]), Some(&w(&[3]))))),
-        row("linear_3d_no_bias", vec![f32s(&[2, 4, 8])], move |x| one(x[0].linear(&w(&[3, 8]), None))),
+        row("linear_3d_no_bias", vec![f32s(&[2, 4, 8])], move |x| one(x[0].linear(&w(&[3, 8]), None::<&Tensor>))),
         row("linear_1d", vec![f32s(&[8])], move |x| one(x[0].linear(&w(&[3, 8]), Some(&w(&[3]))))),
         // shapes
         row("reshape_view_flatten", vec![f32s(&[2, 3, 4])], |x| {
@@ -283,7 +285,7 @@ fn rows() -> Vec<Row> {
         }),
         row("select", vec![f32s(&[3, 4, 5])], |x| vec![x[0].select(1, 2), x[0].select(-1, -1)]),
         row("index_with_int_tensor", vec![f32s(&[5, 3]), ints(&[2, 4], 5)], |x| {
-            vec![x[0].index(&x[1]), x[0].index_select(1, &Tensor::from_slice(&[2i64, 0]))]
+            vec![x[0].index(&[Some(&x[1])]), x[0].index_select(1, &Tensor::from_slice(&[2i64, 0]))]
         }),
         row("expand", vec![f32s(&[3, 1])], |x| vec![x[0].expand([2, 3, 4], false), x[0].expand([-1, 5], false)]),
         row("repeat", vec![f32s(&[2, 3])], |x| vec![x[0].repeat([2, 1]), x[0].repeat([2, 1, 3])]),
@@ -291,14 +293,16 @@ fn rows() -> Vec<Row> {
         // reductions
         row("sum_mean", vec![f32s(&[2, 3, 4])], |x| {
             vec![
-                x[0].sum(),
-                x[0].sum_dims([1], false),
-                x[0].sum_dims([0, 2], true),
-                x[0].mean(),
-                x[0].mean_dims([-1], true),
+                x[0].sum(None),
+                x[0].sum_dim_intlist([1], false, None),
+                x[0].sum_dim_intlist([0, 2], true, None),
+                x[0].mean(None),
+                x[0].mean_dim([-1], true, None),
             ]
         }),
-        row("sum_int_widens", vec![ints(&[3, 4], 100).to_kind(Kind::Int)], |x| one(x[0].sum_dims([1], false))),
+        row("sum_int_widens", vec![ints(&[3, 4], 100).to_kind(Kind::Int)], |x| {
+            one(x[0].sum_dim_intlist([1], false, None))
+        }),
         row("amax_amin", vec![f32s(&[3, 4])], |x| {
             vec![x[0].amax([1], false), x[0].amin([0], true), x[0].amax([], false)]
         }),
@@ -314,13 +318,13 @@ fn rows() -> Vec<Row> {
         row("conv1d", vec![f32s(&[2, 4, 16])], move |x| {
             vec![
                 x[0].conv1d(&w(&[6, 4, 3]), Some(&w(&[6])), &[1], &[1], &[1], 1),
-                x[0].conv1d(&w(&[4, 2, 3]), None, &[2], &[2], &[2], 2),
+                x[0].conv1d(&w(&[4, 2, 3]), None::<&Tensor>, &[2], &[2], &[2], 2),
             ]
         }),
         row("conv2d", vec![f32s(&[2, 4, 9, 9])], move |x| {
             vec![
                 x[0].conv2d(&w(&[8, 4, 3, 3]), Some(&w(&[8])), &[1], &[1], &[1], 1),
-                x[0].conv2d(&w(&[4, 1, 3, 3]), None, &[2, 1], &[0, 1], &[1, 2], 4),
+                x[0].conv2d(&w(&[4, 1, 3, 3]), None::<&Tensor>, &[2, 1], &[0, 1], &[1, 2], 4),
             ]
         }),
         row("max_pool2d", vec![f32s(&[1, 2, 8, 8])], |x| {
@@ -341,24 +345,27 @@ fn rows() -> Vec<Row> {
         row("batch_norm_eval", vec![f32s(&[2, 3, 4, 4])], move |x| {
             let (mean, var) = (w(&[3]), Tensor::from(f32s(&[3]).abs() + 0.5));
             vec![
-                x[0].batch_norm(Some(&w(&[3])), Some(&w(&[3])), &mean, &var, false, 0.1, 1e-5),
-                x[0].batch_norm(None, None, &mean, &var, false, 0.1, 1e-3),
+                x[0].batch_norm(Some(&w(&[3])), Some(&w(&[3])), Some(&mean), Some(&var), false, 0.1, 1e-5, false),
+                x[0].batch_norm(None, None, Some(&mean), Some(&var), false, 0.1, 1e-3, false),
             ]
         }),
         row("layer_norm", vec![f32s(&[2, 5, 8])], move |x| {
             vec![
-                x[0].layer_norm(&[8], Some(&w(&[8])), Some(&w(&[8])), 1e-5),
-                x[0].layer_norm(&[5, 8], None, None, 1e-5),
+                x[0].layer_norm(&[8], Some(&w(&[8])), Some(&w(&[8])), 1e-5, false),
+                x[0].layer_norm(&[5, 8], None::<&Tensor>, None::<&Tensor>, 1e-5, false),
             ]
         }),
         row("conv_transpose2d", vec![f32s(&[2, 4, 5, 5])], move |x| {
             vec![
-                x[0].conv_transpose2d(&w(&[4, 3, 3, 3]), Some(&w(&[3])), &[2], &[1], &[1], &[1], 1),
-                x[0].conv_transpose2d(&w(&[4, 2, 2, 2]), None, &[1, 2], &[0, 1], &[0, 1], &[2, 1], 2),
+                x[0].conv_transpose2d(&w(&[4, 3, 3, 3]), Some(&w(&[3])), &[2], &[1], &[1], 1, &[1]),
+                x[0].conv_transpose2d(&w(&[4, 2, 2, 2]), None::<&Tensor>, &[1, 2], &[0, 1], &[0, 1], 2, &[2, 1]),
             ]
         }),
         row("group_norm", vec![f32s(&[2, 6, 4, 3])], move |x| {
-            vec![x[0].group_norm(3, Some(&w(&[6])), Some(&w(&[6])), 1e-5), x[0].group_norm(2, None, None, 1e-3)]
+            vec![
+                x[0].group_norm(3, Some(&w(&[6])), Some(&w(&[6])), 1e-5, false),
+                x[0].group_norm(2, None::<&Tensor>, None::<&Tensor>, 1e-3, false),
+            ]
         }),
         row("embedding", vec![ints(&[2, 5], 10)], move |x| one(embedding(&w(&[10, 4]), &x[0]))),
         row("dropout_eval", vec![f32s(&[4])], |x| one(x[0].dropout(0.5, false) * 2.0)),
@@ -444,7 +451,7 @@ fn rows() -> Vec<Row> {
             vec![x[0].pixel_shuffle(2), x[1].pixel_unshuffle(2)]
         }),
         row("one_hot", vec![ints(&[2, 3], 4), ints(&[], 4)], |x| {
-            vec![x[0].one_hot(5), x[0].one_hot(-1).sum_dims([0], false), x[1].one_hot(4)]
+            vec![x[0].one_hot(5), x[0].one_hot(-1).sum_dim_intlist([0], false, None), x[1].one_hot(4)]
         }),
         row("full_like", vec![f32s(&[2, 3]), ints(&[4], 3)], |x| {
             vec![x[0].full_like(2.5), x[0].zeros_like(), x[1].ones_like(), x[1].full_like((1i64 << 53) + 1)]
@@ -620,7 +627,7 @@ fn rows() -> Vec<Row> {
         row("conv3d", vec![f32s(&[1, 2, 4, 5, 6]), f32s(&[3, 2, 2, 3, 3]), f32s(&[3])], |x| {
             vec![
                 x[0].conv3d(&x[1], Some(&x[2]), &[1, 2, 1], &[1], &[1], 1),
-                x[0].conv3d_padding(&x[1], None, &[1], "same", &[1], 1),
+                x[0].conv3d_padding(&x[1], None::<&Tensor>, &[1], "same", &[1], 1),
             ]
         }),
         // types and constants
@@ -643,7 +650,7 @@ fn rows() -> Vec<Row> {
             ]
         }),
         row("f64_chain", vec![tch::Tensor::randn([3, 3], (Kind::Double, Device::Cpu))], |x| {
-            one(x[0].matmul(&x[0]).tanh().sum_dims([0], false))
+            one(x[0].matmul(&x[0]).tanh().sum_dim_intlist([0], false, None))
         }),
         row("avg_pool2d_divisor_override", vec![f32s(&[2, 3, 5, 5])], |x| {
             one(x[0].avg_pool2d(&[2, 3], &[2, 1], &[1, 1], false, false, Some(4)))

@@ -107,8 +107,8 @@ const STEPS: &[(&str, StepFn)] = &[
     ("relu", |x| x.h.relu()),
     ("sigmoid", |x| x.h.sigmoid()),
     ("tanh", |x| x.h.tanh()),
-    ("leaky_relu", |x| x.h.leaky_relu(0.1)),
-    ("elu", |x| x.h.elu(1.0)),
+    ("leaky_relu", |x| x.h.leaky_relu_with_slope(0.1)),
+    ("elu", |x| x.h.elu_with_alpha(1.0)),
     ("silu", |x| x.h.silu()),
     ("hardswish", |x| x.h.hardswish()),
     ("gelu", |x| x.h.gelu(if x.a % 2 == 0 { "none" } else { "tanh" })),
@@ -120,7 +120,7 @@ const STEPS: &[(&str, StepFn)] = &[
         if x.a % 2 == 0 {
             x.h.linear(&w, Some(&b))
         } else {
-            x.h.reshape([6, 4]).linear(&w, None)
+            x.h.reshape([6, 4]).linear(&w, None::<&Tensor>)
         }
     }),
     ("reshape", |x| match x.a % 3 {
@@ -133,7 +133,7 @@ const STEPS: &[(&str, StepFn)] = &[
         if x.a % 2 == 0 {
             x.h.reshape([1, 2, 3, 4]).squeeze()
         } else {
-            x.h.sum_dims([1], true).squeeze_dim(1)
+            x.h.sum_dim_intlist([1], true, None).squeeze_dim(1)
         }
     }),
     ("unsqueeze", |x| x.h.unsqueeze(x.a as i64 % 4)),
@@ -150,13 +150,13 @@ const STEPS: &[(&str, StepFn)] = &[
         if x.a % 2 == 0 {
             x.h.index_select(2, &Tensor::from_slice(&[3i64, 0, 1]))
         } else {
-            x.h.index(&Tensor::from_slice(&[1i64, 1, 0]))
+            x.h.index(&[Some(&Tensor::from_slice(&[1i64, 1, 0]))])
         }
     }),
-    ("expand", |x| x.h.sum_dims([0], true).expand([2, 3, 4], false)),
+    ("expand", |x| x.h.sum_dim_intlist([0], true, None).expand([2, 3, 4], false)),
     ("repeat", |x| x.h.repeat([1, 2, 1])),
-    ("sum", |x| if x.a % 2 == 0 { x.h.sum() } else { x.h.sum_dims([x.a as i64 % 3], false) }),
-    ("mean", |x| if x.a % 2 == 0 { x.h.mean() } else { x.h.mean_dims([-1], true) }),
+    ("sum", |x| if x.a % 2 == 0 { x.h.sum(None) } else { x.h.sum_dim_intlist([x.a as i64 % 3], false, None) }),
+    ("mean", |x| if x.a % 2 == 0 { x.h.mean(None) } else { x.h.mean_dim([-1], true, None) }),
     ("amax", |x| x.h.amax([x.a as i64 % 3], false)),
     ("amin", |x| x.h.amin([0, 2], true)),
     // The index-valued reductions get a ramp added: values that are exact copies (after expand,
@@ -182,7 +182,7 @@ const STEPS: &[(&str, StepFn)] = &[
         if x.a % 2 == 0 {
             x.h.conv1d(&lin(&[3, 3, 3], 0.3), Some(&lin(&[3], 0.1)), &[1], &[1], &[1], 1)
         } else {
-            x.h.reshape([1, 2, 3, 4]).conv2d(&lin(&[3, 2, 2, 2], 0.3), None, &[1], &[1], &[1], 1)
+            x.h.reshape([1, 2, 3, 4]).conv2d(&lin(&[3, 2, 2, 2], 0.3), None::<&Tensor>, &[1], &[1], &[1], 1)
         }
     }),
     ("conv_transpose2d", |x| {
@@ -192,8 +192,8 @@ const STEPS: &[(&str, StepFn)] = &[
             &[1],
             &[0],
             &[0],
-            &[1],
             1,
+            &[1],
         )
     }),
     ("max_pool2d", |x| x.h.reshape([1, 2, 3, 4]).max_pool2d(&[2, 2], &[1, 1], &[0, 0], &[1, 1], false)),
@@ -204,17 +204,17 @@ const STEPS: &[(&str, StepFn)] = &[
     ("batch_norm", |x| {
         let (w, b) = (lin(&[3], 1.0) + 1.5, lin(&[3], 0.3));
         let (m, v) = (lin(&[3], 0.2), lin(&[3], 0.4) + 1.0);
-        x.h.batch_norm(Some(&w), Some(&b), &m, &v, false, 0.1, 1e-5)
+        x.h.batch_norm(Some(&w), Some(&b), Some(&m), Some(&v), false, 0.1, 1e-5, false)
     }),
     // The normalizations get a ramp added so that no group is constant: a group of equal values
     // has variance 0 and its output is rounding noise amplified by 1/sqrt(eps).
     ("layer_norm", |x| {
         let h = x.h + lin(&[2, 3, 4], 2.0);
-        h.layer_norm(&[4], Some(&(lin(&[4], 0.5) + 1.0)), Some(&lin(&[4], 0.1)), 1e-5)
+        h.layer_norm(&[4], Some(&(lin(&[4], 0.5) + 1.0)), Some(&lin(&[4], 0.1)), 1e-5, false)
     }),
     ("group_norm", |x| {
         let h = x.h.reshape([2, 4, 3]) + lin(&[2, 4, 3], 2.0);
-        h.group_norm(2, Some(&(lin(&[4], 0.5) + 1.0)), None, 1e-5)
+        h.group_norm(2, Some(&(lin(&[4], 0.5) + 1.0)), None::<&Tensor>, 1e-5, false)
     }),
     ("embedding", |x| embedding(&x.h.reshape([6, 4]), &Tensor::from_slice(&[0i64, 5, 2, 3]).reshape([2, 2]))),
     ("dropout", |x| x.h.dropout(0.3, false)),
@@ -222,12 +222,12 @@ const STEPS: &[(&str, StepFn)] = &[
         let ps = [lin(&[16, 4], 0.4), lin(&[16, 4], 0.3), lin(&[16], 0.1), lin(&[16], 0.2)];
         let refs: Vec<&Tensor> = ps.iter().collect();
         let zeros = Tensor::zeros([1, 2, 4], F32);
-        x.h.lstm(&zeros, &zeros, &refs, 1, false, true).0
+        x.h.lstm(&[&zeros, &zeros], &refs, true, 1, 0.0, false, false, true).0
     }),
     ("gru", |x| {
         let ps = [lin(&[12, 4], 0.4), lin(&[12, 4], 0.3), lin(&[12], 0.1), lin(&[12], 0.2)];
         let refs: Vec<&Tensor> = ps.iter().collect();
-        x.h.gru(&Tensor::full([1, 3, 4], 0.1, F32), &refs, 1, false, false).0
+        x.h.gru(&Tensor::full([1, 3, 4], 0.1, F32), &refs, true, 1, 0.0, false, false, false).0
     }),
     // Discontinuous ops (remainder, comparisons) run on constants or far from their jumps, so
     // rounding differences between runtimes cannot flip them.
@@ -259,7 +259,9 @@ const STEPS: &[(&str, StepFn)] = &[
     }),
     ("pixel_shuffle", |x| x.h.reshape([1, 4, 3, 2]).pixel_shuffle(2)),
     ("pixel_unshuffle", |x| x.h.reshape([1, 1, 6, 4]).pixel_unshuffle(2)),
-    ("one_hot", |x| x.h + Tensor::from_slice(&[0i64, 3, 1, 2]).one_hot(4).to_kind(Kind::Float).sum_dims([0], false)),
+    ("one_hot", |x| {
+        x.h + Tensor::from_slice(&[0i64, 3, 1, 2]).one_hot(4).to_kind(Kind::Float).sum_dim_intlist([0], false, None)
+    }),
     ("any", |x| x.h.where_self(&x.h.gt(30.0).any_dim(1, true), -1.0)),
     ("all", |x| x.h.where_self(&x.h.abs().lt(30.0).all(), 1.0)),
     ("var", |x| x.h.var_dim([x.a as i64 % 3], x.a % 2 == 0, true)),
@@ -333,7 +335,7 @@ const STEPS: &[(&str, StepFn)] = &[
 /// Brings a step's result back to the chain: `[2, 3, 4]` f32 in (-25, 25).
 fn settle(h: &Tensor, r: Tensor) -> Tensor {
     let r = if r.kind() == Kind::Float { r } else { r.to_kind(Kind::Float) };
-    let next = if r.size().iter().product::<i64>() == 24 { r.reshape([2, 3, 4]) } else { h + r.mean() };
+    let next = if r.size().iter().product::<i64>() == 24 { r.reshape([2, 3, 4]) } else { h + r.mean(None) };
     (next * 0.04).tanh() * 25.0
 }
 

@@ -142,7 +142,7 @@ fn external_data_on_request_round_trips() {
     let (w1, w2, small) = (Tensor::from(&w1), Tensor::from(&w2), Tensor::from(&small));
     let traced = Tracer::new()
         .parameters(&vs)
-        .trace(|x| x[0].linear(&w1, None).relu().linear(&w2, Some(&small)), &[&input])
+        .trace(|x| x[0].linear(&w1, None::<&Tensor>).relu().linear(&w2, Some(&small)), &[&input])
         .unwrap();
     let options = ExportOptions { external_data: ExternalData::Always, ..ExportOptions::default() };
     let dir = TempDir::new("external");
@@ -271,7 +271,7 @@ fn concurrent_saves_to_one_path_leave_one_complete_model() {
                             .constant_name("w", &w)
                             .trace(
                                 |x| {
-                                    let mut h = x[0].linear(&wt, None);
+                                    let mut h = x[0].linear(&wt, None::<&Tensor>);
                                     for _ in 0..=i {
                                         h = h.relu();
                                     }
@@ -401,10 +401,10 @@ fn malformed_conv_arguments_are_errors_not_panics() {
     let x = Tensor::from(tch::Tensor::randn([1, 3, 5, 5], (Kind::Float, Device::Cpu)));
     let w = Tensor::from(tch::Tensor::randn([2, 3, 3, 3], (Kind::Float, Device::Cpu)));
     for out in [
-        x.conv2d_padding(&w, None, &[1], "same", &[], 1),
-        x.conv2d_padding(&w, None, &[1], "sideways", &[1], 1),
-        x.conv2d_padding(&w, None, &[2], "same", &[1], 1),
-        x.conv2d(&w, None, &[], &[], &[], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, &[1], "same", &[], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, &[1], "sideways", &[1], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, &[2], "same", &[1], 1),
+        x.conv2d(&w, None::<&Tensor>, &[], &[], &[], 1),
     ] {
         let err = out.to_tch().unwrap_err().to_string();
         assert!(err.contains("`conv`") && err.contains("tests/reliability.rs:"), "{err}");

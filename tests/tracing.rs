@@ -14,7 +14,7 @@ fn f32s(v: &[f32]) -> tch::Tensor {
 /// made in the tensor world and read as a bool, so the guard records the branch itself.
 fn seed(y: &Tensor) -> Tensor {
     let x = y * 2.0;
-    let cond = |x: &Tensor| x.sum().gt(0.0).bool_value(&[]).unwrap(); // the guard
+    let cond = |x: &Tensor| x.sum(None).gt(0.0).bool_value(&[]).unwrap(); // the guard
     if cond(&x) {
         &x + y
     } else {
@@ -61,7 +61,7 @@ fn every_host_read_is_a_guard() {
     let x = f32s(&[1.0, 0.0, 3.0]);
     let t = trace(
         |y| {
-            let s = y.sum();
+            let s = y.sum(None);
             let _ = f64::try_from(&s).unwrap();
             let _ = i64::try_from(&s).unwrap();
             let _ = bool::try_from(&s.gt(0.0)).unwrap();
@@ -81,7 +81,7 @@ fn every_host_read_is_a_guard() {
 fn replay_runs_the_graph_on_new_inputs() {
     tch::manual_seed(0);
     let w = Tensor::from(tch::Tensor::randn([4, 3], (Kind::Float, Device::Cpu)));
-    let model = |x: &Tensor| x.linear(&w, None).softmax(-1, None).split(2, 1);
+    let model = |x: &Tensor| x.linear(&w, None::<&Tensor>).softmax(-1, None).split(2, 1);
     let t = trace(model, &tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu))).unwrap();
     let fresh = tch::Tensor::randn([2, 3], (Kind::Float, Device::Cpu));
     let got = t.replay(&[&fresh]).unwrap();
@@ -143,7 +143,7 @@ fn scopes_name_onnx_nodes() {
             let _block = enter_scope("0");
             let h = {
                 let _conv = enter_scope("conv1");
-                x.conv2d(&w, None, &[1], &[1], &[1], 1)
+                x.conv2d(&w, None::<&Tensor>, &[1], &[1], &[1], 1)
             };
             h.relu()
         },

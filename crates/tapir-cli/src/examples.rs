@@ -62,8 +62,8 @@ impl ConvBnRelu {
         }
     }
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.conv2d(&self.w, None, &[1], &[1], &[1], 1)
-            .batch_norm(Some(&self.gamma), Some(&self.beta), &self.mean, &self.var, false, 0.1, 1e-5)
+        x.conv2d(&self.w, None::<&Tensor>, [1], [1], [1], 1)
+            .batch_norm(Some(&self.gamma), Some(&self.beta), Some(&self.mean), Some(&self.var), false, 0.1, 1e-5, false)
             .relu()
     }
 }
@@ -101,7 +101,7 @@ impl AttentionBlock {
             (s[0], s[1], s[2])
         };
         let hd = d / self.heads;
-        let h = x.layer_norm(&[d], Some(&self.norm_w), Some(&self.norm_b), 1e-5);
+        let h = x.layer_norm([d], Some(&self.norm_w), Some(&self.norm_b), 1e-5, false);
         let qkv = self.qkv.forward(&h).reshape([b, t, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
         let scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();

@@ -77,13 +77,13 @@ pub enum Elementwise {
 impl Module for LeakyReLU {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.leaky_relu(self.negative_slope)
+        x.leaky_relu_with_slope(self.negative_slope)
     }
 }
 impl Module for ELU {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.elu(self.alpha)
+        x.elu_with_alpha(self.alpha)
     }
 }
 impl Module for Softmax {

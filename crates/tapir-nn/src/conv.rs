@@ -133,11 +133,11 @@ impl Module for ConvTranspose2d {
         x.conv_transpose2d(
             &param(&self.weight),
             b.as_ref(),
-            &[c.stride],
-            &[c.padding],
-            &[self.output_padding],
-            &[c.dilation],
+            [c.stride],
+            [c.padding],
+            [self.output_padding],
             c.groups,
+            [c.dilation],
         )
     }
 }

@@ -106,11 +106,12 @@ impl ModuleT for BatchNorm {
         x.batch_norm(
             w.as_ref(),
             b.as_ref(),
-            &param(&self.running_mean),
-            &param(&self.running_var),
+            Some(&param(&self.running_mean)),
+            Some(&param(&self.running_var)),
             train,
             self.momentum,
             self.eps,
+            false,
         )
     }
 }
@@ -160,7 +161,7 @@ impl Module for LayerNorm {
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
         let (w, b) = (self.weight.as_ref().map(param), self.bias.as_ref().map(param));
-        x.layer_norm(&self.normalized_shape, w.as_ref(), b.as_ref(), self.eps)
+        x.layer_norm(self.normalized_shape.as_slice(), w.as_ref(), b.as_ref(), self.eps, false)
     }
 }
 
@@ -191,7 +192,7 @@ impl Module for GroupNorm {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
-        x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps)
+        x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps, false)
     }
 }
 

@@ -137,7 +137,8 @@ impl Lstm {
         };
         let ps = self.0.operands();
         let refs: Vec<&Tensor> = ps.iter().collect();
-        let (o, h, c) = x.lstm(&h0, &c0, &refs, self.0.num_layers, self.0.bidirectional, self.0.batch_first);
+        let (n, bi, bf) = (self.0.num_layers, self.0.bidirectional, self.0.batch_first);
+        let (o, h, c) = x.lstm(&[&h0, &c0], &refs, true, n, 0.0, false, bi, bf);
         (o, (h, c))
     }
 }
@@ -168,7 +169,7 @@ impl Gru {
         };
         let ps = self.0.operands();
         let refs: Vec<&Tensor> = ps.iter().collect();
-        x.gru(&h0, &refs, self.0.num_layers, self.0.bidirectional, self.0.batch_first)
+        x.gru(&h0, &refs, true, self.0.num_layers, 0.0, false, self.0.bidirectional, self.0.batch_first)
     }
 }
 

@@ -7,7 +7,7 @@
 //! use tapir::{trace, ExportOptions, Tensor};
 //! # fn main() -> Result<(), tapir::Error> {
 //! let w = tch::Tensor::randn([4, 3], (tch::Kind::Float, tch::Device::Cpu));
-//! let model = |x: &Tensor| x.linear(&Tensor::from(&w), None).relu();
+//! let model = |x: &Tensor| x.linear(&Tensor::from(&w), None::<&Tensor>).relu();
 //!
 //! let input = tch::Tensor::randn([2, 3], (tch::Kind::Float, tch::Device::Cpu));
 //! let traced = trace(|x| model(x), &input)?;

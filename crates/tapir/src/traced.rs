@@ -79,7 +79,7 @@ impl fmt::Display for Traced {
 ///     .input_names(["features"])
 ///     .output_names(["logits"])
 ///     .parameters(&vs)
-///     .trace(|x| x[0].linear(&tapir::Tensor::from(&w), None), &[&x])?;
+///     .trace(|x| x[0].linear(&tapir::Tensor::from(&w), None::<&tapir::Tensor>), &[&x])?;
 /// assert!(traced.unnamed_captures().is_empty()); // the weight is named "weight"
 /// # Ok(())
 /// # }

@@ -99,22 +99,36 @@ impl OpDef for Hardswish {
 }
 
 pub(super) const DOCS: &[OpDoc] = &[
-    OpDoc { name: "leaky_relu", methods: "`leaky_relu`" },
-    OpDoc { name: "elu", methods: "`elu`" },
+    OpDoc { name: "leaky_relu", methods: "`leaky_relu`, `leaky_relu_with_slope`" },
+    OpDoc { name: "elu", methods: "`elu`, `elu_with_alpha`" },
     OpDoc { name: "silu", methods: "`silu`" },
     OpDoc { name: "hardswish", methods: "`hardswish`" },
 ];
 
 impl Tensor {
-    /// `x` where positive, `negative_slope * x` elsewhere (torch's default slope is 0.01).
+    /// `x` where positive, `0.01 * x` elsewhere (tch's `leaky_relu`, torch's default slope).
     #[track_caller]
-    pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
+    pub fn leaky_relu(&self) -> Tensor {
+        record(LeakyRelu { negative_slope: 0.01 }, &[self])
+    }
+
+    /// `x` where positive, `negative_slope * x` elsewhere (torch's `negative_slope`, which
+    /// tch's `leaky_relu` does not take).
+    #[track_caller]
+    pub fn leaky_relu_with_slope(&self, negative_slope: f64) -> Tensor {
         record(LeakyRelu { negative_slope }, &[self])
     }
 
-    /// `x` where positive, `alpha * (exp(x) - 1)` elsewhere.
+    /// `x` where positive, `exp(x) - 1` elsewhere (tch's `elu`, alpha 1).
     #[track_caller]
-    pub fn elu(&self, alpha: f64) -> Tensor {
+    pub fn elu(&self) -> Tensor {
+        record(Elu { alpha: 1.0 }, &[self])
+    }
+
+    /// `x` where positive, `alpha * (exp(x) - 1)` elsewhere (torch's `alpha`, which tch's `elu`
+    /// does not take).
+    #[track_caller]
+    pub fn elu_with_alpha(&self, alpha: f64) -> Tensor {
         record(Elu { alpha }, &[self])
     }
 

@@ -4,7 +4,7 @@
 //! when the input size is a multiple of the output size; other sizes have no static ONNX form
 //! and are refused at lowering.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{lowering, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -51,7 +51,16 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "adaptive_avg_pool2d", methods
 impl Tensor {
     /// Average pooling to `output_size` (`[1, 1]` is global average pooling).
     #[track_caller]
-    pub fn adaptive_avg_pool2d(&self, output_size: [i64; 2]) -> Tensor {
+    pub fn adaptive_avg_pool2d(&self, output_size: impl IntList) -> Tensor {
+        let d = output_size.to_dims();
+        let output_size = match d.as_slice() {
+            [n] => [*n, *n],
+            [h, w] => [*h, *w],
+            other => {
+                let message = format!("output_size {other:?}: one or two sizes");
+                return super::bad_argument("adaptive_avg_pool2d", message);
+            }
+        };
         record(AdaptiveAvgPool2d { output_size }, &[self])
     }
 }

@@ -5,7 +5,7 @@
 //! ceil_mode the last windows may overhang the padded input, so that case is refused at lowering.
 
 use super::lowering::{self, per_dim};
-use super::{Dims, OpDef, OpDoc};
+use super::{Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, DType, Emit, LowerError, Outputs};
@@ -83,25 +83,26 @@ impl OpDef for AvgPool2d {
 pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "avg_pool2d", methods: "`avg_pool2d`" }];
 
 impl Tensor {
-    /// 2-D average pooling; an empty `stride` means the kernel size, as in torch.
+    /// 2-D average pooling (tch's signature); an empty `stride` means the kernel size, as in
+    /// torch.
     #[track_caller]
     pub fn avg_pool2d(
         &self,
-        kernel: &[i64],
-        stride: &[i64],
-        padding: &[i64],
+        kernel_size: impl IntList,
+        stride: impl IntList,
+        padding: impl IntList,
         ceil_mode: bool,
         count_include_pad: bool,
-        divisor_override: Option<i64>,
+        divisor_override: impl Into<Option<i64>>,
     ) -> Tensor {
-        let kernel = per_dim(kernel, 2, &[1, 1]);
+        let kernel = per_dim(&kernel_size.to_dims(), 2, &[1, 1]);
         let op = AvgPool2d {
-            stride: per_dim(stride, 2, &kernel),
-            padding: per_dim(padding, 2, &[0, 0]),
+            stride: per_dim(&stride.to_dims(), 2, &kernel),
+            padding: per_dim(&padding.to_dims(), 2, &[0, 0]),
             kernel,
             ceil_mode,
             count_include_pad,
-            divisor_override,
+            divisor_override: divisor_override.into(),
         };
         record(op, &[self])
     }

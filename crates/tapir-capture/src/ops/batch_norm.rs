@@ -40,21 +40,29 @@ impl OpDef for BatchNorm {
 pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "batch_norm", methods: "`batch_norm` (inference)" }];
 
 impl Tensor {
-    /// Batch normalization over dimension 1 of `[N, C, ...]`. With `training = true` it uses
-    /// batch statistics and updates the running ones (eager only: refused inside a trace).
+    /// Batch normalization over dimension 1 of `[N, C, ...]` (tch's signature; `cudnn_enabled`
+    /// does not change values). With `training = true` it uses batch statistics and updates the
+    /// running ones (eager only: refused inside a trace). Running statistics are required.
     #[allow(clippy::too_many_arguments)]
     #[track_caller]
-    pub fn batch_norm(
+    pub fn batch_norm<T: std::borrow::Borrow<Tensor>>(
         &self,
-        weight: Option<&Tensor>,
-        bias: Option<&Tensor>,
-        running_mean: &Tensor,
-        running_var: &Tensor,
+        weight: Option<T>,
+        bias: Option<T>,
+        running_mean: Option<T>,
+        running_var: Option<T>,
         training: bool,
         momentum: f64,
         eps: f64,
+        cudnn_enabled: bool,
     ) -> Tensor {
+        let _ = cudnn_enabled;
         let location = SourceLocation::caller();
+        let (Some(running_mean), Some(running_var)) = (running_mean, running_var) else {
+            let message = "batch_norm without running statistics is not supported: pass running_mean and running_var".to_owned();
+            return super::bad_argument("batch_norm", message);
+        };
+        let (running_mean, running_var) = (running_mean.borrow(), running_var.borrow());
         if training {
             let reason = "batch_norm in training mode uses batch statistics and updates the running ones; trace with training = false (eval mode)";
             if let Some(refused) = refuse_in_trace("batch_norm", location, reason) {

@@ -14,7 +14,7 @@ use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
 
 macro_rules! binary_op {
-    ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $eager:ident, $scalar_eager:expr) => {
+    ($ty:ident, $doc:ident, $name:literal, $onnx:literal, $method:ident, $also:literal, $eager:ident, $scalar_eager:expr) => {
         /// Inputs: `[a, b]`, or `[a]` with `scalar` as `b`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct $ty {
@@ -50,7 +50,7 @@ macro_rules! binary_op {
             }
         }
 
-        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`") };
+        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`", $also) };
 
         impl Tensor {
             #[doc = concat!("Elementwise `", $name, "` with broadcasting; `other` is a tensor or a Rust number.")]
@@ -75,15 +75,53 @@ fn bool_form(op_type: &'static str) -> &'static str {
     }
 }
 
-binary_op!(Add, ADD, "add", "Add", add, f_add, |t, s| t.f_add_scalar(s.to_tch_scalar()));
-binary_op!(Sub, SUB, "sub", "Sub", sub, f_sub, |t, s| t.f_sub_scalar(s.to_tch_scalar()));
-binary_op!(Mul, MUL, "mul", "Mul", mul, f_mul, |t, s| t.f_mul_scalar(s.to_tch_scalar()));
-binary_op!(Div, DIV, "div", "Div", div, f_div, |t, s| t.f_div_scalar(s.to_tch_scalar()));
-binary_op!(Pow, POW, "pow", "Pow", pow, f_pow, |t, s| t.f_pow_tensor_scalar(s.to_tch_scalar()));
-binary_op!(Minimum, MINIMUM, "minimum", "Min", minimum, f_minimum, |t, s| t.f_minimum(&s.tensor_next_to(t)?));
-binary_op!(Maximum, MAXIMUM, "maximum", "Max", maximum, f_maximum, |t, s| t.f_maximum(&s.tensor_next_to(t)?));
+binary_op!(Add, ADD, "add", "Add", add, ", `add_scalar`, `+`", f_add, |t, s| t.f_add_scalar(s.to_tch_scalar()));
+binary_op!(Sub, SUB, "sub", "Sub", sub, ", `sub_scalar`, `-`", f_sub, |t, s| t.f_sub_scalar(s.to_tch_scalar()));
+binary_op!(Mul, MUL, "mul", "Mul", mul, ", `mul_scalar`, `*`", f_mul, |t, s| t.f_mul_scalar(s.to_tch_scalar()));
+binary_op!(Div, DIV, "div", "Div", div, ", `div_scalar`, `/`", f_div, |t, s| t.f_div_scalar(s.to_tch_scalar()));
+binary_op!(Pow, POW, "pow", "Pow", pow, ", `pow_tensor_scalar`, `pow_tensor_`", f_pow, |t, s| t.f_pow_tensor_scalar(s.to_tch_scalar()));
+binary_op!(Minimum, MINIMUM, "minimum", "Min", minimum, "", f_minimum, |t, s| t.f_minimum(&s.tensor_next_to(t)?));
+binary_op!(Maximum, MAXIMUM, "maximum", "Max", maximum, "", f_maximum, |t, s| t.f_maximum(&s.tensor_next_to(t)?));
 
 pub(super) const DOCS: &[OpDoc] = &[ADD, SUB, MUL, DIV, POW, MINIMUM, MAXIMUM];
+
+impl Tensor {
+    /// tch's name for `add` with a number.
+    #[track_caller]
+    pub fn add_scalar(&self, other: impl Into<Scalar>) -> Tensor {
+        record(Add { scalar: Some(other.into()) }, &[self])
+    }
+
+    /// tch's name for `sub` with a number.
+    #[track_caller]
+    pub fn sub_scalar(&self, other: impl Into<Scalar>) -> Tensor {
+        record(Sub { scalar: Some(other.into()) }, &[self])
+    }
+
+    /// tch's name for `mul` with a number.
+    #[track_caller]
+    pub fn mul_scalar(&self, other: impl Into<Scalar>) -> Tensor {
+        record(Mul { scalar: Some(other.into()) }, &[self])
+    }
+
+    /// tch's name for `div` with a number.
+    #[track_caller]
+    pub fn div_scalar(&self, other: impl Into<Scalar>) -> Tensor {
+        record(Div { scalar: Some(other.into()) }, &[self])
+    }
+
+    /// tch's name for `pow` with a number exponent.
+    #[track_caller]
+    pub fn pow_tensor_scalar(&self, exponent: impl Into<Scalar>) -> Tensor {
+        record(Pow { scalar: Some(exponent.into()) }, &[self])
+    }
+
+    /// tch's name for `pow` with a tensor exponent.
+    #[track_caller]
+    pub fn pow_tensor_(&self, exponent: &Tensor) -> Tensor {
+        record(Pow { scalar: None }, &[self, exponent])
+    }
+}
 /// `std::ops` for tensors and Rust numbers on either side, by value or by reference.
 macro_rules! std_op {
     ($trait:ident, $fn:ident, $method:ident) => {

@@ -67,7 +67,7 @@ macro_rules! compare_op {
             }
         }
 
-        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`") };
+        const $doc: OpDoc = OpDoc { name: $name, methods: concat!("`", stringify!($method), "`, `", stringify!($method), "_tensor`") };
 
         impl Tensor {
             #[doc = concat!("Elementwise `", $name, "` comparison; `other` is a tensor or a Rust number.")]
@@ -90,3 +90,20 @@ compare_op!(Gt, GT, "gt", "Greater", gt, f_gt_tensor, f_gt, false);
 compare_op!(Ge, GE, "ge", "GreaterOrEqual", ge, f_ge_tensor, f_ge, false);
 
 pub(super) const DOCS: &[OpDoc] = &[EQ, NE, LT, LE, GT, GE];
+
+/// tch's names for the comparisons with a tensor (`eq_tensor`, ...).
+macro_rules! tensor_compare {
+    ($($name:ident => $ty:ident),*) => {
+        impl Tensor {
+            $(
+                #[doc = concat!("tch's name for the `", stringify!($ty), "` comparison with a tensor.")]
+                #[track_caller]
+                pub fn $name(&self, other: &Tensor) -> Tensor {
+                    record($ty { scalar: None }, &[self, other])
+                }
+            )*
+        }
+    };
+}
+
+tensor_compare!(eq_tensor => Eq, ne_tensor => Ne, lt_tensor => Lt, le_tensor => Le, gt_tensor => Gt, ge_tensor => Ge);

@@ -7,7 +7,7 @@
 //! Unbatched inputs get a batch axis; integer tensors are computed in float64.
 
 use super::lowering::{self, conv_attrs, per_dim};
-use super::{Dims, OpDef, OpDoc};
+use super::{Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Emit, LowerError, Outputs};
@@ -109,89 +109,101 @@ impl Tensor {
     /// 1-D convolution over `[N, C, L]` or `[C, L]`; `stride`, `padding`, `dilation` have 1
     /// entry.
     #[track_caller]
-    pub fn conv1d(
+    pub fn conv1d<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
-        padding: &[i64],
-        dilation: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
+        padding: impl IntList,
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(1, weight, bias, stride, Padding::Explicit(padding), dilation, groups)
+        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(1, weight, b, &s, Padding::Explicit(&p), &d, groups)
     }
 
     /// 2-D convolution over `[N, C, H, W]` or `[C, H, W]`; `stride`, `padding`, `dilation` have 1
     /// or 2 entries.
     #[track_caller]
-    pub fn conv2d(
+    pub fn conv2d<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
-        padding: &[i64],
-        dilation: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
+        padding: impl IntList,
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(2, weight, bias, stride, Padding::Explicit(padding), dilation, groups)
+        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(2, weight, b, &s, Padding::Explicit(&p), &d, groups)
     }
 
     /// 3-D convolution over `[N, C, D, H, W]` or `[C, D, H, W]`; `stride`, `padding`,
     /// `dilation` have 1 or 3 entries.
     #[track_caller]
-    pub fn conv3d(
+    pub fn conv3d<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
-        padding: &[i64],
-        dilation: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
+        padding: impl IntList,
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(3, weight, bias, stride, Padding::Explicit(padding), dilation, groups)
+        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(3, weight, b, &s, Padding::Explicit(&p), &d, groups)
     }
 
     /// [`Tensor::conv3d`] with torch's named padding: `"valid"` or `"same"`.
     #[track_caller]
-    pub fn conv3d_padding(
+    pub fn conv3d_padding<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
         padding: &str,
-        dilation: &[i64],
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(3, weight, bias, stride, Padding::Named(padding), dilation, groups)
+        let (s, d) = (stride.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(3, weight, b, &s, Padding::Named(padding), &d, groups)
     }
 
     /// [`Tensor::conv1d`] with torch's named padding: `"valid"` (none) or `"same"` (output as
     /// long as the input; stride 1).
     #[track_caller]
-    pub fn conv1d_padding(
+    pub fn conv1d_padding<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
         padding: &str,
-        dilation: &[i64],
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(1, weight, bias, stride, Padding::Named(padding), dilation, groups)
+        let (s, d) = (stride.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(1, weight, b, &s, Padding::Named(padding), &d, groups)
     }
 
     /// [`Tensor::conv2d`] with torch's named padding: `"valid"` or `"same"`.
     #[track_caller]
-    pub fn conv2d_padding(
+    pub fn conv2d_padding<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
         padding: &str,
-        dilation: &[i64],
+        dilation: impl IntList,
         groups: i64,
     ) -> Tensor {
-        self.conv_nd(2, weight, bias, stride, Padding::Named(padding), dilation, groups)
+        let (s, d) = (stride.to_dims(), dilation.to_dims());
+        let b = bias.as_ref().map(|b| b.borrow());
+        self.conv_nd(2, weight, b, &s, Padding::Named(padding), &d, groups)
     }
 }
 

@@ -7,7 +7,7 @@
 //! both. Unbatched `[C, H, W]` inputs get a batch axis; integer tensors are computed in float64.
 
 use super::lowering::{self, conv_attrs, per_dim};
-use super::{Dims, OpDef, OpDoc};
+use super::{Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -61,28 +61,29 @@ impl OpDef for ConvTranspose2d {
 pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "conv_transpose2d", methods: "`conv_transpose2d`" }];
 
 impl Tensor {
-    /// 2-D transposed convolution over `[N, C, H, W]`; `weight` is `[C, out / groups, kH, kW]`.
+    /// 2-D transposed convolution over `[N, C, H, W]`; `weight` is `[C, out / groups, kH, kW]`
+    /// (tch's signature and argument order: groups before dilation).
     #[allow(clippy::too_many_arguments)]
     #[track_caller]
-    pub fn conv_transpose2d(
+    pub fn conv_transpose2d<T: std::borrow::Borrow<Tensor>>(
         &self,
         weight: &Tensor,
-        bias: Option<&Tensor>,
-        stride: &[i64],
-        padding: &[i64],
-        output_padding: &[i64],
-        dilation: &[i64],
+        bias: Option<T>,
+        stride: impl IntList,
+        padding: impl IntList,
+        output_padding: impl IntList,
         groups: i64,
+        dilation: impl IntList,
     ) -> Tensor {
         let op = ConvTranspose2d {
-            stride: per_dim(stride, 2, &[]),
-            padding: per_dim(padding, 2, &[]),
-            output_padding: per_dim(output_padding, 2, &[]),
-            dilation: per_dim(dilation, 2, &[]),
+            stride: per_dim(&stride.to_dims(), 2, &[]),
+            padding: per_dim(&padding.to_dims(), 2, &[]),
+            output_padding: per_dim(&output_padding.to_dims(), 2, &[]),
+            dilation: per_dim(&dilation.to_dims(), 2, &[]),
             groups,
         };
-        match bias {
-            Some(b) => record(op, &[self, weight, b]),
+        match &bias {
+            Some(b) => record(op, &[self, weight, b.borrow()]),
             None => record(op, &[self, weight]),
         }
     }

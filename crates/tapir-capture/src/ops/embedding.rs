@@ -26,7 +26,17 @@ impl OpDef for Embedding {
     }
 }
 
-pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "embedding", methods: "`embedding`" }];
+pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "embedding", methods: "`Tensor::embedding`, `tapir::embedding`" }];
+
+impl Tensor {
+    /// `weight[indices]` (tch's `Tensor::embedding`; `padding_idx`, `scale_grad_by_freq` and
+    /// `sparse` only change gradients, not values).
+    #[track_caller]
+    pub fn embedding(weight: &Tensor, indices: &Tensor, padding_idx: i64, scale_grad_by_freq: bool, sparse: bool) -> Tensor {
+        let _ = (padding_idx, scale_grad_by_freq, sparse);
+        record(Embedding, &[weight, indices])
+    }
+}
 
 /// `weight[indices]` for a `[num_embeddings, dim]` table and integer `indices` of any shape.
 #[track_caller]

@@ -49,7 +49,15 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "group_norm", methods: "`group
 impl Tensor {
     /// Group normalization of `[N, C, ...]` with `num_groups` groups and per-channel affine.
     #[track_caller]
-    pub fn group_norm(&self, num_groups: i64, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Tensor {
+    pub fn group_norm<T: std::borrow::Borrow<Tensor>>(
+        &self,
+        num_groups: i64,
+        weight: Option<T>,
+        bias: Option<T>,
+        eps: f64,
+        cudnn_enabled: bool,
+    ) -> Tensor {
+        let _ = cudnn_enabled;
         let c = self.size().get(1).copied().unwrap_or(1);
         let w = or_filled(weight, &[c], self, 1.0, "group_norm");
         let b = or_filled(bias, &[c], self, 0.0, "group_norm");

@@ -46,9 +46,14 @@ impl Tensor {
         record(IndexSelect { dim: self.norm_dim(dim), advanced: false }, &[self, indices])
     }
 
-    /// `self[indices]`: rows picked by an integer tensor of any shape.
+    /// `self[indices]` (tch's signature): rows picked by an integer tensor of any shape, given
+    /// as the first and only entry (more entries, or `None`, are not supported: use `i()`).
     #[track_caller]
-    pub fn index(&self, indices: &Tensor) -> Tensor {
-        record(IndexSelect { dim: 0, advanced: true }, &[self, indices])
+    pub fn index<T: std::borrow::Borrow<Tensor>>(&self, indices: &[Option<T>]) -> Tensor {
+        let Some(Some(first)) = indices.first().filter(|_| indices.len() == 1) else {
+            let message = "index takes one index tensor for dimension 0 (others: i(), index_select)".to_owned();
+            return super::bad_argument("index_select", message);
+        };
+        record(IndexSelect { dim: 0, advanced: true }, &[self, first.borrow()])
     }
 }

@@ -4,7 +4,7 @@
 //! Below 17 it is decomposed: `(x - mean) / sqrt(var + eps) * weight + bias` with ReduceMean
 //! over the normalized axes (biased variance, as torch).
 
-use super::{lowering, or_filled, Dims, OpDef, OpDoc};
+use super::{lowering, or_filled, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -47,17 +47,21 @@ impl OpDef for LayerNorm {
 pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "layer_norm", methods: "`layer_norm`" }];
 
 impl Tensor {
-    /// Layer normalization over the trailing dimensions given by `normalized_shape`.
+    /// Layer normalization over the trailing dimensions given by `normalized_shape` (tch's
+    /// signature; `cudnn_enable` does not change values).
     #[track_caller]
-    pub fn layer_norm(
+    pub fn layer_norm<T: std::borrow::Borrow<Tensor>>(
         &self,
-        normalized_shape: &[i64],
-        weight: Option<&Tensor>,
-        bias: Option<&Tensor>,
+        normalized_shape: impl IntList,
+        weight: Option<T>,
+        bias: Option<T>,
         eps: f64,
+        cudnn_enable: bool,
     ) -> Tensor {
-        let w = or_filled(weight, normalized_shape, self, 1.0, "layer_norm");
-        let b = or_filled(bias, normalized_shape, self, 0.0, "layer_norm");
-        record(LayerNorm { normalized_shape: normalized_shape.iter().copied().collect(), eps }, &[self, &w, &b])
+        let _ = cudnn_enable;
+        let normalized_shape = normalized_shape.to_dims();
+        let w = or_filled(weight, &normalized_shape, self, 1.0, "layer_norm");
+        let b = or_filled(bias, &normalized_shape, self, 0.0, "layer_norm");
+        record(LayerNorm { normalized_shape, eps }, &[self, &w, &b])
     }
 }

@@ -40,9 +40,9 @@ pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "linear", methods: "`linear`" 
 impl Tensor {
     /// `self @ weight^T + bias`, with `weight` of shape `[out, in]`, as `torch.nn.functional.linear`.
     #[track_caller]
-    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-        match bias {
-            Some(b) => record(Linear, &[self, weight, b]),
+    pub fn linear<T: std::borrow::Borrow<Tensor>>(&self, weight: &Tensor, bias: Option<T>) -> Tensor {
+        match &bias {
+            Some(b) => record(Linear, &[self, weight, b.borrow()]),
             None => record(Linear, &[self, weight]),
         }
     }

@@ -7,7 +7,7 @@
 //! pooled in float64 (ONNX's MaxPool takes floats and 8-bit integers only).
 
 use super::lowering::{self, per_dim};
-use super::{Dims, OpDef, OpDoc};
+use super::{Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
@@ -110,13 +110,14 @@ impl Tensor {
     #[track_caller]
     pub fn max_pool2d(
         &self,
-        kernel: &[i64],
-        stride: &[i64],
-        padding: &[i64],
-        dilation: &[i64],
+        kernel_size: impl IntList,
+        stride: impl IntList,
+        padding: impl IntList,
+        dilation: impl IntList,
         ceil_mode: bool,
     ) -> Tensor {
-        let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, false);
+        let (k, s, p, d) = (kernel_size.to_dims(), stride.to_dims(), padding.to_dims(), dilation.to_dims());
+        let op = MaxPool2d::new(&k, &s, &p, &d, ceil_mode, false);
         let mut outs = record(op, &[self]).into_iter();
         outs.next().unwrap_or_default()
     }
@@ -126,13 +127,14 @@ impl Tensor {
     #[track_caller]
     pub fn max_pool2d_with_indices(
         &self,
-        kernel: &[i64],
-        stride: &[i64],
-        padding: &[i64],
-        dilation: &[i64],
+        kernel_size: impl IntList,
+        stride: impl IntList,
+        padding: impl IntList,
+        dilation: impl IntList,
         ceil_mode: bool,
     ) -> (Tensor, Tensor) {
-        let op = MaxPool2d::new(kernel, stride, padding, dilation, ceil_mode, true);
+        let (k, s, p, d) = (kernel_size.to_dims(), stride.to_dims(), padding.to_dims(), dilation.to_dims());
+        let op = MaxPool2d::new(&k, &s, &p, &d, ceil_mode, true);
         let mut outs = record(op, &[self]).into_iter();
         (outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }

@@ -159,10 +159,16 @@ impl<'a> Operand<'a> {
 
 /// `t`, or a literal of `shape` filled with `fill` (an absent affine weight or bias).
 #[track_caller]
-pub(crate) fn or_filled(t: Option<&Tensor>, shape: &[i64], like: &Tensor, fill: f64, op: &'static str) -> Tensor {
+pub(crate) fn or_filled<T: std::borrow::Borrow<Tensor>>(
+    t: Option<T>,
+    shape: &[i64],
+    like: &Tensor,
+    fill: f64,
+    op: &'static str,
+) -> Tensor {
     use tapir_graph::SourceLocation;
     match t {
-        Some(t) => t.shallow_clone(),
+        Some(t) => t.borrow().shallow_clone(),
         None => {
             let location = SourceLocation::caller();
             match tch::Tensor::f_full(shape, fill, (like.kind(), like.device())) {

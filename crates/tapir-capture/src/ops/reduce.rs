@@ -88,8 +88,8 @@ impl OpDef for Reduce {
 }
 
 pub(super) const DOCS: &[OpDoc] = &[
-    OpDoc { name: "sum", methods: "`sum`, `sum_dims`, `sum_dim_intlist`" },
-    OpDoc { name: "mean", methods: "`mean`, `mean_dims`, `mean_dim`" },
+    OpDoc { name: "sum", methods: "`sum`, `sum_dim_intlist`" },
+    OpDoc { name: "mean", methods: "`mean`, `mean_dim`" },
     OpDoc { name: "amax", methods: "`amax`" },
     OpDoc { name: "amin", methods: "`amin`" },
     OpDoc { name: "prod", methods: "`prod`, `prod_dim_int`" },
@@ -107,16 +107,10 @@ impl Tensor {
         record(Reduce { kind, dims, keepdim, dtype }, &[self])
     }
 
-    /// Sum of all elements (a 0-D tensor).
+    /// Sum of all elements (a 0-D tensor), computed in `dtype` when given (tch's signature).
     #[track_caller]
-    pub fn sum(&self) -> Tensor {
-        self.reduce(ReduceKind::Sum, &[], false, None)
-    }
-
-    /// Sum over `dims`.
-    #[track_caller]
-    pub fn sum_dims(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Sum, &dims.to_dims(), keepdim, None)
+    pub fn sum(&self, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Sum, &[], false, dtype.into())
     }
 
     /// Sum over `dims` (all when empty), computed in `dtype` when given (tch's name).
@@ -125,16 +119,10 @@ impl Tensor {
         self.reduce(ReduceKind::Sum, &dims.to_dims(), keepdim, dtype.into())
     }
 
-    /// Mean of all elements (a 0-D tensor).
+    /// Mean of all elements (a 0-D tensor), computed in `dtype` when given (tch's signature).
     #[track_caller]
-    pub fn mean(&self) -> Tensor {
-        self.reduce(ReduceKind::Mean, &[], false, None)
-    }
-
-    /// Mean over `dims`.
-    #[track_caller]
-    pub fn mean_dims(&self, dims: impl IntList, keepdim: bool) -> Tensor {
-        self.reduce(ReduceKind::Mean, &dims.to_dims(), keepdim, None)
+    pub fn mean(&self, dtype: impl Into<Option<tch::Kind>>) -> Tensor {
+        self.reduce(ReduceKind::Mean, &[], false, dtype.into())
     }
 
     /// Mean over `dims` (all when empty), computed in `dtype` when given (tch's name).

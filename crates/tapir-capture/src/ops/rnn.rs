@@ -28,6 +28,9 @@ pub struct Rnn {
     pub num_layers: i64,
     pub bidirectional: bool,
     pub batch_first: bool,
+    /// Dropout between layers when `train` (eager only: random, so refused at lowering).
+    pub dropout: f64,
+    pub train: bool,
 }
 
 impl Rnn {
@@ -90,19 +93,23 @@ impl OpDef for Rnn {
     fn eager(&self, t: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError> {
         let states = self.states();
         let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
-        let (layers, bi, bf) = (self.num_layers, self.bidirectional, self.batch_first);
+        let (layers, bi, bf, p, train) = (self.num_layers, self.bidirectional, self.batch_first, self.dropout, self.train);
         match self.kind {
             RnnKind::Lstm => {
-                let (o, h, c) = x.f_lstm(hx, params, true, layers, 0.0, false, bi, bf)?;
+                let (o, h, c) = x.f_lstm(hx, params, true, layers, p, train, bi, bf)?;
                 Ok(vec![o, h, c])
             }
             RnnKind::Gru => {
-                let (o, h) = x.f_gru(hx[0], params, true, layers, 0.0, false, bi, bf)?;
+                let (o, h) = x.f_gru(hx[0], params, true, layers, p, train, bi, bf)?;
                 Ok(vec![o, h])
             }
         }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
+        if self.train && self.dropout > 0.0 && self.num_layers > 1 {
+            let why = "dropout between layers in training mode is random: trace with train = false";
+            return Err(LowerError::new(self.name(), cx.opset(), why));
+        }
         let (h, d) = (self.hidden, self.dirs());
         let states = self.states();
         let x_shape = cx.input_meta(0).shape.clone();
@@ -168,44 +175,76 @@ impl OpDef for Rnn {
 pub(super) const DOCS: &[OpDoc] =
     &[OpDoc { name: "lstm", methods: "`lstm`" }, OpDoc { name: "gru", methods: "`gru`" }];
 
+/// The flat parameter list with zero biases where there are none (`has_biases = false`): the
+/// op always takes four tensors per layer and direction.
+#[track_caller]
+fn with_biases<T: std::borrow::Borrow<Tensor>>(params: &[T], has_biases: bool, like: &Tensor) -> Vec<Tensor> {
+    if has_biases {
+        return params.iter().map(|p| p.borrow().shallow_clone()).collect();
+    }
+    let mut out = vec![];
+    for pair in params.chunks(2) {
+        out.extend(pair.iter().map(|p| p.borrow().shallow_clone()));
+        let rows = pair.first().map_or(0, |w| w.borrow().size().first().copied().unwrap_or(0));
+        for _ in 0..2 {
+            out.push(Tensor::zeros([rows], (like.kind(), like.device())));
+        }
+    }
+    out
+}
+
 impl Tensor {
-    /// Multi-layer LSTM over `self` (`[T, B, I]`, or `[B, T, I]` when `batch_first`) from states
-    /// `h0`, `c0` (`[layers * dirs, B, H]`). `params`: per layer and direction `w_ih [4H, in]`,
-    /// `w_hh [4H, H]`, `b_ih [4H]`, `b_hh [4H]`, PyTorch's layout. Returns `(output, h_n, c_n)`.
+    /// Multi-layer LSTM (tch's signature): `hx` is `[h0, c0]` (`[layers * dirs, B, H]`),
+    /// `params` per layer and direction `w_ih [4H, in]`, `w_hh [4H, H]` and, with
+    /// `has_biases`, `b_ih [4H]`, `b_hh [4H]` (PyTorch's layout). `dropout` applies between
+    /// layers when `train` (eager only). Returns `(output, h_n, c_n)`.
     #[allow(clippy::too_many_arguments)]
     #[track_caller]
-    pub fn lstm(
+    pub fn lstm<T: std::borrow::Borrow<Tensor>>(
         &self,
-        h0: &Tensor,
-        c0: &Tensor,
-        params: &[&Tensor],
+        hx: &[T],
+        params: &[T],
+        has_biases: bool,
         num_layers: i64,
+        dropout: f64,
+        train: bool,
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor, Tensor) {
+        let [h0, c0] = hx else {
+            let e = super::bad_argument("lstm", format!("hx holds h0 and c0, got {} tensors", hx.len()));
+            return (e.shallow_clone(), e.shallow_clone(), e);
+        };
+        let (h0, c0) = (h0.borrow(), c0.borrow());
         let hidden = h0.size().last().copied().unwrap_or(0);
-        let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first };
+        let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first, dropout, train };
+        let params = with_biases(params, has_biases, self);
         let mut inputs = vec![self, h0, c0];
-        inputs.extend_from_slice(params);
+        inputs.extend(params.iter());
         let mut outs = record(op, &inputs).into_iter();
         (outs.next().unwrap_or_default(), outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
 
-    /// Multi-layer GRU, as [`Tensor::lstm`] without the cell state; params use PyTorch's
-    /// `[3H, ...]` layout. Returns `(output, h_n)`.
+    /// Multi-layer GRU (tch's signature), as [`Tensor::lstm`] without the cell state; params use
+    /// PyTorch's `[3H, ...]` layout. Returns `(output, h_n)`.
+    #[allow(clippy::too_many_arguments)]
     #[track_caller]
-    pub fn gru(
+    pub fn gru<T: std::borrow::Borrow<Tensor>>(
         &self,
-        h0: &Tensor,
-        params: &[&Tensor],
+        hx: &Tensor,
+        params: &[T],
+        has_biases: bool,
         num_layers: i64,
+        dropout: f64,
+        train: bool,
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor) {
-        let hidden = h0.size().last().copied().unwrap_or(0);
-        let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first };
-        let mut inputs = vec![self, h0];
-        inputs.extend_from_slice(params);
+        let hidden = hx.size().last().copied().unwrap_or(0);
+        let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first, dropout, train };
+        let params = with_biases(params, has_biases, self);
+        let mut inputs = vec![self, hx];
+        inputs.extend(params.iter());
         let mut outs = record(op, &inputs).into_iter();
         (outs.next().unwrap_or_default(), outs.next().unwrap_or_default())
     }
