@@ -71,7 +71,7 @@ fn several_inputs_and_outputs_with_names() {
 #[test]
 fn no_lowering_names_op_opset_and_location() {
     let input = tch::Tensor::randn([1, 1, 4, 4], (Kind::Float, Device::Cpu));
-    let traced = trace(|x| x.avg_pool2d(&[2, 2], &[], &[], true, true, Some(3)), &input).unwrap();
+    let traced = trace(|x| x.avg_pool2d([2, 2], [], [], true, true, Some(3)), &input).unwrap();
     let err = traced.to_onnx_bytes(&ExportOptions::with_opset(17)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Export(ExportError::Lowering { .. })));

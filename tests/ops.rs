@@ -172,12 +172,12 @@ fn rows() -> Vec<Row> {
             let wt = Tensor::from(f32s(&[3, 2, 2, 2]));
             let w1 = Tensor::from(f32s(&[4, 3, 3]));
             vec![
-                x[0].conv2d(&w2, None::<&Tensor>, &[1], &[1], &[1], 1),
-                x[0].conv_transpose2d(&wt, None::<&Tensor>, &[2], &[0], &[1], 1, &[1]),
-                x[0].max_pool2d(&[2], &[], &[], &[], false),
+                x[0].conv2d(&w2, None::<&Tensor>, [1], [1], [1], 1),
+                x[0].conv_transpose2d(&wt, None::<&Tensor>, [2], [0], [1], 1, [1]),
+                x[0].max_pool2d([2], [], [], [], false),
                 x[0].adaptive_avg_pool2d([3, 5]),
                 x[0].adaptive_avg_pool2d([1, 1]),
-                x[0].select(1, 0).conv1d(&w1, None::<&Tensor>, &[1], &[0], &[1], 1),
+                x[0].select(1, 0).conv1d(&w1, None::<&Tensor>, [1], [0], [1], 1),
             ]
         }),
         row("zero_size", vec![f32s(&[2, 0]), f32s(&[0]), f32s(&[2, 3])], |x| {
@@ -206,7 +206,7 @@ fn rows() -> Vec<Row> {
         // (Integer convolutions and average pooling compute in float64, which ONNX Runtime has no
         // kernels for: docs/opinfo.md lists that gap; tract runs them in the OpInfo suite.)
         row("integers", vec![ints(&[2, 3, 4, 4], 50) - 25], |x| {
-            vec![x[0].relu(), x[0].max_pool2d(&[2], &[], &[], &[], false)]
+            vec![x[0].relu(), x[0].max_pool2d([2], [], [], [], false)]
         }),
         row("div_mode_float", vec![f32s(&[3, 4]), f32s(&[3, 4])], |x| {
             vec![
@@ -243,16 +243,16 @@ fn rows() -> Vec<Row> {
             ]
         }),
         row("max_pool2d_with_indices", vec![f32s(&[2, 3, 7, 6])], |x| {
-            let (v, i) = x[0].max_pool2d_with_indices(&[3, 2], &[2, 1], &[1, 0], &[1, 1], true);
-            let (uv, ui) = x[0].select(0, 1).max_pool2d_with_indices(&[2], &[], &[], &[], false);
+            let (v, i) = x[0].max_pool2d_with_indices([3, 2], [2, 1], [1, 0], [1, 1], true);
+            let (uv, ui) = x[0].select(0, 1).max_pool2d_with_indices([2], [], [], [], false);
             vec![v, i, uv, ui]
         }),
         row("conv_padding_same", vec![f32s(&[2, 3, 7, 6])], |x| {
             let w = Tensor::from(f32s(&[4, 3, 2, 3]));
             vec![
-                x[0].conv2d_padding(&w, None::<&Tensor>, &[1], "same", &[1, 2], 1),
-                x[0].conv2d_padding(&w, None::<&Tensor>, &[2], "valid", &[1], 1),
-                x[0].select(2, 0).conv1d_padding(&w.select(3, 0), None::<&Tensor>, &[1], "same", &[1], 1),
+                x[0].conv2d_padding(&w, None::<&Tensor>, [1], "same", [1, 2], 1),
+                x[0].conv2d_padding(&w, None::<&Tensor>, [2], "valid", [1], 1),
+                x[0].select(2, 0).conv1d_padding(&w.select(3, 0), None::<&Tensor>, [1], "same", [1], 1),
             ]
         }),
         row("softmax", vec![f32s(&[2, 3, 5])], |x| vec![x[0].softmax(1, None), x[0].softmax(-1, Kind::Double)]),
@@ -317,26 +317,23 @@ fn rows() -> Vec<Row> {
         // network layers
         row("conv1d", vec![f32s(&[2, 4, 16])], move |x| {
             vec![
-                x[0].conv1d(&w(&[6, 4, 3]), Some(&w(&[6])), &[1], &[1], &[1], 1),
-                x[0].conv1d(&w(&[4, 2, 3]), None::<&Tensor>, &[2], &[2], &[2], 2),
+                x[0].conv1d(&w(&[6, 4, 3]), Some(&w(&[6])), [1], [1], [1], 1),
+                x[0].conv1d(&w(&[4, 2, 3]), None::<&Tensor>, [2], [2], [2], 2),
             ]
         }),
         row("conv2d", vec![f32s(&[2, 4, 9, 9])], move |x| {
             vec![
-                x[0].conv2d(&w(&[8, 4, 3, 3]), Some(&w(&[8])), &[1], &[1], &[1], 1),
-                x[0].conv2d(&w(&[4, 1, 3, 3]), None::<&Tensor>, &[2, 1], &[0, 1], &[1, 2], 4),
+                x[0].conv2d(&w(&[8, 4, 3, 3]), Some(&w(&[8])), [1], [1], [1], 1),
+                x[0].conv2d(&w(&[4, 1, 3, 3]), None::<&Tensor>, [2, 1], [0, 1], [1, 2], 4),
             ]
         }),
         row("max_pool2d", vec![f32s(&[1, 2, 8, 8])], |x| {
-            vec![
-                x[0].max_pool2d(&[2], &[], &[], &[], false),
-                x[0].max_pool2d(&[3, 3], &[2, 2], &[1, 1], &[1, 1], false),
-            ]
+            vec![x[0].max_pool2d([2], [], [], [], false), x[0].max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)]
         }),
         row("avg_pool2d", vec![f32s(&[1, 2, 8, 8])], |x| {
             vec![
-                x[0].avg_pool2d(&[2, 2], &[], &[], false, true, None),
-                x[0].avg_pool2d(&[3, 3], &[2, 2], &[1, 1], false, false, None),
+                x[0].avg_pool2d([2, 2], [], [], false, true, None),
+                x[0].avg_pool2d([3, 3], [2, 2], [1, 1], false, false, None),
             ]
         }),
         row("adaptive_avg_pool2d", vec![f32s(&[2, 3, 8, 6])], |x| {
@@ -351,14 +348,14 @@ fn rows() -> Vec<Row> {
         }),
         row("layer_norm", vec![f32s(&[2, 5, 8])], move |x| {
             vec![
-                x[0].layer_norm(&[8], Some(&w(&[8])), Some(&w(&[8])), 1e-5, false),
-                x[0].layer_norm(&[5, 8], None::<&Tensor>, None::<&Tensor>, 1e-5, false),
+                x[0].layer_norm([8], Some(&w(&[8])), Some(&w(&[8])), 1e-5, false),
+                x[0].layer_norm([5, 8], None::<&Tensor>, None::<&Tensor>, 1e-5, false),
             ]
         }),
         row("conv_transpose2d", vec![f32s(&[2, 4, 5, 5])], move |x| {
             vec![
-                x[0].conv_transpose2d(&w(&[4, 3, 3, 3]), Some(&w(&[3])), &[2], &[1], &[1], 1, &[1]),
-                x[0].conv_transpose2d(&w(&[4, 2, 2, 2]), None::<&Tensor>, &[1, 2], &[0, 1], &[0, 1], 2, &[2, 1]),
+                x[0].conv_transpose2d(&w(&[4, 3, 3, 3]), Some(&w(&[3])), [2], [1], [1], 1, [1]),
+                x[0].conv_transpose2d(&w(&[4, 2, 2, 2]), None::<&Tensor>, [1, 2], [0, 1], [0, 1], 2, [2, 1]),
             ]
         }),
         row("group_norm", vec![f32s(&[2, 6, 4, 3])], move |x| {
@@ -626,8 +623,8 @@ fn rows() -> Vec<Row> {
         }),
         row("conv3d", vec![f32s(&[1, 2, 4, 5, 6]), f32s(&[3, 2, 2, 3, 3]), f32s(&[3])], |x| {
             vec![
-                x[0].conv3d(&x[1], Some(&x[2]), &[1, 2, 1], &[1], &[1], 1),
-                x[0].conv3d_padding(&x[1], None::<&Tensor>, &[1], "same", &[1], 1),
+                x[0].conv3d(&x[1], Some(&x[2]), [1, 2, 1], [1], [1], 1),
+                x[0].conv3d_padding(&x[1], None::<&Tensor>, [1], "same", [1], 1),
             ]
         }),
         // types and constants
@@ -653,10 +650,10 @@ fn rows() -> Vec<Row> {
             one(x[0].matmul(&x[0]).tanh().sum_dim_intlist([0], false, None))
         }),
         row("avg_pool2d_divisor_override", vec![f32s(&[2, 3, 5, 5])], |x| {
-            one(x[0].avg_pool2d(&[2, 3], &[2, 1], &[1, 1], false, false, Some(4)))
+            one(x[0].avg_pool2d([2, 3], [2, 1], [1, 1], false, false, Some(4)))
         }),
         row("avg_pool2d_unbatched", vec![f32s(&[3, 6, 6])], |x| {
-            one(x[0].avg_pool2d(&[2, 2], &[], &[], false, true, None))
+            one(x[0].avg_pool2d([2, 2], [], [], false, true, None))
         }),
         Row {
             expect_export_error: Some((
@@ -664,7 +661,7 @@ fn rows() -> Vec<Row> {
                 "with ceil_mode the last windows may overhang the input: no ONNX form sums them",
             )),
             ..row("avg_pool2d_divisor_override_ceil", vec![f32s(&[1, 1, 5, 5])], |x| {
-                one(x[0].avg_pool2d(&[2, 2], &[], &[], true, true, Some(3)))
+                one(x[0].avg_pool2d([2, 2], [], [], true, true, Some(3)))
             })
         },
         Row {

@@ -180,24 +180,24 @@ const STEPS: &[(&str, StepFn)] = &[
     ("argmin", |x| (x.h + lin(&[2, 3, 4], 0.5)).argmin(-1, true)),
     ("conv", |x| {
         if x.a % 2 == 0 {
-            x.h.conv1d(&lin(&[3, 3, 3], 0.3), Some(&lin(&[3], 0.1)), &[1], &[1], &[1], 1)
+            x.h.conv1d(&lin(&[3, 3, 3], 0.3), Some(&lin(&[3], 0.1)), [1], [1], [1], 1)
         } else {
-            x.h.reshape([1, 2, 3, 4]).conv2d(&lin(&[3, 2, 2, 2], 0.3), None::<&Tensor>, &[1], &[1], &[1], 1)
+            x.h.reshape([1, 2, 3, 4]).conv2d(&lin(&[3, 2, 2, 2], 0.3), None::<&Tensor>, [1], [1], [1], 1)
         }
     }),
     ("conv_transpose2d", |x| {
         x.h.reshape([1, 2, 3, 4]).conv_transpose2d(
             &lin(&[2, 2, 2, 2], 0.3),
             Some(&lin(&[2], 0.1)),
-            &[1],
-            &[0],
-            &[0],
+            [1],
+            [0],
+            [0],
             1,
-            &[1],
+            [1],
         )
     }),
-    ("max_pool2d", |x| x.h.reshape([1, 2, 3, 4]).max_pool2d(&[2, 2], &[1, 1], &[0, 0], &[1, 1], false)),
-    ("avg_pool2d", |x| x.h.reshape([1, 2, 3, 4]).avg_pool2d(&[2, 2], &[1, 2], &[1, 0], false, x.a % 2 == 0, None)),
+    ("max_pool2d", |x| x.h.reshape([1, 2, 3, 4]).max_pool2d([2, 2], [1, 1], [0, 0], [1, 1], false)),
+    ("avg_pool2d", |x| x.h.reshape([1, 2, 3, 4]).avg_pool2d([2, 2], [1, 2], [1, 0], false, x.a % 2 == 0, None)),
     ("adaptive_avg_pool2d", |x| {
         x.h.reshape([1, 2, 3, 4]).adaptive_avg_pool2d(if x.a % 2 == 0 { [1, 1] } else { [1, 2] })
     }),
@@ -210,7 +210,7 @@ const STEPS: &[(&str, StepFn)] = &[
     // has variance 0 and its output is rounding noise amplified by 1/sqrt(eps).
     ("layer_norm", |x| {
         let h = x.h + lin(&[2, 3, 4], 2.0);
-        h.layer_norm(&[4], Some(&(lin(&[4], 0.5) + 1.0)), Some(&lin(&[4], 0.1)), 1e-5, false)
+        h.layer_norm([4], Some(&(lin(&[4], 0.5) + 1.0)), Some(&lin(&[4], 0.1)), 1e-5, false)
     }),
     ("group_norm", |x| {
         let h = x.h.reshape([2, 4, 3]) + lin(&[2, 4, 3], 2.0);

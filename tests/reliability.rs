@@ -401,10 +401,10 @@ fn malformed_conv_arguments_are_errors_not_panics() {
     let x = Tensor::from(tch::Tensor::randn([1, 3, 5, 5], (Kind::Float, Device::Cpu)));
     let w = Tensor::from(tch::Tensor::randn([2, 3, 3, 3], (Kind::Float, Device::Cpu)));
     for out in [
-        x.conv2d_padding(&w, None::<&Tensor>, &[1], "same", &[], 1),
-        x.conv2d_padding(&w, None::<&Tensor>, &[1], "sideways", &[1], 1),
-        x.conv2d_padding(&w, None::<&Tensor>, &[2], "same", &[1], 1),
-        x.conv2d(&w, None::<&Tensor>, &[], &[], &[], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, [1], "same", [], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, [1], "sideways", [1], 1),
+        x.conv2d_padding(&w, None::<&Tensor>, [2], "same", [1], 1),
+        x.conv2d(&w, None::<&Tensor>, [], [], [], 1),
     ] {
         let err = out.to_tch().unwrap_err().to_string();
         assert!(err.contains("`conv`") && err.contains("tests/reliability.rs:"), "{err}");

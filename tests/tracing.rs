@@ -143,7 +143,7 @@ fn scopes_name_onnx_nodes() {
             let _block = enter_scope("0");
             let h = {
                 let _conv = enter_scope("conv1");
-                x.conv2d(&w, None::<&Tensor>, &[1], &[1], &[1], 1)
+                x.conv2d(&w, None::<&Tensor>, [1], [1], [1], 1)
             };
             h.relu()
         },

@@ -131,8 +131,8 @@ impl SmallCnn {
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let h = self.b1.forward(x).max_pool2d(&[2], &[], &[], &[], false);
-        let h = self.b2.forward(&h).avg_pool2d(&[2, 2], &[], &[], false, true, None);
+        let h = self.b1.forward(x).max_pool2d([2], [], [], [], false);
+        let h = self.b2.forward(&h).avg_pool2d([2, 2], [], [], false, true, None);
         self.head.forward(&h.adaptive_avg_pool2d([1, 1]).flatten(1, -1))
     }
 }

@@ -25,13 +25,13 @@ pub struct AdaptiveAvgPool2d {
 impl Module for MaxPool2d {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.max_pool2d(&[self.kernel], &[self.stride], &[self.padding], &[1], false)
+        x.max_pool2d([self.kernel], [self.stride], [self.padding], [1], false)
     }
 }
 impl Module for AvgPool2d {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.avg_pool2d(&[self.kernel], &[self.stride], &[self.padding], false, true, None)
+        x.avg_pool2d([self.kernel], [self.stride], [self.padding], false, true, None)
     }
 }
 impl Module for AdaptiveAvgPool2d {

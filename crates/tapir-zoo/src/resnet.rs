@@ -115,7 +115,7 @@ impl ResNet {
 
 impl ModuleT for ResNet {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d(&[3], &[2], &[1], &[1], false);
+        let mut h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d([3], [2], [1], [1], false);
         for (li, layer) in self.layers.iter().enumerate() {
             let _scope = tapir::enter_scope_path(&format!("layer{}", li + 1));
             for block in layer {

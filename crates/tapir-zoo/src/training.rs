@@ -30,7 +30,7 @@ impl TinyCnn {
 
 impl ModuleT for TinyCnn {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d(&[2], &[], &[], &[], false);
+        let h = self.bn1.forward_t(&self.conv1.forward(x), train).relu().max_pool2d([2], [], [], [], false);
         let h = self.bn2.forward_t(&self.conv2.forward(&h), train).relu();
         self.fc.forward(&h.adaptive_avg_pool2d([1, 1]).flatten(1, -1))
     }

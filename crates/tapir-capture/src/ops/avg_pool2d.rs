@@ -110,6 +110,6 @@ impl Tensor {
     /// Average pooling with a square `ksize` window and stride (tch's `avg_pool2d_default`).
     #[track_caller]
     pub fn avg_pool2d_default(&self, ksize: i64) -> Tensor {
-        self.avg_pool2d(&[ksize, ksize], &[ksize, ksize], &[0, 0], false, true, None)
+        self.avg_pool2d([ksize, ksize], [ksize, ksize], [0, 0], false, true, None)
     }
 }

@@ -142,6 +142,6 @@ impl Tensor {
     /// Max pooling with a square `ksize` window and stride (tch's `max_pool2d_default`).
     #[track_caller]
     pub fn max_pool2d_default(&self, ksize: i64) -> Tensor {
-        self.max_pool2d(&[ksize, ksize], &[ksize, ksize], &[0, 0], &[1, 1], false)
+        self.max_pool2d([ksize, ksize], [ksize, ksize], [0, 0], [1, 1], false)
     }
 }
