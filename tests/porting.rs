@@ -57,6 +57,24 @@ mod mobilenet_on_tapir {
     }
 }
 
+mod unet_on_tch {
+    use tch::{nn, Kind, Tensor};
+    include!("porting/unet.rs");
+    pub fn build(vs: &nn::VarStore) -> impl nn::ModuleT {
+        unet(vs.root())
+    }
+}
+
+mod unet_on_tapir {
+    use tapir::Tensor;
+    use tapir_nn as nn;
+    use tch::Kind;
+    include!("porting/unet.rs");
+    pub fn build(vs: &nn::VarStore) -> impl nn::ModuleT {
+        unet(vs.root())
+    }
+}
+
 mod seq2seq_on_tch {
     use tch::nn::{Module, RNN};
     use tch::{nn, IndexOp, Kind, Tensor};
@@ -176,4 +194,15 @@ fn mobilenet_ports_by_changing_imports() {
     let x = tch::Tensor::randn([2, 3, 32, 32], (tch::Kind::Float, tch::Device::Cpu));
     // No train-mode comparison: dropout draws random masks.
     port("mobilenet", (&tch_model, &tch_vs), (&tapir_model, &mut tapir_vs), &x, false);
+}
+
+#[test]
+fn unet_ports_by_changing_imports() {
+    tch::manual_seed(4);
+    let tch_vs = VarStore::new(tch::Device::Cpu);
+    let tch_model = unet_on_tch::build(&tch_vs);
+    let mut tapir_vs = VarStore::new(tch::Device::Cpu);
+    let tapir_model = unet_on_tapir::build(&tapir_vs);
+    let x = tch::Tensor::randn([2, 3, 8, 8], (tch::Kind::Float, tch::Device::Cpu));
+    port("unet", (&tch_model, &tch_vs), (&tapir_model, &mut tapir_vs), &x, true);
 }

@@ -4,8 +4,8 @@ use crate::{dotted, param, uniform_init, Module};
 use tapir::Tensor;
 
 /// tch's convolution config (`stride`, `padding`, `dilation`, `groups`, `bias`, inits,
-/// `padding_mode`), the same numbers in every spatial dimension. Only `PaddingMode::Zeros` is
-/// supported; another mode is an error at the forward call.
+/// `padding_mode`), the same numbers in every spatial dimension. A padding mode other than
+/// zeros pads the input that way (`Tensor::pad`; circular needs opset 19 to export).
 pub use tch::nn::ConvConfig;
 
 macro_rules! conv_layer {
@@ -44,18 +44,22 @@ macro_rules! conv_layer {
             fn forward(&self, x: &Tensor) -> Tensor {
                 let _scope = tapir::enter_scope_path(&self.path);
                 let c = self.config;
-                if !matches!(c.padding_mode, tch::nn::PaddingMode::Zeros) {
-                    return Tensor::from_error(tapir::CaptureError::Op {
-                        op: "conv",
-                        location: tapir::SourceLocation::caller(),
-                        message: format!(
-                            "padding_mode {:?} is not supported: pad explicitly (Tensor::pad)",
-                            c.padding_mode
-                        ),
-                    });
-                }
                 let b = self.bias.as_ref().map(param);
-                x.$method(&param(&self.weight), b.as_ref(), &[c.stride], &[c.padding], &[c.dilation], c.groups)
+                // tch's padding modes other than zeros: pad the input that way, then convolve
+                // without padding.
+                let mode = match c.padding_mode {
+                    tch::nn::PaddingMode::Zeros => None,
+                    tch::nn::PaddingMode::Reflect => Some("reflect"),
+                    tch::nn::PaddingMode::Replicate => Some("replicate"),
+                    tch::nn::PaddingMode::Circular => Some("circular"),
+                };
+                match mode {
+                    Some(mode) if c.padding > 0 => {
+                        let padded = x.pad(vec![c.padding; 2 * $dims], mode, None);
+                        padded.$method(&param(&self.weight), b.as_ref(), [c.stride], [0], [c.dilation], c.groups)
+                    }
+                    _ => x.$method(&param(&self.weight), b.as_ref(), [c.stride], [c.padding], [c.dilation], c.groups),
+                }
             }
         }
     };
@@ -63,11 +67,14 @@ macro_rules! conv_layer {
 
 conv_layer!(Conv1d, 1, conv1d);
 conv_layer!(Conv2d, 2, conv2d);
+conv_layer!(Conv3d, 3, conv3d);
 
 /// tch's name for [`Conv1d`].
 pub type Conv1D = Conv1d;
 /// tch's name for [`Conv2d`].
 pub type Conv2D = Conv2d;
+/// tch's name for [`Conv3d`].
+pub type Conv3D = Conv3d;
 
 macro_rules! tch_conv {
     ($fn:ident, $ty:ident, $dims:literal) => {
@@ -91,6 +98,30 @@ macro_rules! tch_conv {
 
 tch_conv!(conv1d, Conv1d, 1);
 tch_conv!(conv2d, Conv2d, 2);
+tch_conv!(conv3d, Conv3d, 3);
+
+/// tch's `nn::conv_transpose2d`: `bias` (when `config.bias`) then `weight [in, out / groups, k,
+/// k]`, with the config's inits, as tch creates them.
+pub fn conv_transpose2d<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    in_dim: i64,
+    out_dim: i64,
+    ksize: i64,
+    config: tch::nn::ConvTransposeConfig,
+) -> ConvTranspose2d {
+    let p = vs.borrow();
+    let bias = config.bias.then(|| p.var("bias", &[out_dim], config.bs_init));
+    let weight = p.var("weight", &[in_dim, out_dim / config.groups, ksize, ksize], config.ws_init);
+    let conv = ConvConfig {
+        stride: config.stride,
+        padding: config.padding,
+        dilation: config.dilation,
+        groups: config.groups,
+        bias: config.bias,
+        ..Default::default()
+    };
+    ConvTranspose2d { weight, bias, config: conv, output_padding: config.output_padding, path: dotted(p) }
+}
 
 /// PyTorch `nn.ConvTranspose2d`: `weight [in, out / groups, k, k]`, `bias [out]`.
 #[derive(Debug)]

@@ -32,12 +32,17 @@ pub use activation::{
     Activation, Elementwise, LeakyReLU, PReLU, ReLU, Sigmoid, Softmax, Tanh, Upsample, UpsampleMode, ELU, GELU,
 };
 pub use attention::MultiheadAttention;
-pub use conv::{conv1d, conv2d, Conv1D, Conv1d, Conv2D, Conv2d, ConvConfig, ConvTranspose2d};
+pub use conv::{
+    conv1d, conv2d, conv3d, conv_transpose2d, Conv1D, Conv1d, Conv2D, Conv2d, Conv3D, Conv3d, ConvConfig,
+    ConvTranspose2d,
+};
 pub use dropout::Dropout;
 pub use embedding::{embedding, Embedding};
 pub use linear::{linear, Linear};
 pub use load::{load_safetensors, LoadError};
-pub use norm::{batch_norm1d, batch_norm2d, batch_norm3d, layer_norm, BatchNorm, GroupNorm, LayerNorm, RMSNorm};
+pub use norm::{
+    batch_norm1d, batch_norm2d, batch_norm3d, group_norm, layer_norm, BatchNorm, GroupNorm, LayerNorm, RMSNorm,
+};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{gru, lstm, GRUState, Gru, LSTMState, Lstm, GRU, LSTM, RNN};
 pub use sequential::{seq, seq_t, Sequential, SequentialT};
@@ -53,7 +58,8 @@ pub use tapir::{func, func_t, Module, ModuleT};
 /// tch's configuration and variable-store types, so tch model code names them through this
 /// crate unchanged (`nn::LinearConfig { bias: false, ..Default::default() }`, `nn::VarStore`).
 pub use tch::nn::{
-    BatchNormConfig, EmbeddingConfig, Init, LayerNormConfig, LinearConfig, PaddingMode, Path, RNNConfig, VarStore,
+    BatchNormConfig, ConvTransposeConfig, EmbeddingConfig, GroupNormConfig, Init, LayerNormConfig, LinearConfig,
+    PaddingMode, Path, RNNConfig, VarStore,
 };
 
 pub(crate) fn dotted(p: &tch::nn::Path) -> String {

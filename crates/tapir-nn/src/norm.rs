@@ -168,8 +168,9 @@ impl Module for LayerNorm {
 /// PyTorch `nn.GroupNorm(num_groups, num_channels, eps)`: `weight`, `bias` per channel.
 #[derive(Debug)]
 pub struct GroupNorm {
-    pub weight: tch::Tensor,
-    pub bias: tch::Tensor,
+    /// None without affine parameters.
+    pub weight: Option<tch::Tensor>,
+    pub bias: Option<tch::Tensor>,
     pub num_groups: i64,
     pub eps: f64,
     path: String,
@@ -179,8 +180,8 @@ impl GroupNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_groups: i64, channels: i64, eps: f64) -> Self {
         let p = p.borrow();
         GroupNorm {
-            weight: p.ones("weight", &[channels]),
-            bias: p.zeros("bias", &[channels]),
+            weight: Some(p.ones("weight", &[channels])),
+            bias: Some(p.zeros("bias", &[channels])),
             num_groups,
             eps,
             path: dotted(p),
@@ -192,8 +193,26 @@ impl Module for GroupNorm {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
         let _scope = tapir::enter_scope_path(&self.path);
-        x.group_norm(self.num_groups, Some(&param(&self.weight)), Some(&param(&self.bias)), self.eps, false)
+        let (w, b) = (self.weight.as_ref().map(param), self.bias.as_ref().map(param));
+        x.group_norm(self.num_groups, w.as_ref(), b.as_ref(), self.eps, false)
     }
+}
+
+/// tch's `nn::group_norm`: `weight` and `bias` (when affine), as tch creates them.
+pub fn group_norm<'a>(
+    vs: impl std::borrow::Borrow<tch::nn::Path<'a>>,
+    num_groups: i64,
+    num_channels: i64,
+    config: tch::nn::GroupNormConfig,
+) -> GroupNorm {
+    let p = vs.borrow();
+    let (weight, bias) = if config.affine {
+        let w = p.var("weight", &[num_channels], config.ws_init);
+        (Some(w), Some(p.var("bias", &[num_channels], config.bs_init)))
+    } else {
+        (None, None)
+    };
+    GroupNorm { weight, bias, num_groups, eps: config.eps, path: dotted(p) }
 }
 
 /// PyTorch `nn.RMSNorm(normalized_shape, eps)`: `weight` over the normalized shape (ones);
