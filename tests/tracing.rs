@@ -200,3 +200,35 @@ fn in_place_ops_are_tch_outside_a_trace_and_refused_inside() {
     let err = tapir::trace(|x| x.shallow_clone().triu_(0), &x).unwrap_err().to_string();
     assert!(err.contains("triu_") && err.contains("x = x.triu(diagonal)"), "{err}");
 }
+
+#[test]
+fn to_dot_shows_scopes_weights_and_guards() {
+    use tapir::Tensor;
+    let w = tch::Tensor::ones([3, 3], (tch::Kind::Float, tch::Device::Cpu));
+    let x = tch::Tensor::ones([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+    let traced = tapir::Tracer::new()
+        .constant_name("fc.weight", &w)
+        .guard_policy(tapir::GuardPolicy::Allow)
+        .trace(
+            |x| {
+                let _scope = tapir::enter_scope("fc");
+                let h = x[0].linear(&Tensor::from(&w), None::<&Tensor>);
+                // A guard: the branch taken depends on a traced value.
+                if h.sum(None).double_value(&[]).unwrap() > 0.0 {
+                    h.relu()
+                } else {
+                    h.neg()
+                }
+            },
+            &[&x],
+        )
+        .unwrap();
+    let dot = traced.to_dot();
+    assert!(dot.starts_with("digraph tapir {") && dot.ends_with("}\n"), "{dot}");
+    assert!(dot.contains("subgraph cluster_1 {") && dot.contains("label=\"fc\""), "{dot}");
+    // The weight is folded into its op's tooltip, not drawn.
+    assert!(dot.contains("fc.weight: f32[3,3]") && !dot.contains("label=\"const"), "{dot}");
+    // The read value (a sum no output needs) is not in the graph: the guard is in a note.
+    assert!(dot.contains("guards: the trace holds") && dot.contains("double_value -> "), "{dot}");
+    assert!(dot.contains("tests/tracing.rs:"), "{dot}");
+}

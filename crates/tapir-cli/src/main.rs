@@ -14,6 +14,7 @@ tapir: trace Rust models written on tch into ONNX
 
 USAGE:
     tapir export <MODEL> --out M.onnx [--weights W.safetensors] [--batch N] [--opset N]
+    tapir graph <MODEL> --out G.svg|G.dot [--weights W.safetensors] [--batch N]
     tapir demo [--out DIR] [--opset N]
     tapir time-export [--out DIR] [--opset N]
 
@@ -22,6 +23,11 @@ COMMANDS:
             PyTorch state_dict saved as safetensors (random initialization without --weights),
             trace it in eval mode on a random input of batch size N (default 1), write the ONNX
             model to M.onnx, and print the summary. Nothing is written on any error.
+    graph   Trace zoo model MODEL as export does and draw its graph: ops as boxes with their
+            attributes and output types, module scopes as clusters, edges labelled with tensors,
+            weights folded into the ops that use them, guards highlighted, source locations as
+            tooltips. G.dot is Graphviz text; G.svg is laid out and drawn by tapir itself (no
+            Graphviz needed).
     demo    Trace the example models (MLP, small CNN, attention block) with random weights,
             export them, check each in tract against eager tch, and print a summary.
             Each model is written as DIR/<model>/model.onnx with io.safetensors beside it
@@ -33,10 +39,11 @@ COMMANDS:
             benches/compare_pytorch.py).
 
 OPTIONS:
-    --out PATH   export: the model file to write; demo, time-export: the output folder
+    --out PATH   export: the model file to write; graph: the picture (.svg) or DOT file (.dot);
+                 demo, time-export: the output folder
                  (default: target/demo)
-    --weights W  export: safetensors file with the model's state_dict (PyTorch names)
-    --batch N    export: batch size of the traced input (default: 1)
+    --weights W  export, graph: safetensors file with the model's state_dict (PyTorch names)
+    --batch N    export, graph: batch size of the traced input (default: 1)
     --opset N    ONNX opset to export (default: 20; supported: 13 to 28)
     -h, --help   Print this help
 
@@ -63,6 +70,7 @@ enum Command {
     Demo,
     TimeExport,
     Export,
+    Graph,
 }
 
 /// The value after `flag`; another flag in its place is an error, not a value.
@@ -86,6 +94,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     match args.next().as_deref() {
         Some("demo") => {}
         Some("export") => parsed.command = Command::Export,
+        Some("graph") => parsed.command = Command::Graph,
         Some("time-export") => parsed.command = Command::TimeExport,
         Some("-h" | "--help") | None => return Ok(None),
         Some(other) => return Err(format!("unknown command `{other}` (try --help)")),
@@ -111,18 +120,20 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             }
             "-h" | "--help" => return Ok(None),
             other if other.starts_with('-') => return Err(format!("unknown option `{other}` (try --help)")),
-            other if parsed.command == Command::Export && parsed.model.is_none() => {
+            other if matches!(parsed.command, Command::Export | Command::Graph) && parsed.model.is_none() => {
                 parsed.model = Some(other.to_owned())
             }
             other => return Err(format!("unexpected argument `{other}` (try --help)")),
         }
     }
-    if parsed.command == Command::Export {
+    if let Command::Export | Command::Graph = parsed.command {
+        let what = if parsed.command == Command::Export { "export" } else { "graph" };
         if parsed.model.is_none() {
-            return Err("export needs a model name (try --help)".into());
+            return Err(format!("{what} needs a model name (try --help)"));
         }
         if !parsed.out_given {
-            return Err("export needs --out M.onnx".into());
+            let out = if parsed.command == Command::Export { "M.onnx" } else { "G.svg or G.dot" };
+            return Err(format!("{what} needs --out {out}"));
         }
     }
     Ok(Some(parsed))
@@ -205,7 +216,8 @@ fn demo(args: &Args) -> Result<(), String> {
     }
 }
 
-fn export(args: &Args) -> Result<(), String> {
+/// Builds zoo model `args.model`, loads its weights if given, and traces it in eval mode.
+fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor), String> {
     let name = args.model.as_deref().unwrap_or_default();
     let mut vs = VarStore::new(Device::Cpu);
     let model = tapir_zoo::build(name, &vs)
@@ -221,7 +233,49 @@ fn export(args: &Args) -> Result<(), String> {
         .parameters(&vs)
         .trace(|x| model.module.forward_t(&x[0], false), &[&input])
         .map_err(|e| e.to_string())?;
+    Ok((traced, input))
+}
+
+fn export(args: &Args) -> Result<(), String> {
+    let (traced, input) = trace_zoo(args)?;
+    let name = args.model.as_deref().unwrap_or_default();
     save_and_report(name, &traced, &[&input], &args.out, args.opset)
+}
+
+/// Writes the traced graph's picture (.svg, laid out by layout-rs) or DOT text (any other
+/// extension), to a temporary file renamed into place.
+fn graph(args: &Args) -> Result<(), String> {
+    let (traced, _) = trace_zoo(args)?;
+    let dot = traced.to_dot();
+    let svg = args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let content = if svg { render_svg(&dot)? } else { dot };
+    let tmp = args.out.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &content).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", args.out.display())
+    })?;
+    println!(
+        "wrote {} ({} bytes, {} ops)",
+        args.out.display(),
+        content.len(),
+        traced.graph().op_histogram().values().sum::<usize>()
+    );
+    Ok(())
+}
+
+/// DOT text laid out and drawn as SVG by layout-rs (pure Rust: no Graphviz on the machine).
+fn render_svg(dot: &str) -> Result<String, String> {
+    use layout::backends::svg::SVGWriter;
+    use layout::gv::{DotParser, GraphBuilder};
+    let mut parser = DotParser::new(dot);
+    let tree = parser.process().map_err(|e| format!("internal error: the DOT text does not parse: {e}"))?;
+    let mut builder = GraphBuilder::new();
+    builder.visit_graph(&tree);
+    let mut graph = builder.get();
+    let mut svg = SVGWriter::new();
+    graph.do_it(false, false, false, &mut svg);
+    Ok(svg.finalize())
 }
 
 /// The first line of a tch error, without libtorch's C++ backtrace.
@@ -297,6 +351,7 @@ fn run() -> ExitCode {
             Command::Demo => demo(&args),
             Command::TimeExport => time_export(&args),
             Command::Export => export(&args),
+            Command::Graph => graph(&args),
         } {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

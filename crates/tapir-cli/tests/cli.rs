@@ -67,3 +67,20 @@ fn a_model_that_fails_its_check_is_not_written() {
         tapir_cli::verify::save_checked("relu", &traced, &path, &options, |_| Ok("ok".into())).unwrap();
     assert_eq!((size, verdict.as_str()), (std::fs::metadata(&path).unwrap().len(), "ok"));
 }
+
+#[test]
+fn graph_draws_a_picture_or_writes_dot() {
+    let svg = temp("mlp.svg");
+    let (code, stderr) = tapir(&["graph", "mlp", "--out", svg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("<svg") && text.contains("linear"), "not an SVG of the model");
+    let dot = temp("mlp.dot");
+    let (code, stderr) = tapir(&["graph", "mlp", "--out", dot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&dot).unwrap();
+    assert!(text.starts_with("digraph tapir {") && text.contains("label=\"net.0\""), "{text}");
+    let (code, stderr) = tapir(&["graph", "mlp"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("graph needs --out"), "{stderr}");
+}

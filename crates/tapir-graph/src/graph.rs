@@ -210,6 +210,11 @@ impl Graph {
         nodes
     }
 
+    /// Whether node `n` is (still) in the graph.
+    pub fn contains(&self, n: NodeIndex) -> bool {
+        self.g.contains_node(n)
+    }
+
     /// Number of nodes of every kind.
     pub fn node_count(&self) -> usize {
         self.g.node_count()

@@ -4,6 +4,7 @@
 //! This crate knows neither tch nor protobuf: the capture layer fills graphs, the ONNX layer
 //! implements [`Emit`] to lower them.
 
+mod dot;
 mod dtype;
 mod graph;
 mod meta;

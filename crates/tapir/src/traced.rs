@@ -23,6 +23,14 @@ impl Traced {
         &self.captured.outputs
     }
 
+    /// The traced graph as Graphviz DOT text: ops as boxes with their attributes and output
+    /// types, module scopes as clusters, edges labelled with tensors, weights folded into the ops
+    /// that use them, guards highlighted, source locations as tooltips (see
+    /// `tapir_graph::Graph::to_dot`; `tapir graph` renders it to SVG).
+    pub fn to_dot(&self) -> String {
+        self.graph().to_dot()
+    }
+
     /// Where traced code read a traced value (and so may have taken a branch on it): the trace
     /// is specialized to these observed values. Also in the ONNX metadata as `tapir.guard.NNNN`.
     pub fn guards(&self) -> &[tapir_graph::Guard] {
