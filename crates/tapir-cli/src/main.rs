@@ -15,6 +15,7 @@ tapir: trace Rust models written on tch into ONNX
 USAGE:
     tapir export <MODEL> --out M.onnx [--weights W.safetensors] [--batch N] [--opset N]
     tapir graph <MODEL> --out G.svg|G.dot [--weights W.safetensors] [--batch N]
+    tapir inspect <M.onnx>
     tapir demo [--out DIR] [--opset N]
     tapir time-export [--out DIR] [--opset N]
 
@@ -28,6 +29,9 @@ COMMANDS:
             weights folded into the ops that use them, guards highlighted, source locations as
             tooltips. G.dot is Graphviz text; G.svg is laid out and drawn by tapir itself (no
             Graphviz needed).
+    inspect Read an ONNX model file (any producer) and print its opsets, inputs and outputs with
+            shapes, op histogram, parameter count and bytes (external data included), and
+            tapir's metadata (guards, unnamed captures).
     demo    Trace the example models (MLP, small CNN, attention block) with random weights,
             export them, check each in tract against eager tch, and print a summary.
             Each model is written as DIR/<model>/model.onnx with io.safetensors beside it
@@ -71,6 +75,7 @@ enum Command {
     TimeExport,
     Export,
     Graph,
+    Inspect,
 }
 
 /// The value after `flag`; another flag in its place is an error, not a value.
@@ -95,6 +100,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         Some("demo") => {}
         Some("export") => parsed.command = Command::Export,
         Some("graph") => parsed.command = Command::Graph,
+        Some("inspect") => parsed.command = Command::Inspect,
         Some("time-export") => parsed.command = Command::TimeExport,
         Some("-h" | "--help") | None => return Ok(None),
         Some(other) => return Err(format!("unknown command `{other}` (try --help)")),
@@ -120,11 +126,17 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             }
             "-h" | "--help" => return Ok(None),
             other if other.starts_with('-') => return Err(format!("unknown option `{other}` (try --help)")),
-            other if matches!(parsed.command, Command::Export | Command::Graph) && parsed.model.is_none() => {
+            other
+                if matches!(parsed.command, Command::Export | Command::Graph | Command::Inspect)
+                    && parsed.model.is_none() =>
+            {
                 parsed.model = Some(other.to_owned())
             }
             other => return Err(format!("unexpected argument `{other}` (try --help)")),
         }
+    }
+    if parsed.command == Command::Inspect && parsed.model.is_none() {
+        return Err("inspect needs a model file (try --help)".into());
     }
     if let Command::Export | Command::Graph = parsed.command {
         let what = if parsed.command == Command::Export { "export" } else { "graph" };
@@ -264,6 +276,74 @@ fn graph(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints what an ONNX file holds (see the help text).
+fn inspect(args: &Args) -> Result<(), String> {
+    use prost::Message;
+    use tapir::internals::onnx::proto::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
+    let path = PathBuf::from(args.model.as_deref().unwrap_or_default());
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let model =
+        ModelProto::decode(bytes.as_slice()).map_err(|e| format!("{} is not an ONNX model: {e}", path.display()))?;
+    let graph = model.graph.unwrap_or_default();
+    let dtype_name = |code: i32| tapir::DType::from_onnx_code(code).map_or(format!("type {code}"), |d| d.to_string());
+    let describe = |v: &ValueInfoProto| -> String {
+        let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+            return format!("{}: (not a tensor)", v.name.clone().unwrap_or_default());
+        };
+        let dims: Vec<String> = t
+            .shape
+            .as_ref()
+            .map(|s| {
+                s.dim
+                    .iter()
+                    .map(|d| match &d.value {
+                        Some(Value::DimValue(n)) => n.to_string(),
+                        Some(Value::DimParam(p)) => p.clone(),
+                        None => "?".to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!("{}: {}[{}]", v.name.clone().unwrap_or_default(), dtype_name(t.elem_type.unwrap_or(0)), dims.join(","))
+    };
+    println!("{}", path.display());
+    let producer =
+        format!("{} {}", model.producer_name.unwrap_or_default(), model.producer_version.unwrap_or_default());
+    println!("  producer: {}; IR version {}", producer.trim(), model.ir_version.unwrap_or(0));
+    for o in &model.opset_import {
+        let domain = o.domain.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "ai.onnx".to_owned());
+        println!("  opset: {domain} {}", o.version.unwrap_or(0));
+    }
+    let initializers: std::collections::HashSet<&str> =
+        graph.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
+    for i in graph.input.iter().filter(|i| !initializers.contains(i.name.as_deref().unwrap_or_default())) {
+        println!("  input  {}", describe(i));
+    }
+    for o in &graph.output {
+        println!("  output {}", describe(o));
+    }
+    let mut histogram: std::collections::BTreeMap<String, usize> = Default::default();
+    for n in &graph.node {
+        let domain = n.domain.clone().filter(|d| !d.is_empty()).map(|d| format!("{d}::")).unwrap_or_default();
+        *histogram.entry(format!("{domain}{}", n.op_type.clone().unwrap_or_default())).or_default() += 1;
+    }
+    let ops: Vec<String> = histogram.iter().map(|(k, v)| format!("{k} x{v}")).collect();
+    println!("  nodes: {} ({})", graph.node.len(), ops.join(", "));
+    let (mut count, mut size, mut external) = (0i64, 0i64, 0usize);
+    for t in &graph.initializer {
+        let n: i64 = t.dims.iter().product();
+        count += n;
+        size += n * tapir::DType::from_onnx_code(t.data_type.unwrap_or(0)).map_or(0, |d| d.size_bytes() as i64);
+        external += (t.data_location == Some(1)) as usize;
+    }
+    let external = if external > 0 { format!(", {external} in external data") } else { String::new() };
+    println!("  parameters: {count} in {} initializers, {size} bytes{external}", graph.initializer.len());
+    for p in &model.metadata_props {
+        println!("  metadata {}: {}", p.key.clone().unwrap_or_default(), p.value.clone().unwrap_or_default());
+    }
+    Ok(())
+}
+
 /// DOT text laid out and drawn as SVG by layout-rs (pure Rust: no Graphviz on the machine).
 fn render_svg(dot: &str) -> Result<String, String> {
     use layout::backends::svg::SVGWriter;
@@ -352,6 +432,7 @@ fn run() -> ExitCode {
             Command::TimeExport => time_export(&args),
             Command::Export => export(&args),
             Command::Graph => graph(&args),
+            Command::Inspect => inspect(&args),
         } {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

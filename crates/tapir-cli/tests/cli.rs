@@ -84,3 +84,28 @@ fn graph_draws_a_picture_or_writes_dot() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("graph needs --out"), "{stderr}");
 }
+
+#[test]
+fn inspect_reads_a_model_file() {
+    let model = temp("inspect.onnx");
+    let (code, stderr) = tapir(&["export", "mlp", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tapir"))
+        .args(["inspect", model.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "opset: ai.onnx 20",
+        "input  input: f32[1,784]",
+        "output output: f32[1,10]",
+        "Gemm x3",
+        "parameters: 669706 in 6 initializers",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in:\n{text}");
+    }
+    let (code, stderr) = tapir(&["inspect", temp("missing.onnx").to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_plain(&stderr);
+}
