@@ -1,5 +1,6 @@
 //! The `tapir` command-line tool.
 
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tapir::internals::graph::NodeKind;
@@ -9,146 +10,124 @@ use tapir_cli::verify;
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
-const HELP: &str = "\
-tapir: trace Rust models written on tch into ONNX
-
-USAGE:
-    tapir export <MODEL> --out M.onnx [--weights W.safetensors] [--batch N] [--opset N]
-    tapir graph <MODEL> --out G.svg|G.dot [--weights W.safetensors] [--batch N]
-    tapir inspect <M.onnx>
-    tapir demo [--out DIR] [--opset N]
-    tapir time-export [--out DIR] [--opset N]
-
-COMMANDS:
-    export  Build zoo model MODEL (mlp, resnet18, resnet50, encoder, lstm), load its weights from a
-            PyTorch state_dict saved as safetensors (random initialization without --weights),
-            trace it in eval mode on a random input of batch size N (default 1), write the ONNX
-            model to M.onnx, and print the summary. Nothing is written on any error.
-    graph   Trace zoo model MODEL as export does and draw its graph: ops as boxes with their
-            attributes and output types, module scopes as clusters, edges labelled with tensors,
-            weights folded into the ops that use them, guards highlighted, source locations as
-            tooltips. G.dot is Graphviz text; G.svg is laid out and drawn by tapir itself (no
-            Graphviz needed).
-    inspect Read an ONNX model file (any producer) and print its opsets, inputs and outputs with
-            shapes, op histogram, parameter count and bytes (external data included), and
-            tapir's metadata (guards, unnamed captures).
-    demo    Trace the example models (MLP, small CNN, attention block) with random weights,
-            export them, check each in tract against eager tch, and print a summary.
-            Each model is written as DIR/<model>/model.onnx with io.safetensors beside it
-            (inputs and eager outputs) for tests/check_models.py.
-
-    time-export
-            Trace and export an MLP 784-512-512-10 (batch 8) to DIR/mlp784.onnx 20 times and
-            print the median trace and export times in milliseconds as JSON (used by
-            benches/compare_pytorch.py).
-
-OPTIONS:
-    --out PATH   export: the model file to write; graph: the picture (.svg) or DOT file (.dot);
-                 demo, time-export: the output folder
-                 (default: target/demo)
-    --weights W  export, graph: safetensors file with the model's state_dict (PyTorch names)
-    --batch N    export, graph: batch size of the traced input (default: 1)
-    --opset N    ONNX opset to export (default: 20; supported: 13 to 28)
-    -h, --help   Print this help
-
+/// What the exit code says (the end of `tapir --help`).
+const EXIT_CODES: &str = "\
 EXIT CODES:
     0  success
     1  the command failed (an unknown model, unreadable weights, an op tapir cannot trace or
        export, a failed check, an I/O error); the message says which, and no file was replaced
     2  the command line is wrong
-    3  an internal error (a bug in tapir)
-";
+    3  an internal error (a bug in tapir)";
 
+/// tapir: trace Rust models written on tch into ONNX.
+#[derive(Parser)]
+#[command(name = "tapir", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Export a zoo model to ONNX.
+    ///
+    /// Build a zoo model (mlp, resnet18, resnet50, encoder, lstm), load its weights from a
+    /// PyTorch state_dict saved as safetensors (random initialization without --weights),
+    /// trace it in eval mode on a random input, check it in tract, and write the ONNX model.
+    /// Nothing is written on any error.
+    Export {
+        /// The zoo model.
+        model: String,
+        #[command(flatten)]
+        zoo: ZooArgs,
+        /// The model file to write.
+        #[arg(long, value_name = "M.onnx")]
+        out: PathBuf,
+        /// ONNX opset to export (13 to 28).
+        #[arg(long, default_value_t = 20)]
+        opset: i64,
+    },
+    /// Draw a zoo model's traced graph (SVG or DOT).
+    ///
+    /// Trace a zoo model as export does and draw its graph: ops as boxes with their attributes
+    /// and output types, module scopes as clusters, edges labelled with tensors, weights folded
+    /// into the ops that use them, guards highlighted, source locations as tooltips. A .svg is
+    /// laid out and drawn by tapir itself (no Graphviz needed); any other name gets DOT text.
+    Graph {
+        /// The zoo model.
+        model: String,
+        #[command(flatten)]
+        zoo: ZooArgs,
+        /// The picture (.svg) or DOT file (.dot) to write.
+        #[arg(long, value_name = "G.svg|G.dot")]
+        out: PathBuf,
+    },
+    /// Describe an ONNX model file.
+    ///
+    /// Read an ONNX model file (any producer) and print its opsets, inputs and outputs with
+    /// shapes, op histogram, parameter count and bytes, and tapir's metadata (guards, unnamed
+    /// captures).
+    Inspect {
+        /// The ONNX file.
+        file: PathBuf,
+    },
+    /// Trace, export and check the example models.
+    ///
+    /// Trace the example models (MLP, small CNN, attention block) with random weights, export
+    /// them, check each in tract against eager tch, and print a summary. Each model is written as
+    /// OUT/<model>/model.onnx with io.safetensors beside it (inputs and eager outputs) for
+    /// tests/check_models.py.
+    Demo {
+        /// The output folder.
+        #[arg(long, default_value = "target/demo")]
+        out: PathBuf,
+        /// ONNX opset to export (13 to 28).
+        #[arg(long, default_value_t = 20)]
+        opset: i64,
+    },
+    /// Time tracing and export (for benches/compare_pytorch.py).
+    ///
+    /// Trace and export an MLP 784-512-512-10 (batch 8) to OUT/mlp784.onnx 20 times and print
+    /// the median trace and export times in milliseconds as JSON (used by
+    /// benches/compare_pytorch.py).
+    TimeExport {
+        /// The output folder.
+        #[arg(long, default_value = "target/demo")]
+        out: PathBuf,
+        /// ONNX opset to export (13 to 28).
+        #[arg(long, default_value_t = 20)]
+        opset: i64,
+    },
+}
+
+/// How a zoo model is built and traced.
+#[derive(clap::Args)]
+struct ZooArgs {
+    /// Safetensors file with the model's state_dict (PyTorch names).
+    #[arg(long, value_name = "W.safetensors")]
+    weights: Option<PathBuf>,
+    /// Batch size of the traced input.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    batch: i64,
+}
+
+/// The parsed command line, as the commands read it.
 struct Args {
-    command: Command,
     out: PathBuf,
     opset: i64,
     model: Option<String>,
     weights: Option<PathBuf>,
     batch: i64,
-    out_given: bool,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Command {
-    Demo,
-    TimeExport,
-    Export,
-    Graph,
-    Inspect,
-}
+impl Args {
+    fn new(out: PathBuf, opset: i64) -> Self {
+        Args { out, opset, model: None, weights: None, batch: 1 }
+    }
 
-/// The value after `flag`; another flag in its place is an error, not a value.
-fn value(args: &mut impl Iterator<Item = String>, flag: &str, what: &str) -> Result<String, String> {
-    match args.next() {
-        Some(v) if !v.starts_with("--") => Ok(v),
-        _ => Err(format!("{flag} needs {what}")),
+    fn zoo(model: String, zoo: ZooArgs, out: PathBuf, opset: i64) -> Self {
+        Args { out, opset, model: Some(model), weights: zoo.weights, batch: zoo.batch }
     }
-}
-
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        command: Command::Demo,
-        out: PathBuf::from("target/demo"),
-        opset: 20,
-        model: None,
-        weights: None,
-        batch: 1,
-        out_given: false,
-    };
-    match args.next().as_deref() {
-        Some("demo") => {}
-        Some("export") => parsed.command = Command::Export,
-        Some("graph") => parsed.command = Command::Graph,
-        Some("inspect") => parsed.command = Command::Inspect,
-        Some("time-export") => parsed.command = Command::TimeExport,
-        Some("-h" | "--help") | None => return Ok(None),
-        Some(other) => return Err(format!("unknown command `{other}` (try --help)")),
-    }
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--out" => {
-                parsed.out = PathBuf::from(value(&mut args, "--out", "a path")?);
-                parsed.out_given = true;
-            }
-            "--weights" => parsed.weights = Some(PathBuf::from(value(&mut args, "--weights", "a file")?)),
-            "--batch" => {
-                let v = value(&mut args, "--batch", "a number")?;
-                parsed.batch = v
-                    .parse()
-                    .ok()
-                    .filter(|b| *b > 0)
-                    .ok_or_else(|| format!("--batch: `{v}` is not a positive number"))?;
-            }
-            "--opset" => {
-                let v = value(&mut args, "--opset", "a number")?;
-                parsed.opset = v.parse().map_err(|_| format!("--opset: `{v}` is not a number"))?;
-            }
-            "-h" | "--help" => return Ok(None),
-            other if other.starts_with('-') => return Err(format!("unknown option `{other}` (try --help)")),
-            other
-                if matches!(parsed.command, Command::Export | Command::Graph | Command::Inspect)
-                    && parsed.model.is_none() =>
-            {
-                parsed.model = Some(other.to_owned())
-            }
-            other => return Err(format!("unexpected argument `{other}` (try --help)")),
-        }
-    }
-    if parsed.command == Command::Inspect && parsed.model.is_none() {
-        return Err("inspect needs a model file (try --help)".into());
-    }
-    if let Command::Export | Command::Graph = parsed.command {
-        let what = if parsed.command == Command::Export { "export" } else { "graph" };
-        if parsed.model.is_none() {
-            return Err(format!("{what} needs a model name (try --help)"));
-        }
-        if !parsed.out_given {
-            let out = if parsed.command == Command::Export { "M.onnx" } else { "G.svg or G.dot" };
-            return Err(format!("{what} needs --out {out}"));
-        }
-    }
-    Ok(Some(parsed))
 }
 
 fn summarize(name: &str, traced: &Traced, inputs: &[&tch::Tensor], args: &Args) -> Result<(), String> {
@@ -422,27 +401,43 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    match parse(std::env::args().skip(1)) {
-        Ok(None) => {
-            print!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        Ok(Some(args)) => match match args.command {
-            Command::Demo => demo(&args),
-            Command::TimeExport => time_export(&args),
-            Command::Export => export(&args),
-            Command::Graph => graph(&args),
-            Command::Inspect => inspect(&args),
-        } {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return ExitCode::SUCCESS;
             }
-        },
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
+            // One sentence, as every other error: clap's first line, without its usage block.
+            let text = e.to_string();
+            let first = text.split("\n\n").next().unwrap_or_default();
+            let sentence: Vec<&str> = first.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let sentence = sentence.join(" ");
+            eprintln!("error: {} (try --help)", sentence.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Cmd::Export { model, zoo, out, opset } => export(&Args::zoo(model, zoo, out, opset)),
+        Cmd::Graph { model, zoo, out } => graph(&Args::zoo(model, zoo, out, 20)),
+        Cmd::Inspect { file } => {
+            let mut args = Args::new(PathBuf::new(), 20);
+            args.model = Some(file.display().to_string());
+            inspect(&args)
+        }
+        Cmd::Demo { out, opset } => demo(&Args::new(out, opset)),
+        Cmd::TimeExport { out, opset } => time_export(&Args::new(out, opset)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }

@@ -126,7 +126,13 @@ fn help_documents_every_flag() {
     let out = tapir(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["export", "--weights", "--out", "--batch", "--opset", "demo"] {
-        assert!(help.contains(flag), "--help does not mention {flag}");
+    for command in ["export", "graph", "inspect", "demo", "EXIT CODES"] {
+        assert!(help.contains(command), "--help does not mention {command}");
+    }
+    let out = tapir(&["export", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--weights", "--out", "--batch", "--opset"] {
+        assert!(help.contains(flag), "export --help does not mention {flag}");
     }
 }
