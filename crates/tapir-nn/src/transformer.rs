@@ -2,7 +2,7 @@
 //! `linear1`, `linear2`, `norm1`, `norm2`; `layers.N`), batch-first, post-norm (PyTorch's
 //! default) or pre-norm (`norm_first`), ReLU or GELU.
 
-use crate::{Activation, Dropout, LayerNorm, Linear, Module, ModuleT, MultiheadAttention};
+use crate::{dotted, Activation, Dropout, LayerNorm, Linear, Module, ModuleT, MultiheadAttention};
 use tapir::Tensor;
 
 #[derive(Debug)]
@@ -15,6 +15,7 @@ pub struct TransformerEncoderLayer {
     pub activation: Activation,
     pub norm_first: bool,
     dropouts: [Dropout; 3],
+    path: String,
 }
 
 impl TransformerEncoderLayer {
@@ -38,6 +39,7 @@ impl TransformerEncoderLayer {
             activation,
             norm_first,
             dropouts: [Dropout::new(0.1), Dropout::new(0.1), Dropout::new(0.1)],
+            path: dotted(p),
         }
     }
 
@@ -59,6 +61,8 @@ impl TransformerEncoderLayer {
         key_padding_mask: Option<&Tensor>,
         train: bool,
     ) -> Tensor {
+        // The residual adds belong to the layer's scope (its sublayers enter their own).
+        let _scope = tapir::enter_scope_path(&self.path);
         if self.norm_first {
             let x = x + &self.self_attention(&self.norm1.forward(x), mask, key_padding_mask, train);
             &x + &self.feed_forward(&self.norm2.forward(&x), train)
