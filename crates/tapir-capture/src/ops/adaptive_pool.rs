@@ -9,7 +9,7 @@
 use super::{lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
+use tapir_graph::{Attr, Emit, LowerError, Outputs};
 
 /// Inputs: `[x]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,23 +59,7 @@ impl OpDef for AdaptivePool {
         if !self.max {
             return lowering::spatial(cx, n, |cx, ins| cx.node("AveragePool", &ins[..1], attrs));
         }
-        let plane: i64 = spatial.iter().product();
-        let unbatched = meta.rank() == n + 1;
-        let out = cx.output_meta(0).dtype;
-        let compute = if out.is_float() { out } else { DType::F64 };
-        let mut x = emit::input_as(cx, 0, compute);
-        if unbatched {
-            x = emit::unsqueeze(cx, x, &[0]);
-        }
-        let outs = cx.node_n("MaxPool", &[x], attrs, 2);
-        let (mut values, mut indices) = (outs[0], outs[1]);
-        let plane = cx.const_scalar_i64(DType::I64, plane);
-        indices = cx.node("Mod", &[indices, plane], vec![]);
-        if unbatched {
-            values = emit::squeeze(cx, values, &[0]);
-            indices = emit::squeeze(cx, indices, &[0]);
-        }
-        Ok(smallvec![emit::cast(cx, values, compute, out), indices])
+        lowering::max_pool_with_indices(cx, n, attrs)
     }
 }
 

@@ -105,106 +105,57 @@ impl Tensor {
             None => record(op, &[self, weight]),
         }
     }
+}
 
-    /// 1-D convolution over `[N, C, L]` or `[C, L]`; `stride`, `padding`, `dilation` have 1
-    /// entry.
-    #[track_caller]
-    pub fn conv1d<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: impl IntList,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(1, weight, b, &s, Padding::Explicit(&p), &d, groups)
-    }
+/// The public convolutions (tch's signatures): one by sizes and one by torch's padding name per
+/// spatial rank.
+macro_rules! conv_methods {
+    ($($n:literal: $sized:ident, $named:ident, $what:literal;)*) => {
+        impl Tensor {
+            $(
+                #[doc = concat!($what, "; `stride`, `padding`, `dilation` have one entry or one per spatial dimension.")]
+                #[track_caller]
+                pub fn $sized<T: std::borrow::Borrow<Tensor>>(
+                    &self,
+                    weight: &Tensor,
+                    bias: Option<T>,
+                    stride: impl IntList,
+                    padding: impl IntList,
+                    dilation: impl IntList,
+                    groups: i64,
+                ) -> Tensor {
+                    let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
+                    let b = bias.as_ref().map(|b| b.borrow());
+                    self.conv_nd($n, weight, b, &s, Padding::Explicit(&p), &d, groups)
+                }
 
-    /// 2-D convolution over `[N, C, H, W]` or `[C, H, W]`; `stride`, `padding`, `dilation` have 1
-    /// or 2 entries.
-    #[track_caller]
-    pub fn conv2d<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: impl IntList,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(2, weight, b, &s, Padding::Explicit(&p), &d, groups)
-    }
+                #[doc = concat!(
+                    "[`Tensor::", stringify!($sized), "`] with torch's named padding: `\"valid\"` (none) or ",
+                    "`\"same\"` (output as large as the input; stride 1)."
+                )]
+                #[track_caller]
+                pub fn $named<T: std::borrow::Borrow<Tensor>>(
+                    &self,
+                    weight: &Tensor,
+                    bias: Option<T>,
+                    stride: impl IntList,
+                    padding: &str,
+                    dilation: impl IntList,
+                    groups: i64,
+                ) -> Tensor {
+                    let (s, d) = (stride.to_dims(), dilation.to_dims());
+                    let b = bias.as_ref().map(|b| b.borrow());
+                    self.conv_nd($n, weight, b, &s, Padding::Named(padding), &d, groups)
+                }
+            )*
+        }
+    };
+}
 
-    /// 3-D convolution over `[N, C, D, H, W]` or `[C, D, H, W]`; `stride`, `padding`,
-    /// `dilation` have 1 or 3 entries.
-    #[track_caller]
-    pub fn conv3d<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: impl IntList,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, p, d) = (stride.to_dims(), padding.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(3, weight, b, &s, Padding::Explicit(&p), &d, groups)
-    }
-
-    /// [`Tensor::conv3d`] with torch's named padding: `"valid"` or `"same"`.
-    #[track_caller]
-    pub fn conv3d_padding<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: &str,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, d) = (stride.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(3, weight, b, &s, Padding::Named(padding), &d, groups)
-    }
-
-    /// [`Tensor::conv1d`] with torch's named padding: `"valid"` (none) or `"same"` (output as
-    /// long as the input; stride 1).
-    #[track_caller]
-    pub fn conv1d_padding<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: &str,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, d) = (stride.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(1, weight, b, &s, Padding::Named(padding), &d, groups)
-    }
-
-    /// [`Tensor::conv2d`] with torch's named padding: `"valid"` or `"same"`.
-    #[track_caller]
-    pub fn conv2d_padding<T: std::borrow::Borrow<Tensor>>(
-        &self,
-        weight: &Tensor,
-        bias: Option<T>,
-        stride: impl IntList,
-        padding: &str,
-        dilation: impl IntList,
-        groups: i64,
-    ) -> Tensor {
-        let (s, d) = (stride.to_dims(), dilation.to_dims());
-        let b = bias.as_ref().map(|b| b.borrow());
-        self.conv_nd(2, weight, b, &s, Padding::Named(padding), &d, groups)
-    }
+conv_methods! {
+    1: conv1d, conv1d_padding, "1-D convolution over `[N, C, L]` or `[C, L]`";
+    2: conv2d, conv2d_padding, "2-D convolution over `[N, C, H, W]` or `[C, H, W]`";
+    3: conv3d, conv3d_padding, "3-D convolution over `[N, C, D, H, W]` or `[C, D, H, W]`";
 }
 
 /// A convolution's padding: sizes, or torch's names.

@@ -122,3 +122,32 @@ pub fn select(cx: &mut dyn Emit, mask: Sym, x: Sym, other: Sym, dtype: DType) ->
     let r = cx.node("Where", &[mask, x, other], vec![]);
     emit::cast(cx, r, DType::I32, dtype)
 }
+
+/// MaxPool over `spatial` dims of input 0 with its indices as torch gives them: each max's index
+/// within its own plane (`h * W + w`), where ONNX's second output indexes the whole input, so
+/// it is taken modulo the plane size. Unbatched inputs and integer dtypes as in [`spatial`].
+pub fn max_pool_with_indices(
+    cx: &mut dyn Emit,
+    spatial: usize,
+    attrs: Vec<(&'static str, Attr)>,
+) -> Result<Outputs, LowerError> {
+    let meta = cx.input_meta(0);
+    // The eager rule accepted the input: `spatial` dims after one or two leading ones.
+    let plane: i64 = meta.shape.iter().rev().take(spatial).product();
+    let unbatched = meta.rank() == spatial + 1;
+    let out = cx.output_meta(0).dtype;
+    let compute = if out.is_float() { out } else { DType::F64 };
+    let mut x = emit::input_as(cx, 0, compute);
+    if unbatched {
+        x = emit::unsqueeze(cx, x, &[0]);
+    }
+    let outs = cx.node_n("MaxPool", &[x], attrs, 2);
+    let (mut values, mut indices) = (outs[0], outs[1]);
+    let plane = cx.const_scalar_i64(DType::I64, plane);
+    indices = cx.node("Mod", &[indices, plane], vec![]);
+    if unbatched {
+        values = emit::squeeze(cx, values, &[0]);
+        indices = emit::squeeze(cx, indices, &[0]);
+    }
+    Ok(smallvec::smallvec![emit::cast(cx, values, compute, out), indices])
+}

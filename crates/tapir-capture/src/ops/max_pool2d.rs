@@ -10,7 +10,7 @@ use super::lowering::{self, per_dim};
 use super::{Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
+use tapir_graph::{Attr, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxPool2d {
@@ -64,25 +64,7 @@ impl OpDef for MaxPool2d {
         if !self.indices {
             return lowering::spatial(cx, 2, |cx, ins| cx.node("MaxPool", &ins[..1], attrs));
         }
-        let x = cx.input_meta(0);
-        // The eager call accepted the input, so it is [N, C, H, W] or [C, H, W].
-        let plane: i64 = x.shape.iter().rev().take(2).product();
-        let unbatched = x.rank() == 3;
-        let out = cx.output_meta(0).dtype;
-        let compute = if out.is_float() { out } else { DType::F64 };
-        let mut x = emit::input_as(cx, 0, compute);
-        if unbatched {
-            x = emit::unsqueeze(cx, x, &[0]);
-        }
-        let outs = cx.node_n("MaxPool", &[x], attrs, 2);
-        let (mut values, mut indices) = (outs[0], outs[1]);
-        let plane = cx.const_scalar(DType::I64, plane as f64);
-        indices = cx.node("Mod", &[indices, plane], vec![]);
-        if unbatched {
-            values = emit::squeeze(cx, values, &[0]);
-            indices = emit::squeeze(cx, indices, &[0]);
-        }
-        Ok(smallvec![emit::cast(cx, values, compute, out), indices])
+        lowering::max_pool_with_indices(cx, 2, attrs)
     }
 }
 

@@ -123,6 +123,19 @@ fn scales(h: Option<f64>, w: Option<f64>) -> Option<[f64; 2]> {
 }
 
 impl Tensor {
+    #[track_caller]
+    fn upsample(
+        &self,
+        mode: Interpolation,
+        output_size: impl IntList,
+        align_corners: bool,
+        scales_h: Option<f64>,
+        scales_w: Option<f64>,
+    ) -> Tensor {
+        let op = Upsample { mode, output_size: size2(output_size), align_corners, scales: scales(scales_h, scales_w) };
+        record(op, &[self])
+    }
+
     /// Nearest-neighbour resize of `[N, C, H, W]` to `output_size` (tch's signature).
     #[track_caller]
     pub fn upsample_nearest2d(
@@ -131,13 +144,7 @@ impl Tensor {
         scales_h: impl Into<Option<f64>>,
         scales_w: impl Into<Option<f64>>,
     ) -> Tensor {
-        let op = Upsample {
-            mode: Interpolation::Nearest,
-            output_size: size2(output_size),
-            align_corners: false,
-            scales: scales(scales_h.into(), scales_w.into()),
-        };
-        record(op, &[self])
+        self.upsample(Interpolation::Nearest, output_size, false, scales_h.into(), scales_w.into())
     }
 
     /// Bilinear resize of `[N, C, H, W]` to `output_size` (tch's signature).
@@ -149,13 +156,7 @@ impl Tensor {
         scales_h: impl Into<Option<f64>>,
         scales_w: impl Into<Option<f64>>,
     ) -> Tensor {
-        let op = Upsample {
-            mode: Interpolation::Bilinear,
-            output_size: size2(output_size),
-            align_corners,
-            scales: scales(scales_h.into(), scales_w.into()),
-        };
-        record(op, &[self])
+        self.upsample(Interpolation::Bilinear, output_size, align_corners, scales_h.into(), scales_w.into())
     }
 
     /// Bicubic resize of `[N, C, H, W]` to `output_size` (tch's signature).
@@ -167,12 +168,6 @@ impl Tensor {
         scales_h: impl Into<Option<f64>>,
         scales_w: impl Into<Option<f64>>,
     ) -> Tensor {
-        let op = Upsample {
-            mode: Interpolation::Bicubic,
-            output_size: size2(output_size),
-            align_corners,
-            scales: scales(scales_h.into(), scales_w.into()),
-        };
-        record(op, &[self])
+        self.upsample(Interpolation::Bicubic, output_size, align_corners, scales_h.into(), scales_w.into())
     }
 }

@@ -282,12 +282,7 @@ impl Scalar {
 
     /// A 0-D tch tensor holding this scalar as `dtype`, on `device`.
     pub(crate) fn to_tch(self, dtype: DType, device: tch::Device) -> Result<tch::Tensor, tch::TchError> {
-        let kind = kind_of(dtype);
-        match self {
-            Scalar::Float(v) => tch::Tensor::f_scalar_tensor(v, (kind, device)),
-            Scalar::Int(v) => tch::Tensor::f_scalar_tensor(v, (kind, device)),
-            Scalar::Bool(v) => tch::Tensor::f_scalar_tensor(v as i64, (kind, device)),
-        }
+        tch::Tensor::f_scalar_tensor(self.to_tch_scalar(), (kind_of(dtype), device))
     }
 }
 
