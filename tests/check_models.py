@@ -13,6 +13,39 @@ import sys
 from pathlib import Path
 
 
+def run_io(sess, io, np, safe_open):
+    """Runs `sess` on the inputs in `io` and compares with its eager outputs."""
+    with safe_open(str(io), framework="numpy") as f:
+        meta = f.metadata() or {}
+        keys = sorted(f.keys())
+        inputs = [f.get_tensor(k) for k in keys if k.startswith("input.")]
+        expected = [f.get_tensor(k) for k in keys if k.startswith("output.")]
+    atol, rtol = float(meta.get("atol", 1e-5)), float(meta.get("rtol", 1e-4))
+    feed = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
+    got = sess.run(None, feed)
+    if len(got) != len(expected):
+        raise AssertionError(f"{len(got)} outputs, expected {len(expected)}")
+    for k, (g, e) in enumerate(zip(got, expected)):
+        if g.shape != e.shape:
+            raise AssertionError(f"output {k}: shape {g.shape}, expected {e.shape}")
+        if g.dtype != e.dtype:
+            raise AssertionError(f"output {k}: dtype {g.dtype}, expected {e.dtype}")
+        if g.dtype.kind in "biu":  # integers and bools: exact, without a float round trip
+            if not np.array_equal(g, e):
+                bad = int(np.argmax(g.ravel() != e.ravel()))
+                raise AssertionError(f"output {k}: element {bad}: got {g.flat[bad]}, expected {e.flat[bad]}")
+            continue
+        g64, e64 = g.astype(np.float64), e.astype(np.float64)
+        ok = np.isclose(g64, e64, atol=atol, rtol=rtol, equal_nan=True)
+        if not ok.all():
+            err = np.abs(g64 - e64)
+            worst = int(np.nanargmax(np.where(ok, 0, err)))
+            raise AssertionError(
+                f"output {k}: max error {np.nanmax(err):.3e} (atol {atol}, rtol {rtol}); "
+                f"element {worst}: got {g64.flat[worst]}, expected {e64.flat[worst]}"
+            )
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print("usage: check_models.py DIR", file=sys.stderr)
@@ -40,36 +73,15 @@ def main() -> int:
             failures.append((name, f"{type(exc).__name__}: {exc}"))
             continue
         try:
-            with safe_open(str(path.parent / "io.safetensors"), framework="numpy") as f:
-                meta = f.metadata() or {}
-                keys = sorted(f.keys())
-                inputs = [f.get_tensor(k) for k in keys if k.startswith("input.")]
-                expected = [f.get_tensor(k) for k in keys if k.startswith("output.")]
-            atol, rtol = float(meta.get("atol", 1e-5)), float(meta.get("rtol", 1e-4))
             sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            feed = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
-            got = sess.run(None, feed)
-            if len(got) != len(expected):
-                raise AssertionError(f"{len(got)} outputs, expected {len(expected)}")
-            for k, (g, e) in enumerate(zip(got, expected)):
-                if g.shape != e.shape:
-                    raise AssertionError(f"output {k}: shape {g.shape}, expected {e.shape}")
-                if g.dtype != e.dtype:
-                    raise AssertionError(f"output {k}: dtype {g.dtype}, expected {e.dtype}")
-                if g.dtype.kind in "biu":  # integers and bools: exact, without a float round trip
-                    if not np.array_equal(g, e):
-                        bad = int(np.argmax(g.ravel() != e.ravel()))
-                        raise AssertionError(f"output {k}: element {bad}: got {g.flat[bad]}, expected {e.flat[bad]}")
-                    continue
-                g64, e64 = g.astype(np.float64), e.astype(np.float64)
-                ok = np.isclose(g64, e64, atol=atol, rtol=rtol, equal_nan=True)
-                if not ok.all():
-                    err = np.abs(g64 - e64)
-                    worst = int(np.nanargmax(np.where(ok, 0, err)))
-                    raise AssertionError(
-                        f"output {k}: max error {np.nanmax(err):.3e} (atol {atol}, rtol {rtol}); "
-                        f"element {worst}: got {g64.flat[worst]}, expected {e64.flat[worst]}"
-                    )
+            # The traced sizes, then (a model with dynamic dimensions) other sizes: size1/, size2/...
+            io_files = [path.parent / "io.safetensors"] + sorted(path.parent.glob("size*/io.safetensors"))
+            for io in io_files:
+                where = "" if io.parent == path.parent else f"{io.parent.name}: "
+                try:
+                    run_io(sess, io, np, safe_open)
+                except AssertionError as exc:
+                    raise AssertionError(f"{where}{exc}") from None
             passed += 1
         except Exception as exc:  # report every model, then fail
             if expected_error is not None and expected_error in str(exc):

@@ -453,6 +453,25 @@ fn rows() -> Vec<Row> {
         row("full_like", vec![f32s(&[2, 3]), ints(&[4], 3)], |x| {
             vec![x[0].full_like(2.5), x[0].zeros_like(), x[1].ones_like(), x[1].full_like((1i64 << 53) + 1)]
         }),
+        // `full` and `arange` record an op (rather than a constant) when a size is dynamic; the
+        // ops also take static sizes, recorded directly here (tests/dynamic.rs covers the rest).
+        row("full", vec![f32s(&[2, 3])], |x| {
+            use tapir::ops::full::Full;
+            let full = |size: &[i64], value: tapir::Scalar, kind| {
+                let size = size.iter().map(|&d| tapir::SymInt::from(d)).collect();
+                tapir::op::record(Full { size, value, kind, device: Device::Cpu }, &[])
+            };
+            vec![
+                &x[0] + full(&[2, 3], tapir::Scalar::Float(0.5), Kind::Float),
+                full(&[3], tapir::Scalar::Int((1i64 << 53) + 1), Kind::Int64),
+                full(&[2, 2], tapir::Scalar::Bool(true), Kind::Bool),
+            ]
+        }),
+        row("arange", vec![f32s(&[5])], |x| {
+            use tapir::ops::arange::Arange;
+            let arange = |end: i64, kind| tapir::op::record(Arange { end: end.into(), kind, device: Device::Cpu }, &[]);
+            vec![&x[0] + arange(5, Kind::Float), arange(4, Kind::Int64), arange(3, Kind::Int)]
+        }),
         row("shape_tuples", vec![f32s(&[2, 3, 4])], |x| {
             vec![
                 x[0].view((6, 4)),

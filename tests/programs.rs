@@ -325,6 +325,19 @@ const STEPS: &[(&str, StepFn)] = &[
         1 => (x.h * 4.0).to_kind(Kind::Int64),
         _ => x.h.contiguous(),
     }),
+    // Recorded directly: with static sizes the methods record a constant instead.
+    ("full", |x| {
+        let size = [3, 1].iter().map(|&d| tapir::SymInt::from(d)).collect();
+        let value = if x.a % 2 == 0 { tapir::Scalar::Float(0.25) } else { tapir::Scalar::Int(2) };
+        x.h * tapir::op::record(tapir::ops::full::Full { size, value, kind: Kind::Float, device: Device::Cpu }, &[])
+    }),
+    ("arange", |x| {
+        let r = tapir::op::record(
+            tapir::ops::arange::Arange { end: 4.into(), kind: Kind::Float, device: Device::Cpu },
+            &[],
+        );
+        x.h + r * 0.1
+    }),
     ("const", |x| match x.a % 3 {
         0 => x.h + Tensor::arange(4, F32),
         1 => x.h * Tensor::full([3, 1], 0.5, F32),

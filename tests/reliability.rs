@@ -195,7 +195,9 @@ fn models_over_2_gib_get_external_data() {
             path
         }
     };
-    let data = saved.with_file_name("model.onnx.data");
+    let mut data_name = saved.file_name().unwrap().to_os_string();
+    data_name.push(".data");
+    let data = saved.with_file_name(data_name);
     assert!(std::fs::metadata(&data).unwrap().len() >= (rows * dim * 4) as u64);
     assert!(std::fs::metadata(&saved).unwrap().len() < 4096);
     let got = tapir::testing::run_tract_file(&saved, &[&ids]).unwrap();

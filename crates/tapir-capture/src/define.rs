@@ -38,7 +38,7 @@ use crate::tensor::Tensor;
 use smallvec::SmallVec;
 use std::any::Any;
 use std::fmt;
-use tapir_graph::{Emit, LowerError, Op, Outputs, SourceLocation, TensorMeta};
+use tapir_graph::{Emit, LowerError, Op, Outputs, SourceLocation, SymDims, TensorMeta};
 
 /// One op: its attributes (the implementing type's fields), its eager rule and its lowering.
 ///
@@ -62,6 +62,17 @@ pub trait OpDef: fmt::Debug + Send + Sync + 'static {
     /// Attributes for the printed graph (`dim=1, keepdim`); empty when the op has none.
     fn describe(&self) -> String {
         String::new()
+    }
+
+    /// The shapes of the outputs as sizes, from the inputs' (symbolic where a dimension is
+    /// dynamic) and the op's own sizes: the op's shape rule, run only by traces with dynamic
+    /// dimensions. Write it with ordinary arithmetic on [`SymInt`](tapir_graph::SymInt)s; a
+    /// condition the op needs between sizes is [`SymInt::same_as`](tapir_graph::SymInt::same_as).
+    /// `None` (the default): every output size of an op with a dynamic input is read from the
+    /// op's result at run time (exact, but opaque to guards and names).
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let _ = inputs;
+        None
     }
 
     /// How many outputs the op has. Needed only for `Vec` outputs, whose count the type does

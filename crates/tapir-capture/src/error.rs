@@ -43,6 +43,13 @@ pub enum CaptureError {
     /// A random op (randn, rand, randint) was called inside a trace.
     #[error("random op `{op}` at {location} inside a trace: its values would be frozen into the model; create random tensors outside the trace")]
     RandomInTrace { op: &'static str, location: SourceLocation },
+    /// A dimension declared dynamic cannot stay dynamic: a size read as a plain integer, a
+    /// size condition that holds only at the traced value, an op without a dynamic lowering.
+    #[error("dynamic shapes: {message} (at {location})")]
+    Dynamic { message: String, location: SourceLocation },
+    /// A dynamic dimension declaration is wrong (unknown input, axis out of range, size too small).
+    #[error("dynamic dimension `{dim}`: {message}")]
+    BadDim { dim: String, message: String },
     /// An earlier error, carried by a tensor that depends on the failed op.
     #[error("{0}")]
     Carried(Arc<CaptureError>),

@@ -197,6 +197,58 @@ pub fn check_with(
     }
 }
 
+/// The opsets dynamic-shape checks export at: the first, a middle and the last.
+pub fn dynamic_opsets() -> [i64; 3] {
+    [tapir::MIN_OPSET, 18, tapir::MAX_OPSET]
+}
+
+/// Checks a trace with dynamic dimensions at every input set in `sets` (the traced sizes first,
+/// then others): eager `f` at those sizes against replay and tract at each opset of
+/// [`dynamic_opsets`], and saves the model with every set's inputs and eager outputs for the
+/// ONNX Runtime check (`io.safetensors`, `io.1.safetensors`, ...). Panics with the report.
+pub fn check_dynamic<R: tapir::IntoOutputs>(
+    name: &str,
+    traced: &Traced,
+    f: impl Fn(&[tapir::Tensor]) -> R,
+    sets: &[Vec<tch::Tensor>],
+    tol: Option<Tolerance>,
+) {
+    assert!(traced.graph().is_dynamic(), "{name}: the trace has no dynamic dimension");
+    let eager: Vec<Vec<tch::Tensor>> = sets
+        .iter()
+        .map(|set| {
+            let xs: Vec<tapir::Tensor> = set.iter().map(tapir::Tensor::from).collect();
+            f(&xs)
+                .into_outputs()
+                .iter()
+                .map(|t| t.to_tch().unwrap_or_else(|e| panic!("{name}: eager failed: {e}")))
+                .collect()
+        })
+        .collect();
+    for opset in dynamic_opsets() {
+        let tol_for = |k: tch::Kind| tol.unwrap_or_else(|| Tolerance::for_kind(k));
+        let opts = tapir::CheckOptions {
+            atol: tol_for(eager[0][0].kind()).atol,
+            rtol: tol_for(eager[0][0].kind()).rtol,
+            tract: true,
+            opset,
+        };
+        let report = traced.check(&f, sets, &opts);
+        assert!(report.is_ok(), "{name} @ opset {opset}: {report}\n{traced:?}");
+        let Some(dir) = check_dir() else { continue };
+        let dir = dir.join(name).join(format!("opset{opset}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes = traced.to_onnx_bytes(&ExportOptions::with_opset(opset)).unwrap();
+        std::fs::write(dir.join("model.onnx"), bytes).unwrap();
+        for (k, (set, outs)) in sets.iter().zip(&eager).enumerate() {
+            let sub = if k == 0 { dir.clone() } else { dir.join(format!("size{k}")) };
+            std::fs::create_dir_all(&sub).unwrap();
+            let inputs: Vec<&tch::Tensor> = set.iter().collect();
+            save_io(&sub, &inputs, outs, tol_for(outs[0].kind()));
+        }
+    }
+}
+
 /// tract's verdict on an exported model: `Ok` with a one-line summary when every output is
 /// within 1e-4 of its scale of the eager output, `Err` saying what failed otherwise.
 pub fn tract_verdict(bytes: &[u8], inputs: &[&tch::Tensor], eager: &[tch::Tensor]) -> Result<String, String> {

@@ -1,11 +1,12 @@
 //! The captured graph: a petgraph `StableDiGraph` of inputs, constants and recorded ops.
 
+use crate::sym::{SymDims, SymInt, SymTable};
 use crate::{ConstData, Op, SourceLocation, TensorMeta};
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, NodeIndexable};
 use petgraph::Direction;
 use smallvec::SmallVec;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -102,6 +103,11 @@ pub struct Graph {
     outputs: Vec<GraphOutput>,
     next_seq: u32,
     guards: Vec<Guard>,
+    /// Dynamic dimensions, size expressions and size guards (empty for a static trace).
+    syms: SymTable,
+    /// Symbolic shapes of the values that have a dynamic dimension; every other value's shape
+    /// is its observed one.
+    sym_shapes: HashMap<ValueRef, SymDims>,
 }
 
 impl Graph {
@@ -273,6 +279,41 @@ impl Graph {
             .sum()
     }
 
+    /// Whether any dimension of this graph is dynamic.
+    pub fn is_dynamic(&self) -> bool {
+        self.syms.is_dynamic()
+    }
+
+    /// The dynamic dimensions, size expressions and size guards of the trace.
+    pub fn syms(&self) -> &SymTable {
+        &self.syms
+    }
+
+    /// Sets the trace's symbol table (when the trace ends).
+    pub fn set_syms(&mut self, syms: SymTable) {
+        self.syms = syms;
+    }
+
+    /// The symbolic shape of `v`, when it has a dynamic dimension.
+    pub fn sym_shape(&self, v: ValueRef) -> Option<&SymDims> {
+        self.sym_shapes.get(&v)
+    }
+
+    /// The shape of `v` as sizes: symbolic where dynamic, the observed numbers elsewhere.
+    pub fn dims(&self, v: ValueRef) -> SymDims {
+        match self.sym_shapes.get(&v) {
+            Some(d) => d.clone(),
+            None => self.meta(v).shape.iter().map(|&d| SymInt::from(d)).collect(),
+        }
+    }
+
+    /// Records the symbolic shape of `v` (kept only when a dimension is dynamic).
+    pub fn set_sym_shape(&mut self, v: ValueRef, dims: SymDims) {
+        if dims.iter().any(|d| !d.is_static()) {
+            self.sym_shapes.insert(v, dims);
+        }
+    }
+
     /// The compact printed form, with dense value numbers. `with_locations` adds `@ file:line`.
     pub fn display(&self, with_locations: bool) -> GraphDisplay<'_> {
         GraphDisplay { graph: self, with_locations }
@@ -309,7 +350,16 @@ impl fmt::Display for GraphDisplay<'_> {
                 .outputs
                 .iter()
                 .enumerate()
-                .map(|(k, m)| format!("{}: {m}", value_name(ValueRef { node: *n, output: k as u16 })))
+                .map(|(k, m)| {
+                    let v = ValueRef { node: *n, output: k as u16 };
+                    match g.sym_shapes.get(&v) {
+                        Some(dims) => {
+                            let dims: Vec<String> = dims.iter().map(|d| g.syms.sym_text(*d)).collect();
+                            format!("{}: {}[{}]", value_name(v), m.dtype, dims.join(","))
+                        }
+                        None => format!("{}: {m}", value_name(v)),
+                    }
+                })
                 .collect();
             write!(f, "{} = ", lhs.join(", "))?;
             match &node.kind {
@@ -327,7 +377,7 @@ impl fmt::Display for GraphDisplay<'_> {
                 NodeKind::Op(op) => {
                     let args: Vec<String> = g.node_inputs(*n).into_iter().map(value_name).collect();
                     write!(f, "{}({})", op.name(), args.join(", "))?;
-                    let attrs = op.describe();
+                    let attrs = crate::sym::with_printing(&g.syms, || op.describe());
                     if !attrs.is_empty() {
                         write!(f, " {{{attrs}}}")?;
                     }
@@ -343,6 +393,21 @@ impl fmt::Display for GraphDisplay<'_> {
         let outs: Vec<String> =
             g.outputs.iter().map(|o| format!("{} as \"{}\"", value_name(o.value), o.name)).collect();
         writeln!(f, "return {}", outs.join(", "))?;
+        for (i, d) in g.syms.dims.iter().enumerate() {
+            let max = d.max.map_or(String::new(), |m| m.to_string());
+            writeln!(
+                f,
+                "dim {} = input {} axis {} in {}..={max}  (traced {}; s{i})",
+                d.name, d.input, d.axis, d.min, d.hint
+            )?;
+        }
+        for guard in &g.syms.guards {
+            write!(f, "guard {}  ({})", g.syms.guard_text(guard), guard.what)?;
+            if self.with_locations {
+                write!(f, "  @ {}:{}", guard.location.file, guard.location.line)?;
+            }
+            writeln!(f)?;
+        }
         for guard in &g.guards {
             let from = guard.value.map_or_else(|| "a pruned value".to_owned(), value_name);
             write!(f, "guard {} of {from} ({}) == {}", guard.read, guard.op, guard.observed)?;

@@ -9,6 +9,7 @@ mod dtype;
 mod graph;
 mod meta;
 mod op;
+pub mod sym;
 
 pub use dtype::{Category, DType};
 pub use graph::{ConstOrigin, Edge, Graph, GraphDisplay, GraphOutput, Guard, Node, NodeKind, ValueRef};
@@ -16,3 +17,4 @@ pub use meta::{Shape, SourceLocation, TensorMeta};
 pub use op::{emit, Attr, ConstData, Emit, LowerError, Op, Outputs, Sym};
 pub use petgraph::stable_graph::NodeIndex;
 pub use smallvec::{smallvec, SmallVec};
+pub use sym::{SymDims, SymInt, SymTable};

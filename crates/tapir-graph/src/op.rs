@@ -2,6 +2,7 @@
 //! through. The interface speaks ONNX's vocabulary (op types, attributes, opsets) but holds no
 //! protobuf types: `tapir-onnx` implements it.
 
+use crate::sym::{SymDims, SymInt};
 use crate::{DType, TensorMeta};
 use smallvec::SmallVec;
 use std::any::Any;
@@ -92,6 +93,18 @@ pub trait Emit {
     fn const_scalar_i64(&mut self, dtype: DType, value: i64) -> Sym;
     /// The empty name for an omitted optional input.
     fn absent(&self) -> Sym;
+    /// The shape of the `i`-th input as sizes: symbolic where a dimension is dynamic.
+    fn input_dims(&self, i: usize) -> SymDims;
+    /// The shape of the `i`-th output as sizes: symbolic where a dimension is dynamic.
+    fn output_dims(&self, i: usize) -> SymDims;
+    /// A 1-D int64 tensor holding `dims`: the constant [`Emit::const_i64s`] when every size is
+    /// static, otherwise computed in the graph from the inputs' shapes.
+    fn dims_tensor(&mut self, dims: &[SymInt]) -> Sym;
+    /// Whether the graph being lowered has dynamic dimensions. Lowerings that read observed
+    /// shapes from [`Emit::input_meta`] / [`Emit::output_meta`] must use
+    /// [`Emit::input_dims`] / [`Emit::output_dims`] and [`Emit::dims_tensor`] instead when a
+    /// size they read is dynamic (the exporter refuses a lowering that bakes one).
+    fn is_dynamic(&self) -> bool;
 }
 
 /// Why an op could not be lowered. The exporter adds the node's source location.
@@ -148,6 +161,18 @@ pub mod emit {
         cx.node("Unsqueeze", &[s, axes], vec![])
     }
 
+    /// `Reshape` to `dims` (computed in the graph where dynamic).
+    pub fn reshape_dims(cx: &mut dyn Emit, s: Sym, dims: &[SymInt]) -> Sym {
+        let shape = cx.dims_tensor(dims);
+        cx.node("Reshape", &[s, shape], vec![])
+    }
+
+    /// `Reshape` of `s` to the shape of output `k` of the op being lowered.
+    pub fn reshape_to_output(cx: &mut dyn Emit, s: Sym, k: usize) -> Sym {
+        let dims = cx.output_dims(k);
+        reshape_dims(cx, s, &dims)
+    }
+
     /// `Reshape` to a static shape.
     pub fn reshape(cx: &mut dyn Emit, s: Sym, shape: &[i64]) -> Sym {
         let shape = cx.const_i64s(shape);
@@ -177,8 +202,7 @@ pub mod emit {
         let outs = body(cx, x)?;
         let mut shaped = Outputs::new();
         for (k, s) in outs.into_iter().enumerate() {
-            let shape = cx.output_meta(k).shape.clone();
-            shaped.push(reshape(cx, s, &shape));
+            shaped.push(reshape_to_output(cx, s, k));
         }
         Ok(shaped)
     }

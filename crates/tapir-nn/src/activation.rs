@@ -209,16 +209,22 @@ impl Upsample {
 impl Module for Upsample {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        let (h, w) = match x.size4() {
+        let (h, w) = match x.sym_size4() {
             Ok((_, _, h, w)) => (h, w),
             Err(e) => return Tensor::from_error(e),
         };
-        let (size, scales) = match (self.size, self.scale_factor) {
-            (Some(size), _) => (size, None),
-            (None, Some([sh, sw])) => {
-                ([(h as f64 * sh).floor() as i64, (w as f64 * sw).floor() as i64], Some([sh, sw]))
+        // floor(size * scale): a whole scale keeps a dynamic size symbolic, another reads it.
+        let scaled = |d: tapir::SymInt, s: f64| {
+            if s.fract() == 0.0 && s >= 0.0 {
+                d * s as i64
+            } else {
+                tapir::SymInt::from((d.to_i64() as f64 * s).floor() as i64)
             }
-            (None, None) => ([h, w], None),
+        };
+        let (size, scales) = match (self.size, self.scale_factor) {
+            (Some([h, w]), _) => ((tapir::SymInt::from(h), tapir::SymInt::from(w)), None),
+            (None, Some([sh, sw])) => ((scaled(h, sh), scaled(w, sw)), Some([sh, sw])),
+            (None, None) => ((h, w), None),
         };
         let (sh, sw) = (scales.map(|s| s[0]), scales.map(|s| s[1]));
         match self.mode {

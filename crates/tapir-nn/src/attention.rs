@@ -63,7 +63,7 @@ impl MultiheadAttention {
         let _scope = tapir::enter_scope_path(&self.path);
         let (e, h) = (self.embed_dim, self.num_heads);
         let hd = e / h;
-        let (b, t, s) = match (query.size3(), key.size3()) {
+        let (b, t, s) = match (query.sym_size3(), key.sym_size3()) {
             (Ok((b, t, _)), Ok((_, s, _))) => (b, t, s),
             (Err(e), _) | (_, Err(e)) => return Tensor::from_error(e),
         };
@@ -82,21 +82,21 @@ impl MultiheadAttention {
                 message: err.to_string(),
             }),
         };
-        let project = |x: &Tensor, i: i64, len: i64| {
+        let project = |x: &Tensor, i: i64, len: tapir::SymInt| {
             let (wi, bi) =
                 (part(&self.in_proj_weight, i, "in_proj_weight"), part(&self.in_proj_bias, i, "in_proj_bias"));
-            x.linear(&wi, Some(&bi)).reshape([b, len, h, hd]).transpose(1, 2)
+            x.linear(&wi, Some(&bi)).reshape((b, len, h, hd)).transpose(1, 2)
         };
         let (q, k, v) = (project(query, 0, t), project(key, 1, s), project(value, 2, s));
         let mut scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();
         if let Some(m) = attn_mask {
-            let m = if m.dim() == 3 { m.reshape([b, h, t, s]) } else { m.shallow_clone() };
+            let m = if m.dim() == 3 { m.reshape((b, h, t, s)) } else { m.shallow_clone() };
             scores = apply_mask(scores, &m);
         }
         if let Some(m) = key_padding_mask {
-            scores = apply_mask(scores, &m.reshape([b, 1, 1, s]));
+            scores = apply_mask(scores, &m.reshape((b, 1, 1, s)));
         }
-        let out = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape([b, t, e]);
+        let out = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape((b, t, e));
         self.out_proj.forward(&out)
     }
 }

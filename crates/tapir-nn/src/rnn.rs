@@ -84,11 +84,11 @@ impl RnnParams {
     }
 
     /// Zeros of the state's shape for `batch` sequences.
-    fn zero_state(&self, batch: i64) -> Tensor {
+    fn zero_state(&self, batch: tapir::SymInt) -> Tensor {
         let dirs = if self.bidirectional { 2 } else { 1 };
         let (kind, device) =
             self.params.first().map_or((tch::Kind::Float, tch::Device::Cpu), |p| (p.kind(), p.device()));
-        Tensor::zeros([self.num_layers * dirs, batch, self.hidden], (kind, device))
+        Tensor::zeros((self.num_layers * dirs, batch, self.hidden), (kind, device))
     }
 
     /// The parameters as traced-op operands, in `torch.lstm`/`torch.gru` order.
@@ -101,12 +101,12 @@ impl RnnParams {
     #[track_caller]
     fn zeros(&self, x: &Tensor) -> Tensor {
         let dirs = if self.bidirectional { 2 } else { 1 };
-        let batch = match x.size3() {
+        let batch = match x.sym_size3() {
             Ok((b, _, _)) if self.batch_first => b,
             Ok((_, b, _)) => b,
             Err(e) => return Tensor::from_error(e),
         };
-        Tensor::zeros([self.num_layers * dirs, batch, self.hidden], (x.kind(), x.device()))
+        Tensor::zeros((self.num_layers * dirs, batch, self.hidden), (x.kind(), x.device()))
     }
 }
 
@@ -230,7 +230,7 @@ pub trait RNN {
     type State;
 
     /// The zero state for `batch_dim` sequences.
-    fn zero_state(&self, batch_dim: i64) -> Self::State;
+    fn zero_state(&self, batch_dim: impl Into<tapir::SymInt>) -> Self::State;
 
     /// One step on `[batch, features]`.
     fn step(&self, input: &Tensor, state: &Self::State) -> Self::State;
@@ -238,7 +238,7 @@ pub trait RNN {
     /// The whole `input` from the zero state.
     #[track_caller]
     fn seq(&self, input: &Tensor) -> (Tensor, Self::State) {
-        let batch_dim = input.size().first().copied().unwrap_or(1);
+        let batch_dim = input.sym_size().first().copied().unwrap_or(tapir::SymInt::from(1));
         let state = self.zero_state(batch_dim);
         self.seq_init(input, &state)
     }
@@ -250,8 +250,8 @@ pub trait RNN {
 impl RNN for Gru {
     type State = GRUState;
 
-    fn zero_state(&self, batch_dim: i64) -> GRUState {
-        GRUState(self.0.zero_state(batch_dim))
+    fn zero_state(&self, batch_dim: impl Into<tapir::SymInt>) -> GRUState {
+        GRUState(self.0.zero_state(batch_dim.into()))
     }
 
     #[track_caller]
@@ -271,8 +271,9 @@ impl RNN for Gru {
 impl RNN for Lstm {
     type State = LSTMState;
 
-    fn zero_state(&self, batch_dim: i64) -> LSTMState {
-        LSTMState((self.0.zero_state(batch_dim), self.0.zero_state(batch_dim)))
+    fn zero_state(&self, batch_dim: impl Into<tapir::SymInt>) -> LSTMState {
+        let batch = batch_dim.into();
+        LSTMState((self.0.zero_state(batch), self.0.zero_state(batch)))
     }
 
     #[track_caller]

@@ -32,6 +32,8 @@ pub struct Lowered {
     pub initializers: Vec<(TensorProto, InitData)>,
     /// For each recorded op, in order: its name and the range of `graph.node` it lowered to.
     pub op_nodes: Vec<(&'static str, std::ops::Range<usize>)>,
+    /// Where each recorded op of [`Lowered::op_nodes`] was recorded.
+    pub op_locations: Vec<Option<SourceLocation>>,
 }
 
 impl Lowered {
@@ -47,11 +49,30 @@ impl Lowered {
     }
 }
 
-fn value_info(name: &str, meta: &TensorMeta) -> ValueInfoProto {
+/// A graph input's or output's type: observed sizes, with dynamic dimensions as `dim_param`
+/// (the symbol's name, or the expression of symbols: `batch*seq`). A size that depends on an
+/// op's runtime result rather than the symbols is left unnamed.
+fn value_info(name: &str, meta: &TensorMeta, graph: &Graph, v: ValueRef) -> ValueInfoProto {
+    let sym = graph.sym_shape(v);
     let dims = meta
         .shape
         .iter()
-        .map(|d| Dimension { value: Some(dimension::Value::DimValue(*d)), denotation: None })
+        .enumerate()
+        .map(|(k, d)| {
+            let value = match sym.and_then(|s| graph.syms().expr(s[k])) {
+                None => Some(dimension::Value::DimValue(*d)),
+                Some(p) => {
+                    let mut atoms = vec![];
+                    p.atoms(&mut atoms);
+                    if atoms.iter().all(|a| !matches!(a, tapir_graph::sym::Atom::Dim { .. })) {
+                        Some(dimension::Value::DimParam(graph.syms().text(p)))
+                    } else {
+                        None
+                    }
+                }
+            };
+            Dimension { value, denotation: None }
+        })
         .collect();
     ValueInfoProto {
         name: Some(name.to_owned()),
@@ -162,7 +183,16 @@ fn f32_to_bf16_bits(x: f32) -> u16 {
 }
 
 struct Cx<'g> {
+    graph: &'g Graph,
     opset: i64,
+    /// The graph value of each recorded value lowered so far.
+    values: HashMap<ValueRef, Sym>,
+    /// The recorded values read and written by the op being lowered.
+    cur_in_values: Vec<ValueRef>,
+    cur_out_values: Vec<ValueRef>,
+    /// Computed sizes (`[1]` int64 tensors) by expression, and `Shape` of values.
+    size_cache: HashMap<tapir_graph::sym::Poly, Sym>,
+    shape_cache: HashMap<ValueRef, Sym>,
     names: Vec<String>,
     /// Dtype of each symbol, where known (inputs, initializers, and node outputs the schemas
     /// determine).
@@ -255,6 +285,86 @@ impl Cx<'_> {
     fn add_initializer(&mut self, name: String, header_meta: &TensorMeta, data: InitData) -> Sym {
         self.initializers.push((tensor_header(&name, header_meta), data));
         self.typed_sym(name, header_meta.dtype)
+    }
+
+    /// Size `axis` of recorded value `v` as a `[1]` int64 tensor.
+    fn runtime_dim(&mut self, v: ValueRef, axis: i64) -> Sym {
+        let shape = match self.shape_cache.get(&v) {
+            Some(s) => *s,
+            None => {
+                let x = self.values[&v];
+                let s = self.node("Shape", &[x], vec![]);
+                self.shape_cache.insert(v, s);
+                s
+            }
+        };
+        let index = self.const_i64s(&[axis]);
+        self.node("Gather", &[shape, index], vec![("axis", Attr::Int(0))])
+    }
+
+    /// The size `p` as a `[1]` int64 tensor computed from the inputs' shapes.
+    fn size_of(&mut self, p: &tapir_graph::sym::Poly) -> Sym {
+        use tapir_graph::sym::Atom;
+        if let Some(s) = self.size_cache.get(p) {
+            return *s;
+        }
+        let s = match p.as_constant() {
+            Some(c) => self.const_i64s(&[c]),
+            None => {
+                let mut positive: Option<Sym> = None;
+                let mut negative: Option<Sym> = None;
+                for (monomial, coeff) in p.terms() {
+                    let mut term: Option<Sym> = None;
+                    for atom in monomial {
+                        let a = match atom {
+                            Atom::Sym(i) => {
+                                let decl = &self.graph.syms().dims[*i as usize];
+                                let input = self.graph.inputs()[decl.input];
+                                self.runtime_dim(ValueRef { node: input, output: 0 }, decl.axis as i64)
+                            }
+                            Atom::Dim { node, output, axis } => {
+                                let v = ValueRef { node: tapir_graph::NodeIndex::new(*node as usize), output: *output };
+                                self.runtime_dim(v, *axis as i64)
+                            }
+                            Atom::Div(x, y) | Atom::Mod(x, y) => {
+                                let (x, y) = (self.size_of(x), self.size_of(y));
+                                let op = if matches!(atom, Atom::Div(..)) { "Div" } else { "Mod" };
+                                self.node(op, &[x, y], vec![])
+                            }
+                        };
+                        term = Some(match term {
+                            None => a,
+                            Some(t) => self.node("Mul", &[t, a], vec![]),
+                        });
+                    }
+                    let magnitude = coeff.unsigned_abs() as i64;
+                    let term = match term {
+                        None => self.const_i64s(&[magnitude]),
+                        Some(t) if magnitude == 1 => t,
+                        Some(t) => {
+                            let k = self.const_i64s(&[magnitude]);
+                            self.node("Mul", &[t, k], vec![])
+                        }
+                    };
+                    let acc = if coeff < 0 { &mut negative } else { &mut positive };
+                    *acc = Some(match *acc {
+                        None => term,
+                        Some(a) => self.node("Add", &[a, term], vec![]),
+                    });
+                }
+                match (positive, negative) {
+                    (Some(a), Some(b)) => self.node("Sub", &[a, b], vec![]),
+                    (Some(a), None) => a,
+                    (None, Some(b)) => {
+                        let zero = self.const_i64s(&[0]);
+                        self.node("Sub", &[zero, b], vec![])
+                    }
+                    (None, None) => self.const_i64s(&[0]),
+                }
+            }
+        };
+        self.size_cache.insert(p.clone(), s);
+        s
     }
 }
 
@@ -349,6 +459,44 @@ impl Emit for Cx<'_> {
     fn absent(&self) -> Sym {
         Sym(0)
     }
+    fn input_dims(&self, i: usize) -> tapir_graph::SymDims {
+        self.graph.dims(self.cur_in_values[i])
+    }
+    fn output_dims(&self, i: usize) -> tapir_graph::SymDims {
+        self.graph.dims(self.cur_out_values[i])
+    }
+    fn dims_tensor(&mut self, dims: &[tapir_graph::SymInt]) -> Sym {
+        let graph = self.graph;
+        if dims.iter().all(|d| graph.syms().expr(*d).is_none()) {
+            let values: SmallVec<[i64; 4]> = dims.iter().map(|d| d.hint()).collect();
+            return self.const_i64s(&values);
+        }
+        // Runs of static sizes stay one constant; each dynamic size is computed.
+        let mut parts: Vec<Sym> = vec![];
+        let mut run: Vec<i64> = vec![];
+        for d in dims {
+            match graph.syms().expr(*d) {
+                None => run.push(d.hint()),
+                Some(p) => {
+                    if !run.is_empty() {
+                        parts.push(self.const_i64s(&run));
+                        run.clear();
+                    }
+                    parts.push(self.size_of(p));
+                }
+            }
+        }
+        if !run.is_empty() {
+            parts.push(self.const_i64s(&run));
+        }
+        if parts.len() == 1 {
+            return parts[0];
+        }
+        self.node("Concat", &parts, vec![("axis", Attr::Int(0))])
+    }
+    fn is_dynamic(&self) -> bool {
+        self.graph.is_dynamic()
+    }
 }
 
 /// Refuses a constant whose tensor changed dtype or shape since the trace (see [`ConstData`]).
@@ -375,13 +523,130 @@ fn check_opset(opset: i64) -> Result<(), ExportError> {
 }
 
 /// Lowers `graph` for `options.opset`. Initializer data is not read here.
+///
+/// A graph with dynamic dimensions is lowered twice, the second time telling every op that each
+/// dynamic size is another number: the two lowerings must be identical, so no lowering has
+/// written a dynamic size it read from the observed shapes into the model. One that did is
+/// refused, naming the op and where it was recorded.
 pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportError> {
+    let lowered = lower_impl(graph, options, None)?;
+    if !graph.is_dynamic() {
+        return Ok(lowered);
+    }
+    let perturbed = perturbed_metas(graph);
+    let baked = |op: &'static str, location: Option<SourceLocation>, why: String| {
+        ExportError::Lowering {
+        source: LowerError::new(
+            op,
+            options.opset,
+            format!("its lowering reads the traced size of a dynamic dimension ({why}); this op cannot be exported with that dimension dynamic"),
+        ),
+        location: LocationText(location),
+    }
+    };
+    let other = match lower_impl(graph, options, Some(&perturbed)) {
+        Ok(other) => other,
+        Err(ExportError::Lowering { source, location }) => {
+            return Err(baked(source.op, location.0, format!("at other sizes it fails: {}", source.reason)))
+        }
+        Err(e) => return Err(e),
+    };
+    let op_at = |node: usize| {
+        lowered
+            .op_nodes
+            .iter()
+            .zip(&lowered.op_locations)
+            .find(|((_, r), _)| r.contains(&node))
+            .map(|((op, _), l)| (*op, *l))
+    };
+    let first_node = lowered.graph.node.iter().zip(&other.graph.node).position(|(a, b)| a != b);
+    let first_node = first_node.or_else(|| {
+        (lowered.graph.node.len() != other.graph.node.len())
+            .then_some(lowered.graph.node.len().min(other.graph.node.len()))
+    });
+    let first_init = lowered.initializers.iter().zip(&other.initializers).position(|((ha, da), (hb, db))| {
+        ha != hb
+            || match (da, db) {
+                (InitData::Bytes(a), InitData::Bytes(b)) => a != b,
+                _ => false,
+            }
+    });
+    let culprit = match (first_node, first_init) {
+        (Some(k), _) => {
+            let what = lowered.graph.node.get(k).and_then(|n| n.op_type.clone()).unwrap_or_default();
+            op_at(k).map(|(op, l)| (op, l, format!("its `{what}` node changes with the size")))
+        }
+        (None, Some(j)) => {
+            let name = lowered.initializers[j].0.name.clone().unwrap_or_default();
+            let user = lowered.graph.node.iter().position(|n| n.input.contains(&name));
+            user.and_then(op_at).map(|(op, l)| (op, l, format!("its constant `{name}` holds the traced size")))
+        }
+        (None, None) => None,
+    };
+    match culprit {
+        Some((op, location, why)) => Err(baked(op, location, why)),
+        None => Ok(lowered),
+    }
+}
+
+/// Every value with a dynamic dimension, with each dynamic size changed: symbol `i` becomes
+/// its traced size plus `3 + i`, and sizes read from ops' results grow by 3.
+fn perturbed_metas(graph: &Graph) -> HashMap<tapir_graph::NodeIndex, SmallVec<[TensorMeta; 1]>> {
+    use tapir_graph::sym::Atom;
+    let table = graph.syms();
+    let mut out = HashMap::new();
+    for n in graph.nodes_in_order() {
+        let node = graph.node(n);
+        let mut metas: SmallVec<[TensorMeta; 1]> = node.outputs.clone();
+        let mut changed = false;
+        for (k, meta) in metas.iter_mut().enumerate() {
+            let Some(dims) = graph.sym_shape(ValueRef { node: n, output: k as u16 }) else { continue };
+            for (axis, d) in dims.iter().enumerate() {
+                let Some(p) = table.expr(*d) else { continue };
+                let v = p.eval(&mut |a| match a {
+                    Atom::Sym(i) => table.dims.get(*i as usize).map(|d| d.hint + 3 + *i as i64),
+                    Atom::Dim { node, output, axis } => {
+                        let v = ValueRef { node: tapir_graph::NodeIndex::new(*node as usize), output: *output };
+                        graph.contains(v.node).then(|| graph.meta(v).shape.get(*axis as usize).map(|s| s + 3)).flatten()
+                    }
+                    _ => None,
+                });
+                if let Some(v) = v.filter(|v| *v >= 0) {
+                    meta.shape[axis] = v;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            out.insert(n, metas);
+        }
+    }
+    out
+}
+
+fn lower_impl<'g>(
+    graph: &'g Graph,
+    options: &ExportOptions,
+    metas: Option<&'g HashMap<tapir_graph::NodeIndex, SmallVec<[TensorMeta; 1]>>>,
+) -> Result<Lowered, ExportError> {
+    let meta_of = |v: ValueRef| -> &'g TensorMeta {
+        match metas.and_then(|m| m.get(&v.node)) {
+            Some(m) => &m[v.output as usize],
+            None => graph.meta(v),
+        }
+    };
     check_opset(options.opset)?;
     if graph.outputs().is_empty() {
         return Err(ExportError::EmptyGraph);
     }
     let mut cx = Cx {
+        graph,
         opset: options.opset,
+        values: HashMap::new(),
+        cur_in_values: vec![],
+        cur_out_values: vec![],
+        size_cache: HashMap::new(),
+        shape_cache: HashMap::new(),
         names: vec![String::new()],
         dtypes: vec![None],
         invalid: None,
@@ -400,12 +665,12 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         domains: Default::default(),
     };
     let mut op_nodes = Vec::new();
+    let mut op_locations = Vec::new();
     // The names graph outputs must carry; a value that is an output takes its output's name.
     let mut output_name: HashMap<ValueRef, &str> = HashMap::new();
     for o in graph.outputs() {
         output_name.entry(o.value).or_insert(&o.name);
     }
-    let mut value_sym: HashMap<ValueRef, Sym> = HashMap::new();
     let mut inputs = vec![];
     let mut op_number = 0usize;
     let mut const_number = 0usize;
@@ -414,9 +679,9 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         let v0 = ValueRef { node: n, output: 0 };
         match &node.kind {
             NodeKind::Input { name } => {
-                inputs.push(value_info(name, &node.outputs[0]));
+                inputs.push(value_info(name, &node.outputs[0], graph, v0));
                 let s = cx.typed_sym(name.clone(), node.outputs[0].dtype);
-                value_sym.insert(v0, s);
+                cx.values.insert(v0, s);
             }
             NodeKind::Constant { data, name, .. } => {
                 let name = name.clone().unwrap_or_else(|| {
@@ -425,14 +690,19 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                 });
                 check_constant(&name, data.as_ref(), node.location)?;
                 let s = cx.add_initializer(name, &node.outputs[0], InitData::Tensor(data.clone()));
-                value_sym.insert(v0, s);
+                cx.values.insert(v0, s);
             }
             NodeKind::Op(op) => {
                 op_number += 1;
                 let ins = graph.node_inputs(n);
-                cx.cur_inputs = ins.iter().map(|v| value_sym[v]).collect();
-                cx.cur_in_meta = ins.iter().map(|v| graph.meta(*v)).collect();
-                cx.cur_out_meta = &node.outputs;
+                cx.cur_inputs = ins.iter().map(|v| cx.values[v]).collect();
+                cx.cur_in_meta = ins.iter().map(|v| meta_of(*v)).collect();
+                cx.cur_in_values = ins.to_vec();
+                cx.cur_out_values = (0..node.outputs.len()).map(|k| ValueRef { node: n, output: k as u16 }).collect();
+                cx.cur_out_meta = match metas.and_then(|m| m.get(&n)) {
+                    Some(m) => m.as_slice(),
+                    None => &node.outputs,
+                };
                 cx.cur_prefix = format!("{}_{}", op.name(), op_number);
                 cx.cur_node_stem = match &node.scope {
                     Some(scope) => scope.to_string(),
@@ -445,11 +715,12 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                 // compute: its outputs are empty constants of the right dtype and shape. ONNX ops
                 // differ from torch on zero-size tensors (Reshape reads a 0 in its target as
                 // "copy this dimension"), so this is both smaller and exact.
-                if !node.outputs.is_empty() && node.outputs.iter().all(|m| m.numel() == 0) {
+                let dynamic_out = cx.cur_out_values.iter().any(|v| graph.sym_shape(*v).is_some());
+                if !dynamic_out && !node.outputs.is_empty() && node.outputs.iter().all(|m| m.numel() == 0) {
                     for (k, meta) in node.outputs.iter().enumerate() {
                         let name = format!("{}.empty{k}", cx.cur_prefix);
                         let s = cx.add_initializer(name, meta, InitData::Bytes(vec![]));
-                        value_sym.insert(ValueRef { node: n, output: k as u16 }, s);
+                        cx.values.insert(ValueRef { node: n, output: k as u16 }, s);
                     }
                     continue;
                 }
@@ -459,6 +730,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                     None => op.lower(&mut cx),
                 };
                 op_nodes.push((op.name(), first_node..cx.nodes.len()));
+                op_locations.push(node.location);
                 let outs = lowered.map_err(|e: LowerError| ExportError::Lowering {
                     source: e,
                     location: LocationText(node.location),
@@ -509,7 +781,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                         }
                         None => s,
                     };
-                    value_sym.insert(v, s);
+                    cx.values.insert(v, s);
                 }
             }
         }
@@ -518,7 +790,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
     // alias, or a value returned twice) goes through an `Identity`.
     let mut outputs = vec![];
     for o in graph.outputs() {
-        let s = value_sym[&o.value];
+        let s = cx.values[&o.value];
         if cx.name(s) != o.name {
             let index = cx.nodes.len();
             cx.nodes.push(NodeProto {
@@ -529,7 +801,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
                 ..Default::default()
             });
         }
-        outputs.push(value_info(&o.name, graph.meta(o.value)));
+        outputs.push(value_info(&o.name, graph.meta(o.value), graph, o.value));
     }
     let mut metadata_props: Vec<StringStringEntryProto> = options
         .metadata
@@ -552,6 +824,21 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
     for (i, g) in graph.guards().iter().enumerate() {
         metadata_props
             .push(StringStringEntryProto { key: Some(format!("tapir.guard.{i:04}")), value: Some(g.to_string()) });
+    }
+    // Dynamic dimensions and the conditions on them under which the model is valid.
+    let syms = graph.syms();
+    for d in &syms.dims {
+        let max = d.max.map_or("inf".to_owned(), |m| m.to_string());
+        metadata_props.push(StringStringEntryProto {
+            key: Some(format!("tapir.dim.{}", d.name)),
+            value: Some(format!("input {} axis {}, {}..={max}, traced at {}", d.input, d.axis, d.min, d.hint)),
+        });
+    }
+    for (i, g) in syms.guards.iter().enumerate() {
+        metadata_props.push(StringStringEntryProto {
+            key: Some(format!("tapir.size_guard.{i:04}")),
+            value: Some(format!("{} ({}) at {}", syms.guard_text(g), g.what, g.location)),
+        });
     }
     metadata_props.sort_by(|a, b| a.key.cmp(&b.key));
     let graph = GraphProto {
@@ -577,7 +864,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
         graph: None,
         metadata_props,
     };
-    Ok(Lowered { model, graph, initializers: cx.initializers, op_nodes })
+    Ok(Lowered { model, graph, initializers: cx.initializers, op_nodes, op_locations })
 }
 
 #[cfg(test)]

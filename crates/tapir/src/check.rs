@@ -2,7 +2,7 @@
 
 use crate::{Error, IntoOutputs, Tensor, Traced};
 use std::fmt;
-use tapir_capture::{trace_with, GuardPolicy};
+use tapir_capture::{trace_with, CaptureError, GuardPolicy};
 use tapir_graph::SourceLocation;
 
 /// How [`Traced::check`] compares.
@@ -168,13 +168,23 @@ pub(crate) fn compare_outputs(
     }
 }
 
+/// The printed program without guards and dimension lines (which hold observed values); in a
+/// trace with dynamic dimensions, sizes print as expressions, so the program is the same at
+/// every size.
 fn program_lines(g: &tapir_graph::Graph) -> Vec<String> {
-    g.display(false).to_string().lines().filter(|l| !l.starts_with("guard ")).map(str::to_owned).collect()
+    g.display(false)
+        .to_string()
+        .lines()
+        .filter(|l| !l.starts_with("guard ") && !l.starts_with("dim "))
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Traced {
     /// Runs the recorded graph on `inputs` with tch (an interpreter over the graph). Inputs must
-    /// have the traced dtypes and shapes.
+    /// have the traced dtypes and shapes, except along dynamic dimensions, where any size in the
+    /// declared range that satisfies the trace's size guards runs (others are an error naming the
+    /// dimension and the guard).
     pub fn replay(&self, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, Error> {
         Ok(tapir_capture::replay(self.graph(), inputs)?)
     }
@@ -198,8 +208,26 @@ impl Traced {
         for (i, set) in input_sets.iter().enumerate() {
             let inputs: Vec<&tch::Tensor> = set.iter().collect();
             let d = &mut report.divergences;
+            if self.graph().is_dynamic() {
+                if let Err(e) = tapir_capture::dim_sizes(self.graph(), &inputs) {
+                    d.push(Divergence::Failed { input_set: i, runtime: "dynamic shapes", message: e.to_string() });
+                    continue;
+                }
+            }
             let now = match trace_with(&inputs, &spec, &f) {
                 Ok(now) => now,
+                // A dynamic dimension at size 1 cannot be traced (broadcasting could hide it),
+                // but the model runs there: compare with plain eager execution.
+                Err(CaptureError::BadDim { .. }) if self.graph().is_dynamic() => {
+                    let eager = run_eager(&f, &inputs);
+                    match eager {
+                        Ok(outputs) => {
+                            compare_runtimes(self, i, &names, &inputs, &outputs, onnx.as_ref(), opts, d);
+                        }
+                        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "eager", message }),
+                    }
+                    continue;
+                }
                 Err(e) => {
                     d.push(Divergence::Failed { input_set: i, runtime: "eager", message: e.to_string() });
                     continue;
@@ -228,17 +256,38 @@ impl Traced {
                 let (a, b) = first_difference(&traced_program, &now_program);
                 d.push(Divergence::Structure { input_set: i, traced: a, now: b });
             }
-            match self.replay(&inputs) {
-                Ok(got) => compare_outputs(i, &names, "replay", &got, &now.outputs, opts, d),
-                Err(e) => d.push(Divergence::Failed { input_set: i, runtime: "replay", message: e.to_string() }),
-            }
-            match &onnx {
-                None => {}
-                Some(Err(e)) => d.push(Divergence::Failed { input_set: i, runtime: "export", message: e.to_string() }),
-                Some(Ok(bytes)) => run_tract_into(i, bytes, &inputs, &names, &now.outputs, opts, d),
-            }
+            compare_runtimes(self, i, &names, &inputs, &now.outputs, onnx.as_ref(), opts, d);
         }
         report
+    }
+}
+
+/// `f` run eagerly (no trace) on `inputs`.
+fn run_eager<R: IntoOutputs>(f: &impl Fn(&[Tensor]) -> R, inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    let xs: Vec<Tensor> = inputs.iter().map(|t| Tensor::from(*t)).collect();
+    f(&xs).into_outputs().iter().map(|t| t.to_tch().map_err(|e| e.to_string())).collect()
+}
+
+/// Compares replay and (when exported) tract with the eager outputs of one input set.
+#[allow(clippy::too_many_arguments)]
+fn compare_runtimes(
+    traced: &Traced,
+    i: usize,
+    names: &[String],
+    inputs: &[&tch::Tensor],
+    eager: &[tch::Tensor],
+    onnx: Option<&Result<Vec<u8>, Error>>,
+    opts: &CheckOptions,
+    d: &mut Vec<Divergence>,
+) {
+    match traced.replay(inputs) {
+        Ok(got) => compare_outputs(i, names, "replay", &got, eager, opts, d),
+        Err(e) => d.push(Divergence::Failed { input_set: i, runtime: "replay", message: e.to_string() }),
+    }
+    match onnx {
+        None => {}
+        Some(Err(e)) => d.push(Divergence::Failed { input_set: i, runtime: "export", message: e.to_string() }),
+        Some(Ok(bytes)) => run_tract_into(i, bytes, inputs, names, eager, opts, d),
     }
 }
 

@@ -28,10 +28,10 @@ mod traced;
 pub use check::{within_tolerance, CheckOptions, CheckReport, Divergence};
 pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
-    enter_scope, enter_scope_path, func, func_t, is_tracing, named_constant, CaptureError, Func, FuncT, GuardPolicy,
-    IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
+    enter_scope, enter_scope_path, func, func_t, is_tracing, named_constant, CaptureError, Dim, Func, FuncT,
+    GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
-pub use tapir_graph::{DType, Graph, Guard, SourceLocation, TensorMeta};
+pub use tapir_graph::{DType, Graph, Guard, SourceLocation, SymInt, TensorMeta};
 pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 
@@ -39,8 +39,9 @@ pub use traced::{trace, trace_n, Traced, Tracer};
 /// `docs/custom-ops.md`). Built-in ops are defined the same way.
 pub mod op {
     pub use tapir_capture::define::{record, EagerOutput, OpDef};
-    pub use tapir_capture::ops::{lowering, Dims};
+    pub use tapir_capture::ops::{lowering, shape, Dims};
     pub use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, Sym, TensorMeta};
+    pub use tapir_graph::{SymDims, SymInt};
     pub use tapir_onnx::{LoweringFn, Lowerings};
 }
 

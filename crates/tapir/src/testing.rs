@@ -70,7 +70,15 @@ fn run_tract_model(
     inputs: &[&tch::Tensor],
 ) -> Result<Vec<tch::Tensor>, String> {
     let run = || -> TractResult<Vec<tch::Tensor>> {
-        let model = load()?.into_optimized()?.into_runnable()?;
+        // Each input's fact is its actual type and shape: a model with dynamic dimensions is
+        // specialized to this run's sizes (what its `dim_param`s stand for).
+        let mut model = load()?;
+        for (i, t) in inputs.iter().enumerate() {
+            let dt = datum_type(t.kind()).map_err(TractError::msg)?;
+            let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, shape))?;
+        }
+        let model = model.into_optimized()?.into_runnable()?;
         let ins: TVec<TValue> = inputs
             .iter()
             .map(|t| to_tract(t).map(TValue::from))
@@ -114,7 +122,19 @@ pub fn assert_exports<R: IntoOutputs>(
     example: &[&tch::Tensor],
     more: &[Vec<tch::Tensor>],
 ) -> Traced {
-    let traced = match Tracer::new().trace(&f, example) {
+    assert_exports_with(&Tracer::new(), f, example, more)
+}
+
+/// [`assert_exports`] with `tracer`'s options: with dynamic dimensions declared, the sets in
+/// `more` may have other sizes along them, and each is checked against eager at its own sizes.
+#[track_caller]
+pub fn assert_exports_with<R: IntoOutputs>(
+    tracer: &Tracer,
+    f: impl Fn(&[Tensor]) -> R,
+    example: &[&tch::Tensor],
+    more: &[Vec<tch::Tensor>],
+) -> Traced {
+    let traced = match tracer.trace(&f, example) {
         Ok(t) => t,
         Err(e) => panic!("tapir: tracing failed: {e}"),
     };

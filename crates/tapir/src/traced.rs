@@ -3,7 +3,7 @@
 use crate::{Error, ExportOptions, IntoOutputs, Tensor};
 use std::fmt;
 use std::path::Path;
-use tapir_capture::{trace_with, Captured, TraceSpec};
+use tapir_capture::{trace_with, Captured, Dim, DynamicDim, TraceSpec};
 use tapir_graph::{Graph, SourceLocation, TensorMeta};
 
 /// A traced program: the graph, and the eager outputs the trace computed.
@@ -95,6 +95,8 @@ impl fmt::Display for Traced {
 #[derive(Debug, Default)]
 pub struct Tracer {
     spec: TraceSpec,
+    /// A dimension for axis 0 of every input (see [`Tracer::dynamic_batch`]).
+    batch: Option<Dim>,
 }
 
 impl Tracer {
@@ -128,6 +130,39 @@ impl Tracer {
         self
     }
 
+    /// Makes axis `axis` of input `input` (by name) the dynamic dimension `dim`: the exported
+    /// model accepts any size there (in `dim`'s range), and everything computed from that size is
+    /// computed in the graph, never baked. The same `Dim` name on two inputs ties them. Trace
+    /// with a size of 2 or more there. See `docs/dynamic-shapes.md`.
+    ///
+    /// ```
+    /// use tapir::{Dim, Tensor};
+    /// # fn main() -> Result<(), tapir::Error> {
+    /// let x = tch::Tensor::randn([2, 8, 4], (tch::Kind::Float, tch::Device::Cpu));
+    /// let traced = tapir::Tracer::new()
+    ///     .dynamic_dim("input", 0, Dim::new("batch"))
+    ///     .dynamic_dim("input", 1, Dim::new("seq").range(1, 512))
+    ///     .trace(|x| {
+    ///         let (b, t, c) = x[0].sym_size3()?;
+    ///         Ok::<_, tapir::CaptureError>(x[0].reshape((b * t, c)).softmax(-1, None).reshape((b, t, c)))
+    ///     }, &[&x])?;
+    /// // Runs at other batch sizes and lengths: replay here, any ONNX runtime on the export.
+    /// let y = traced.replay(&[&tch::Tensor::randn([3, 5, 4], (tch::Kind::Float, tch::Device::Cpu))])?;
+    /// assert_eq!(y[0].size(), [3, 5, 4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dynamic_dim(mut self, input: impl Into<String>, axis: usize, dim: Dim) -> Self {
+        self.spec.dynamic.push(DynamicDim { input: input.into(), axis, dim });
+        self
+    }
+
+    /// Makes axis 0 of every input the dynamic dimension `batch` (one symbol for all inputs).
+    pub fn dynamic_batch(mut self) -> Self {
+        self.batch = Some(Dim::new("batch"));
+        self
+    }
+
     /// Names one captured tensor.
     pub fn constant_name(mut self, name: impl Into<String>, tensor: &tch::Tensor) -> Self {
         self.spec.constant_names.push((name.into(), tensor.shallow_clone()));
@@ -141,8 +176,27 @@ impl Tracer {
         f: impl FnOnce(&[Tensor]) -> R,
         inputs: &[&tch::Tensor],
     ) -> Result<Traced, Error> {
-        let captured = trace_with(inputs, &self.spec, f)?;
-        Ok(Traced { captured, spec: self.spec.clone() })
+        let spec = self.resolved_spec(inputs.len());
+        let captured = trace_with(inputs, &spec, f)?;
+        Ok(Traced { captured, spec })
+    }
+
+    /// The trace spec with [`Tracer::dynamic_batch`] expanded to each input's name.
+    fn resolved_spec(&self, n_inputs: usize) -> TraceSpec {
+        let mut spec = self.spec.clone();
+        if let Some(batch) = &self.batch {
+            for i in 0..n_inputs {
+                let name = match spec.input_names.get(i) {
+                    Some(name) => name.clone(),
+                    None if n_inputs == 1 => "input".to_owned(),
+                    None => format!("input_{i}"),
+                };
+                if !spec.dynamic.iter().any(|d| d.input == name && d.axis == 0) {
+                    spec.dynamic.push(DynamicDim { input: name, axis: 0, dim: batch.clone() });
+                }
+            }
+        }
+        spec
     }
 }
 

@@ -4,7 +4,7 @@
 //! `x * HardSigmoid(x; alpha=1/6, beta=0.5)` at opset 13
 //! (https://onnx.ai/onnx/operators/onnx__HardSwish.html).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -16,6 +16,9 @@ pub struct LeakyRelu {
 
 impl OpDef for LeakyRelu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "leaky_relu"
     }
@@ -39,6 +42,9 @@ pub struct Elu {
 
 impl OpDef for Elu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "elu"
     }
@@ -63,6 +69,9 @@ pub struct Silu;
 
 impl OpDef for Silu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "silu"
     }
@@ -81,6 +90,9 @@ pub struct Hardswish;
 
 impl OpDef for Hardswish {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "hardswish"
     }

@@ -4,7 +4,7 @@
 //! when the input size is a multiple of the output size; other sizes have no static ONNX form
 //! and are refused at lowering.
 
-use super::{lowering, IntList, OpDef, OpDoc};
+use super::{SymDims, SymInt, lowering, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -16,6 +16,12 @@ pub struct AdaptiveAvgPool2d {
 
 impl OpDef for AdaptiveAvgPool2d {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let mut out: SymDims = x[..x.len() - 2].iter().copied().collect();
+        out.extend(self.output_size.iter().map(|&s| SymInt::from(s)));
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "adaptive_avg_pool2d"
     }

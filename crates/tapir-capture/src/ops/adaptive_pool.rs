@@ -6,7 +6,7 @@
 //! lowering). MaxPool's indices index the whole
 //! input, torch's each plane: they are taken modulo the plane size.
 
-use super::{lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, SymInt, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -21,6 +21,13 @@ pub struct AdaptivePool {
 
 impl OpDef for AdaptivePool {
     type Output = Vec<tch::Tensor>;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let n = self.output_size.len();
+        let mut out: SymDims = x[..x.len() - n].iter().copied().collect();
+        out.extend(self.output_size.iter().map(|&s| SymInt::from(s)));
+        Some(vec![out; self.num_outputs()])
+    }
     fn name(&self) -> &'static str {
         if self.max {
             "adaptive_max_pool2d"

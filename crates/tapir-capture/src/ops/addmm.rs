@@ -5,7 +5,7 @@
 //! the output dtype; torch ignores `input` when `beta` is 0 (even NaN in it), and so does the
 //! lowering.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{SymDims, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -21,6 +21,12 @@ pub struct Addmm {
 
 impl OpDef for Addmm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (c, a, b) = (inputs.first()?, inputs.get(1)?, inputs.get(2)?);
+        let product = super::matmul::matmul_shape(a, b)?;
+        let shapes = [c.as_slice(), product.as_slice()];
+        Some(vec![super::shape::broadcast_dims(&shapes)])
+    }
     fn name(&self) -> &'static str {
         if self.batched {
             "baddbmm"

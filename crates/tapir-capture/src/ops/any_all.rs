@@ -3,7 +3,7 @@
 //! ONNX has no logical reductions: the input as bool, then int32, ReduceMax (any) or ReduceMin
 //! (all), back to bool. Over no entries any is false and all is true, as in torch.
 
-use super::{lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -20,6 +20,11 @@ pub struct AnyAll {
 
 impl OpDef for AnyAll {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         if self.all {
             "all"

@@ -3,7 +3,7 @@
 //! ONNX: ArgMax / ArgMin with `axis`, `keepdims`, first occurrence (`select_last_index=0`, as
 //! torch); over all elements, a Reshape to 1-D first.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -18,6 +18,15 @@ pub struct ArgReduce {
 
 impl OpDef for ArgReduce {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = match self.dim {
+            Some(d) => super::shape::reduce(x, &[d], self.keepdim)?,
+            None if self.keepdim => x.iter().map(|_| SymInt::from(1)).collect(),
+            None => SymDims::new(),
+        };
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         if self.max {
             "argmax"

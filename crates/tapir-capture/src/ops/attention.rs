@@ -8,7 +8,7 @@
 //! Where or Add, Softmax, MatMul, the causal mask as a constant triangle, grouped heads repeated
 //! with Expand and Reshape.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{lowering, OpDef, OpDoc, SymDims, SymInt};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
@@ -24,6 +24,12 @@ pub struct Attention {
 
 impl OpDef for Attention {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (q, v) = (inputs.first()?, inputs.get(2)?);
+        let mut out = q.clone();
+        *out.last_mut()? = *v.last()?;
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "scaled_dot_product_attention"
     }
@@ -45,9 +51,9 @@ impl OpDef for Attention {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let dtype = cx.output_meta(0).dtype;
-        let (qs, ks) = (cx.input_meta(0).shape.clone(), cx.input_meta(1).shape.clone());
+        let (qs, ks) = (cx.input_dims(0), cx.input_dims(1));
         let rank = qs.len();
-        let (l, e) = (qs[rank - 2], qs[rank - 1]);
+        let (l, e) = (qs[rank - 2], qs[rank - 1].hint());
         let s = ks[ks.len() - 2];
         let (q, mut k, mut v) = (cx.input(0), cx.input(1), cx.input(2));
         let four_d = rank == 4 && ks.len() == 4 && cx.input_meta(2).rank() == 4;
@@ -69,10 +75,10 @@ impl OpDef for Attention {
             }
             return emit::one(cx.node("Attention", &ins, attrs));
         }
-        if self.enable_gqa && rank >= 3 && ks.len() == rank && qs[rank - 3] != ks[rank - 3] {
-            let groups = qs[rank - 3] / ks[rank - 3].max(1);
+        if self.enable_gqa && rank >= 3 && ks.len() == rank && qs[rank - 3].hint() != ks[rank - 3].hint() {
+            let groups = qs[rank - 3].hint() / ks[rank - 3].hint().max(1);
             k = repeat_heads(cx, k, &ks, groups);
-            let vs = cx.input_meta(2).shape.clone();
+            let vs = cx.input_dims(2);
             v = repeat_heads(cx, v, &vs, groups);
         }
         let mut perm: Vec<i64> = (0..ks.len() as i64).collect();
@@ -101,17 +107,17 @@ impl OpDef for Attention {
 }
 
 /// `[.., H, S, E]` with each head repeated `groups` times in place: `[.., H * groups, S, E]`.
-fn repeat_heads(cx: &mut dyn Emit, x: Sym, shape: &[i64], groups: i64) -> Sym {
+fn repeat_heads(cx: &mut dyn Emit, x: Sym, shape: &[SymInt], groups: i64) -> Sym {
     let r = shape.len();
     let x = emit::unsqueeze(cx, x, &[r as i64 - 2]);
     let mut expanded = shape[..r - 2].to_vec();
-    expanded.push(groups);
+    expanded.push(SymInt::from(groups));
     expanded.extend_from_slice(&shape[r - 2..]);
-    let target = cx.const_i64s(&expanded);
+    let target = cx.dims_tensor(&expanded);
     let x = cx.node("Expand", &[x, target], vec![]);
     let mut out = shape.to_vec();
-    out[r - 3] *= groups;
-    emit::reshape(cx, x, &out)
+    out[r - 3] = out[r - 3] * groups;
+    emit::reshape_dims(cx, x, &out)
 }
 
 pub(super) const DOCS: &[OpDoc] =

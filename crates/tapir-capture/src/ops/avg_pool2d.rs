@@ -5,7 +5,7 @@
 //! ceil_mode the last windows may overhang the padded input, so that case is refused at lowering.
 
 use super::lowering::{self, per_dim};
-use super::{Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, DType, Emit, LowerError, Outputs};
@@ -22,6 +22,20 @@ pub struct AvgPool2d {
 
 impl OpDef for AvgPool2d {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        if self.ceil_mode {
+            return None;
+        }
+        let x = inputs.first()?;
+        let n = self.kernel.len();
+        let mut out: SymDims = x[..x.len() - n].iter().copied().collect();
+        for i in 0..n {
+            let stride = self.stride.get(i).copied().unwrap_or(self.kernel[i]);
+            let pad = 2 * self.padding.get(i).copied().unwrap_or(0);
+            out.push(super::shape::window(x[x.len() - n + i], self.kernel[i], stride, pad, 1));
+        }
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         "avg_pool2d"
     }

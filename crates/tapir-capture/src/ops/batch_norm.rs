@@ -3,7 +3,7 @@
 //! ONNX: BatchNormalization (inference form: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html).
 //! Training mode (batch statistics, running-stat updates) is refused inside a trace.
 
-use super::{or_filled, OpDef, OpDoc};
+use super::{SymDims, or_filled, OpDef, OpDoc};
 use crate::define::record;
 use crate::session::refuse_in_trace;
 use crate::tensor::Tensor;
@@ -20,6 +20,9 @@ pub struct BatchNorm {
 
 impl OpDef for BatchNorm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "batch_norm"
     }
@@ -69,7 +72,7 @@ impl Tensor {
                 return refused;
             }
         }
-        let c = self.size().get(1).copied().unwrap_or(1);
+        let c = self.size_unchecked().get(1).copied().unwrap_or(1);
         let w = or_filled(weight, &[c], self, 1.0, "batch_norm");
         let b = or_filled(bias, &[c], self, 0.0, "batch_norm");
         record(BatchNorm { eps, momentum, training }, &[self, &w, &b, running_mean, running_var])

@@ -8,7 +8,7 @@
 //! first; torch's true division of integers is a float division after that cast. On bools
 //! (which those ONNX ops do not take) add and maximum are Or, mul and minimum And.
 
-use super::{lowering, OpDef, OpDoc, Operand};
+use super::{SymDims, lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -23,6 +23,9 @@ macro_rules! binary_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+                super::shape::broadcast(inputs)
+            }
             fn name(&self) -> &'static str {
                 $name
             }

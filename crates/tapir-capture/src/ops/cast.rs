@@ -3,7 +3,7 @@
 //! ONNX: Cast with `to` (https://onnx.ai/onnx/operators/onnx__Cast.html). A cast to the same kind
 //! records nothing.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::kind::dtype_of;
 use crate::tensor::Tensor;
@@ -16,6 +16,9 @@ pub struct Cast {
 
 impl OpDef for Cast {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "to_kind"
     }

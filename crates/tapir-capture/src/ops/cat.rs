@@ -3,7 +3,7 @@
 //! ONNX: Concat with `axis` (https://onnx.ai/onnx/operators/onnx__Concat.html); inputs are cast
 //! to the promoted output dtype first.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -15,6 +15,22 @@ pub struct Cat {
 
 impl OpDef for Cat {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let rank = inputs.iter().map(|s| s.len()).max()?;
+        let kept: Vec<&SymDims> = inputs.iter().filter(|s| rank == 1 || s.as_slice() != [SymInt::from(0)]).collect();
+        let first = *kept.first()?;
+        let d = super::shape::axis(self.dim, rank)?;
+        let mut out = first.clone();
+        out[d] = kept.iter().fold(SymInt::from(0), |a, s| a + s[d]);
+        for s in &kept[1..] {
+            for (k, &b) in s.iter().enumerate() {
+                if k != d {
+                    out[k] = out[k].unify(b, "cat");
+                }
+            }
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "cat"
     }

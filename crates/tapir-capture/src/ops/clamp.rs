@@ -3,7 +3,7 @@
 //! ONNX: Clip with min/max as optional inputs (opset 11+, integer types from 12):
 //! https://onnx.ai/onnx/operators/onnx__Clip.html
 
-use super::{lowering, OpDef, OpDoc};
+use super::{SymDims, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -17,6 +17,9 @@ pub struct Clamp {
 
 impl OpDef for Clamp {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "clamp"
     }

@@ -5,7 +5,7 @@
 //! cast to their promoted dtype first, as torch compares; bools are compared with Xor (eq, ne)
 //! or as uint8 (the ordering comparisons).
 
-use super::{lowering, OpDef, OpDoc, Operand};
+use super::{SymDims, lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs, Sym};
@@ -40,6 +40,9 @@ macro_rules! compare_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+                super::shape::broadcast(inputs)
+            }
             fn name(&self) -> &'static str {
                 $name
             }

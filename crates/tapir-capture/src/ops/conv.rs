@@ -7,7 +7,7 @@
 //! Unbatched inputs get a batch axis; integer tensors are computed in float64.
 
 use super::lowering::{self, conv_attrs, per_dim};
-use super::{Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Emit, LowerError, Outputs};
@@ -36,6 +36,20 @@ pub struct Conv {
 
 impl OpDef for Conv {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (x, w) = (inputs.first()?, inputs.get(1)?);
+        let n = self.stride.len();
+        let batched = x.len() == n + 2;
+        let mut out: SymDims = if batched { smallvec::smallvec![x[0]] } else { SymDims::new() };
+        out.push(w[0]);
+        let spatial = &x[x.len() - n..];
+        for (i, &size) in spatial.iter().enumerate() {
+            let pad = self.padding.get(i).copied().unwrap_or(0) + self.padding_end.get(i).copied().unwrap_or(self.padding.get(i).copied().unwrap_or(0));
+            let k = w.get(2 + i)?.as_static()?;
+            out.push(super::shape::window(size, k, self.stride[i], pad, self.dilation.get(i).copied().unwrap_or(1)));
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "conv"
     }
@@ -85,7 +99,7 @@ impl Tensor {
             Padding::Explicit(p) => (per_dim(p, n, &[]), per_dim(p, n, &[]), ConvPadding::Explicit),
             Padding::Named(name) => {
                 // torch's "same": total dilation * (kernel - 1) per dimension, the odd one at the end.
-                let kernel = weight.size();
+                let kernel = weight.size_unchecked();
                 let total: Dims = (0..n)
                     .map(|i| {
                         if name == "same" {

@@ -7,7 +7,7 @@
 //! both. Unbatched `[C, H, W]` inputs get a batch axis; integer tensors are computed in float64.
 
 use super::lowering::{self, conv_attrs, per_dim};
-use super::{Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -24,6 +24,19 @@ pub struct ConvTranspose2d {
 
 impl OpDef for ConvTranspose2d {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (x, w) = (inputs.first()?, inputs.get(1)?);
+        let batched = x.len() == 4;
+        let mut out: SymDims = if batched { smallvec::smallvec![x[0]] } else { SymDims::new() };
+        out.push(w[1] * self.groups);
+        let spatial = &x[x.len() - 2..];
+        for (i, &size) in spatial.iter().enumerate() {
+            let k = w.get(2 + i)?.as_static()?;
+            let (s, p, o, d) = (self.stride[i], self.padding[i], self.output_padding[i], self.dilation[i]);
+            out.push((size - 1) * s - 2 * p + d * (k - 1) + o + 1);
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "conv_transpose2d"
     }

@@ -4,7 +4,7 @@
 //! ONNX: CumSum (https://onnx.ai/onnx/operators/onnx__CumSum.html, opset 11+) with the axis as a
 //! constant input; the input is cast to the output dtype first.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -18,6 +18,9 @@ pub struct Cumsum {
 
 impl OpDef for Cumsum {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "cumsum"
     }

@@ -6,7 +6,7 @@
 //! floor mode subtracts one where the remainder is nonzero and its sign differs from the
 //! divisor's. Inputs are cast to the output dtype first, as for `div`.
 
-use super::{bad_argument, OpDef, OpDoc};
+use super::{SymDims, bad_argument, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -30,6 +30,9 @@ impl DivMode {
 
 impl OpDef for DivMode {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::broadcast(inputs)
+    }
     fn name(&self) -> &'static str {
         "div_mode"
     }

@@ -1,7 +1,7 @@
 //! dropout. In inference (`train = false`) it is the identity and records nothing; in training
 //! it is random, so it is refused inside a trace (eager use outside a trace is fine).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::session::refuse_in_trace;
 use crate::tensor::Tensor;
@@ -16,6 +16,9 @@ pub struct Dropout {
 
 impl OpDef for Dropout {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "dropout"
     }

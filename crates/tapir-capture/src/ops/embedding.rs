@@ -2,7 +2,7 @@
 //!
 //! ONNX: Gather(weight, ids) on axis 0.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -13,6 +13,12 @@ pub struct Embedding;
 
 impl OpDef for Embedding {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (w, ids) = (inputs.first()?, inputs.get(1)?);
+        let mut out = ids.clone();
+        out.push(*w.last()?);
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "embedding"
     }

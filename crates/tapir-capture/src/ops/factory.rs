@@ -24,29 +24,42 @@ fn literal(op: &'static str, r: Result<tch::Tensor, tch::TchError>) -> Tensor {
 }
 
 impl Tensor {
-    /// A tensor of zeros.
+    /// A tensor of zeros: a constant, or (a size that depends on a dynamic dimension) an op
+    /// whose shape the exported graph computes.
     #[track_caller]
     pub fn zeros(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("zeros", tch::Tensor::f_zeros(size.to_dims().as_slice(), options))
+        Tensor::full(size, 0i64, options)
     }
 
-    /// A tensor of ones.
+    /// A tensor of ones (see [`Tensor::zeros`]).
     #[track_caller]
     pub fn ones(size: impl IntList, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("ones", tch::Tensor::f_ones(size.to_dims().as_slice(), options))
+        Tensor::full(size, 1i64, options)
     }
 
     /// A tensor filled with `value` (a Rust number, exact in the constant: an int64 fill of an
-    /// int64 tensor is not rounded through f64).
+    /// int64 tensor is not rounded through f64); see [`Tensor::zeros`] for dynamic sizes.
     #[track_caller]
     pub fn full(size: impl IntList, value: impl Into<crate::tensor::Scalar>, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("full", tch::Tensor::f_full(size.to_dims().as_slice(), value.into().to_tch_scalar(), options))
+        let (size, value) = (size.to_sym_dims(), value.into());
+        if size.iter().any(|d| !d.is_static()) {
+            let (kind, device) = options;
+            return crate::define::record(super::full::Full { size, value, kind, device }, &[]);
+        }
+        let size = tapir_graph::sym::hints(&size);
+        literal("full", tch::Tensor::f_full(size.as_slice(), value.to_tch_scalar(), options))
     }
 
-    /// `0, 1, ..., end - 1`.
+    /// `0, 1, ..., end - 1`: a constant, or (an end that depends on a dynamic dimension) an op
+    /// computing the range in the exported graph.
     #[track_caller]
-    pub fn arange(end: i64, options: (tch::Kind, tch::Device)) -> Tensor {
-        literal("arange", tch::Tensor::f_arange(end, options))
+    pub fn arange(end: impl Into<super::SymInt>, options: (tch::Kind, tch::Device)) -> Tensor {
+        let end = end.into();
+        if !end.is_static() {
+            let (kind, device) = options;
+            return crate::define::record(super::arange::Arange { end, kind, device }, &[]);
+        }
+        literal("arange", tch::Tensor::f_arange(end.hint(), options))
     }
 
     /// `start, start + step, ...` below `end`.

@@ -3,7 +3,7 @@
 //! ONNX has no Flip: a Gather per flipped axis with the indices `n - 1, ..., 0`. (Slice with
 //! step -1 is the other form; tract's optimizer fails on it behind a Reshape.)
 
-use super::{Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -17,6 +17,9 @@ pub struct Flip {
 
 impl OpDef for Flip {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "flip"
     }

@@ -4,7 +4,7 @@
 //! op reads its input's shape only; recorded as an op on it, not a constant, so the shape
 //! follows the input.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{SymDims, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct FullLike {
 
 impl OpDef for FullLike {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "full_like"
     }
@@ -32,7 +35,8 @@ impl OpDef for FullLike {
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let out = cx.output_meta(0).clone();
         let value = lowering::scalar(cx, out.dtype, self.value);
-        let shape = cx.const_i64s(&out.shape);
+        let dims = cx.output_dims(0);
+        let shape = cx.dims_tensor(&dims);
         emit::one(cx.node("Expand", &[value, shape], vec![]))
     }
 }

@@ -4,7 +4,7 @@
 //! the index be smaller than the input in the other dimensions; the input is sliced to the
 //! index's sizes there first, as GatherElements reads it position by position.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -18,6 +18,9 @@ pub struct Gather {
 
 impl OpDef for Gather {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        Some(vec![inputs.get(1)?.clone()])
+    }
     fn name(&self) -> &'static str {
         "gather"
     }

@@ -4,7 +4,7 @@
 //! Below 20 it is decomposed: exact `0.5 x (1 + erf(x / sqrt 2))`; tanh
 //! `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 
-use super::{bad_argument, OpDef, OpDoc};
+use super::{SymDims, bad_argument, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -27,6 +27,9 @@ impl Gelu {
 
 impl OpDef for Gelu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "gelu"
     }

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Split in two along the axis, Sigmoid, Mul.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -16,6 +16,12 @@ pub struct Glu {
 
 impl OpDef for Glu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut out = inputs.first()?.clone();
+        let d = super::shape::axis(self.dim, out.len())?;
+        out[d] = out[d] / 2;
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "glu"
     }

@@ -5,7 +5,7 @@
 //! normalize, Reshape back, then Mul/Add with the per-channel weight and bias broadcast as
 //! `[C, 1, ...]`.
 
-use super::{lowering, or_filled, OpDef, OpDoc};
+use super::{lowering, or_filled, OpDef, OpDoc, SymDims, SymInt};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct GroupNorm {
 
 impl OpDef for GroupNorm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "group_norm"
     }
@@ -29,16 +32,16 @@ impl OpDef for GroupNorm {
         format!("groups={}, eps={}", self.num_groups, self.eps)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let shape = cx.input_meta(0).shape.clone();
+        let shape = cx.input_dims(0);
         let dtype = cx.input_meta(0).dtype;
         let (x, w, b) = (cx.input(0), cx.input(1), cx.input(2));
-        let grouped = emit::reshape(cx, x, &[shape[0], self.num_groups, -1]);
+        let grouped = emit::reshape_dims(cx, x, &[shape[0], SymInt::from(self.num_groups), SymInt::from(-1)]);
         let normed = lowering::normalize(cx, grouped, &[2], self.eps, dtype);
-        let normed = emit::reshape(cx, normed, &shape);
+        let normed = emit::reshape_dims(cx, normed, &shape);
         let mut per_channel = vec![shape[1]];
-        per_channel.extend(std::iter::repeat_n(1, shape.len() - 2));
-        let w = emit::reshape(cx, w, &per_channel);
-        let b = emit::reshape(cx, b, &per_channel);
+        per_channel.extend(std::iter::repeat_n(SymInt::from(1), shape.len() - 2));
+        let w = emit::reshape_dims(cx, w, &per_channel);
+        let b = emit::reshape_dims(cx, b, &per_channel);
         let scaled = cx.node("Mul", &[normed, w], vec![]);
         emit::one(cx.node("Add", &[scaled, b], vec![]))
     }
@@ -58,7 +61,7 @@ impl Tensor {
         cudnn_enabled: bool,
     ) -> Tensor {
         let _ = cudnn_enabled;
-        let c = self.size().get(1).copied().unwrap_or(1);
+        let c = self.size_unchecked().get(1).copied().unwrap_or(1);
         let w = or_filled(weight, &[c], self, 1.0, "group_norm");
         let b = or_filled(bias, &[c], self, 0.0, "group_norm");
         record(GroupNorm { num_groups, eps }, &[self, &w, &b])

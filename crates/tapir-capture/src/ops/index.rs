@@ -3,7 +3,7 @@
 //!
 //! ONNX: Gather along the dimension (indices of any shape; negative indices allowed).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -18,6 +18,20 @@ pub struct IndexSelect {
 
 impl OpDef for IndexSelect {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (x, i) = (inputs.first()?, inputs.get(1)?);
+        if self.advanced {
+            let mut out = i.clone();
+            out.extend(x.iter().skip(1).copied());
+            return Some(vec![out]);
+        }
+        let mut out = x.clone();
+        let d = super::shape::axis(self.dim, x.len().max(1))?;
+        if let Some(s) = out.get_mut(d) {
+            *s = *i.first().unwrap_or(&SymInt::from(1));
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "index_select"
     }

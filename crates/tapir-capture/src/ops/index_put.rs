@@ -6,7 +6,7 @@
 //! ONNX: Where(mask, value, self), or `self + Where(mask, value, 0)` to accumulate; the mask gets
 //! trailing axes to broadcast over the remaining dimensions.
 
-use super::{bad_argument, lowering, OpDef, OpDoc};
+use super::{SymDims, bad_argument, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct IndexPut {
 
 impl OpDef for IndexPut {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "index_put"
     }
@@ -63,10 +66,10 @@ impl Tensor {
                 return bad_argument("index_put", why.to_owned());
             }
         };
-        if values.error().is_none() && values.size().iter().product::<i64>() != 1 {
+        if values.error().is_none() && values.size_unchecked().iter().product::<i64>() != 1 {
             let why = format!(
                 "values must be one entry (0-d or one element), got shape {:?}: one value per selected entry depends on the mask's data",
-                values.size()
+                values.size_unchecked()
             );
             return bad_argument("index_put", why);
         }

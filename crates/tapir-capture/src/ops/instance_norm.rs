@@ -6,7 +6,7 @@
 //! with scale and bias (ones and zeros when absent). Running statistics (`use_input_stats =
 //! false`) are refused: torch then normalizes like batch_norm, which is what to call instead.
 
-use super::{bad_argument, or_filled, OpDef, OpDoc};
+use super::{SymDims, bad_argument, or_filled, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct InstanceNorm {
 
 impl OpDef for InstanceNorm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "instance_norm"
     }
@@ -57,7 +60,7 @@ impl Tensor {
             let why = "use_input_stats = false normalizes with running statistics: call batch_norm with them";
             return bad_argument("instance_norm", why.to_owned());
         }
-        let c = self.size().get(1).copied().unwrap_or(1);
+        let c = self.size_unchecked().get(1).copied().unwrap_or(1);
         let w = or_filled(weight, &[c], self, 1.0, "instance_norm");
         let b = or_filled(bias, &[c], self, 0.0, "instance_norm");
         record(InstanceNorm { eps }, &[self, &w, &b])

@@ -4,7 +4,7 @@
 //! Below 17 it is decomposed: `(x - mean) / sqrt(var + eps) * weight + bias` with ReduceMean
 //! over the normalized axes (biased variance, as torch).
 
-use super::{lowering, or_filled, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, lowering, or_filled, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct LayerNorm {
 
 impl OpDef for LayerNorm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "layer_norm"
     }

@@ -3,7 +3,7 @@
 //! ONNX: Sub, Mul, Add in the output dtype (torch computes `end - weight * (end - start)` for
 //! weights of 0.5 and above, for accuracy near the end; the lowering does the same with Where).
 
-use super::{lowering, OpDef, OpDoc, Operand};
+use super::{SymDims, lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -17,6 +17,9 @@ pub struct Lerp {
 
 impl OpDef for Lerp {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::broadcast(inputs)
+    }
     fn name(&self) -> &'static str {
         "lerp"
     }

@@ -3,7 +3,7 @@
 //! ONNX: Gemm with `transB=1` for 2-D inputs (https://onnx.ai/onnx/operators/onnx__Gemm.html);
 //! `MatMul(x, Transpose(W))` then `Add(b)` for other ranks.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -14,6 +14,18 @@ pub struct Linear;
 
 impl OpDef for Linear {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (x, w) = (inputs.first()?, inputs.get(1)?);
+        let mut out = x.clone();
+        let last = out.last_mut()?;
+        last.same_as(*w.last()?, "in features");
+        *last = *w.first()?;
+        if let Some(b) = inputs.get(2) {
+            let shapes = [out.as_slice(), b.as_slice()];
+            return Some(vec![super::shape::broadcast_dims(&shapes)]);
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "linear"
     }

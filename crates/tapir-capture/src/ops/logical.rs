@@ -2,7 +2,7 @@
 //!
 //! ONNX: And, Or, Xor, Not (bool only, opset 7+), so inputs are cast to bool first.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -14,6 +14,9 @@ macro_rules! logical_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+                super::shape::broadcast(inputs)
+            }
             fn name(&self) -> &'static str {
                 $name
             }
@@ -48,6 +51,9 @@ pub struct Not;
 
 impl OpDef for Not {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "logical_not"
     }

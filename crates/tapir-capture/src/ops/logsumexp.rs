@@ -4,7 +4,7 @@
 //! overflows for large inputs), the max replaced by 0 where it is infinite, so a row of -inf
 //! gives -inf as in torch, not NaN.
 
-use super::{lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -19,6 +19,11 @@ pub struct LogSumExp {
 
 impl OpDef for LogSumExp {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         "logsumexp"
     }

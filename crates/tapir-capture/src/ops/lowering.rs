@@ -3,6 +3,7 @@
 
 use super::Dims;
 use crate::tensor::Scalar;
+use tapir_graph::SymInt;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
 
 /// Lowers a convolution or pooling. ONNX's Conv, ConvTranspose, MaxPool and AveragePool
@@ -96,12 +97,10 @@ pub fn conv_attrs(
 
 /// A bool `[rows, cols]` mask that is true where `col - row <= diagonal` (`upper`: where
 /// `col - row >= diagonal`): torch's tril/triu keep-mask, and the causal mask with diagonal 0.
-pub fn triangle_mask(cx: &mut dyn Emit, rows: i64, cols: i64, diagonal: i64, upper: bool) -> Sym {
-    let r: Vec<i64> = (0..rows).collect();
-    let c: Vec<i64> = (0..cols).collect();
-    let r = cx.const_i64s(&r);
+pub fn triangle_mask(cx: &mut dyn Emit, rows: SymInt, cols: SymInt, diagonal: i64, upper: bool) -> Sym {
+    let r = range(cx, rows);
     let r = emit::unsqueeze(cx, r, &[1]);
-    let c = cx.const_i64s(&c);
+    let c = range(cx, cols);
     let c = emit::unsqueeze(cx, c, &[0]);
     let offset = cx.node("Sub", &[c, r], vec![]);
     let d = cx.const_scalar_i64(DType::I64, diagonal);
@@ -110,6 +109,19 @@ pub fn triangle_mask(cx: &mut dyn Emit, rows: i64, cols: i64, diagonal: i64, upp
     } else {
         cx.node("LessOrEqual", &[offset, d], vec![])
     }
+}
+
+/// `0..n` as a 1-D int64 tensor: a constant when `n` is static, a `Range` computed from the
+/// inputs' shapes otherwise.
+pub fn range(cx: &mut dyn Emit, n: SymInt) -> Sym {
+    if let Some(n) = n.as_static() {
+        let values: Vec<i64> = (0..n).collect();
+        return cx.const_i64s(&values);
+    }
+    let end = cx.dims_tensor(&[n]);
+    let end = emit::squeeze(cx, end, &[0]);
+    let (start, step) = (cx.const_scalar_i64(DType::I64, 0), cx.const_scalar_i64(DType::I64, 1));
+    cx.node("Range", &[start, end, step], vec![])
 }
 
 /// `Where(mask, x, other)` for any dtype of `x` (`other` already of it): bools select as int32,

@@ -17,7 +17,7 @@
 //! `min(x, 0) - log(1 + exp(-|x|))`, hardshrink and softshrink (lambda 0.5, tch's) a Where on
 //! `|x| <= 0.5` (not ONNX's Shrink, which zeroes NaN).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
@@ -94,6 +94,9 @@ pub struct Math {
 
 impl OpDef for Math {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         self.f.name()
     }

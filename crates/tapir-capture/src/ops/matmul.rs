@@ -2,7 +2,7 @@
 //!
 //! ONNX: MatMul (opset 13: https://onnx.ai/onnx/operators/onnx__MatMul.html).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -16,6 +16,10 @@ pub struct Matmul {
 
 impl OpDef for Matmul {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let (a, b) = (inputs.first()?, inputs.get(1)?);
+        Some(vec![matmul_shape(a, b)?])
+    }
     fn name(&self) -> &'static str {
         if self.batched {
             "bmm"
@@ -51,6 +55,27 @@ impl OpDef for Matmul {
         }
         emit::one(y)
     }
+}
+
+/// torch's matmul shape: 1-D operands as a row (left) or column (right) whose axis is dropped,
+/// batch dimensions broadcast; the inner sizes must agree (a guard when dynamic).
+pub fn matmul_shape(a: &[SymInt], b: &[SymInt]) -> Option<SymDims> {
+    let (ra, rb) = (a.len(), b.len());
+    if ra == 0 || rb == 0 {
+        return None;
+    }
+    let inner_a = a[ra - 1];
+    let inner_b = if rb == 1 { b[0] } else { b[rb - 2] };
+    inner_a.same_as(inner_b, "matmul inner size");
+    let (batch_a, batch_b) = (&a[..ra.saturating_sub(2)], &b[..rb.saturating_sub(2)]);
+    let mut out = super::shape::broadcast_dims(&[batch_a, batch_b]);
+    if ra >= 2 {
+        out.push(a[ra - 2]);
+    }
+    if rb >= 2 {
+        out.push(b[rb - 1]);
+    }
+    Some(out)
 }
 
 pub(super) const DOCS: &[OpDoc] =

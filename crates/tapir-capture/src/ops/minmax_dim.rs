@@ -3,7 +3,7 @@
 //! ONNX: ReduceMax/ReduceMin for the values (axes attribute up to 17, input from 18) and
 //! ArgMax/ArgMin (first occurrence, as torch) for the indices.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{SymDims, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
@@ -18,6 +18,11 @@ pub struct MinMaxDim {
 impl OpDef for MinMaxDim {
     /// The values, then their indices.
     type Output = (tch::Tensor, tch::Tensor);
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &[self.dim], self.keepdim)?;
+        Some(vec![out; 2])
+    }
     fn name(&self) -> &'static str {
         if self.max {
             "max_dim"

@@ -9,10 +9,12 @@
 //! Adding an op: a file here, its name in the `ops!` list, a test row in `tests/ops.rs`.
 
 use crate::tensor::{Scalar, Tensor};
+pub use tapir_graph::{SymDims, SymInt};
 
 pub use crate::define::OpDef;
 
 pub mod lowering;
+pub mod shape;
 
 /// One catalog row: an op name as recorded and the tapir methods that record it. The ONNX ops
 /// each one lowers to, per opset, are observed from its lowering by the op table
@@ -52,7 +54,7 @@ ops! {
     upsample, batch_norm, instance_norm, layer_norm, group_norm, rms_norm, embedding, attention,
     dropout, rnn,
     // types and constants
-    cast, full_like, factory,
+    cast, full_like, factory, full, arange,
 }
 
 /// Every op tapir records, in the order of `docs/supported-ops.md`.
@@ -65,15 +67,32 @@ pub use embedding::embedding;
 /// A list of dimensions or sizes held by an op (inline up to four, the common case).
 pub type Dims = smallvec::SmallVec<[i64; 4]>;
 
-/// A list of integers as tch takes them (shapes, dims, repeats): one number, an array, a slice,
-/// a `Vec`, or a tuple (`x.view((b, t, h, d))`).
+/// A list of integers as tch takes them (shapes, dims, repeats): one number, an array, a slice
+/// or a `Vec` of `i64`s, or a tuple (`x.view((b, t, h, d))`), whose elements may be sizes
+/// ([`SymInt`]) mixed with `i64`s: `(b, t, 4, c / 4)`. A list of sizes is a tuple or a
+/// [`SymDims`] (arrays stay `i64`-only, so that `[]` keeps meaning "no integers").
 pub trait IntList {
-    /// The integers, in order.
-    fn to_dims(&self) -> Dims;
+    /// The integers, in order. A dynamic size among them is read as a plain integer, which
+    /// fails a trace with dynamic dimensions (see [`SymInt::to_i64`]): ops whose arguments may
+    /// be dynamic take [`IntList::to_sym_dims`].
+    #[track_caller]
+    fn to_dims(&self) -> Dims {
+        self.to_sym_dims().iter().map(|d| d.to_i64()).collect()
+    }
+    /// The integers as sizes.
+    fn to_sym_dims(&self) -> SymDims;
 }
 
 impl IntList for i64 {
     fn to_dims(&self) -> Dims {
+        smallvec::smallvec![*self]
+    }
+    fn to_sym_dims(&self) -> SymDims {
+        smallvec::smallvec![SymInt::from(*self)]
+    }
+}
+impl IntList for SymInt {
+    fn to_sym_dims(&self) -> SymDims {
         smallvec::smallvec![*self]
     }
 }
@@ -81,36 +100,57 @@ impl IntList for [i64] {
     fn to_dims(&self) -> Dims {
         self.iter().copied().collect()
     }
+    fn to_sym_dims(&self) -> SymDims {
+        self.iter().map(|&d| SymInt::from(d)).collect()
+    }
 }
 impl<const N: usize> IntList for [i64; N] {
     fn to_dims(&self) -> Dims {
         self.iter().copied().collect()
+    }
+    fn to_sym_dims(&self) -> SymDims {
+        self.iter().map(|&d| SymInt::from(d)).collect()
     }
 }
 impl IntList for Vec<i64> {
     fn to_dims(&self) -> Dims {
         self.iter().copied().collect()
     }
+    fn to_sym_dims(&self) -> SymDims {
+        self.iter().map(|&d| SymInt::from(d)).collect()
+    }
 }
 impl IntList for Dims {
     fn to_dims(&self) -> Dims {
         self.clone()
     }
+    fn to_sym_dims(&self) -> SymDims {
+        self.iter().map(|&d| SymInt::from(d)).collect()
+    }
+}
+impl IntList for SymDims {
+    fn to_sym_dims(&self) -> SymDims {
+        self.clone()
+    }
 }
 impl<T: IntList + ?Sized> IntList for &T {
+    #[track_caller]
     fn to_dims(&self) -> Dims {
         (**self).to_dims()
     }
+    fn to_sym_dims(&self) -> SymDims {
+        (**self).to_sym_dims()
+    }
 }
 
-/// `IntList` for tuples of `i64` (one name per element).
+/// `IntList` for tuples of `i64`s and sizes, mixed (one type parameter per element).
 macro_rules! tuple_int_list {
-    (@i64 $v:ident) => { i64 };
     ($($v:ident),+) => {
-        impl IntList for ($(tuple_int_list!(@i64 $v),)+) {
-            fn to_dims(&self) -> Dims {
+        #[allow(non_camel_case_types)]
+        impl<$($v: Into<SymInt> + Copy),+> IntList for ($($v,)+) {
+            fn to_sym_dims(&self) -> SymDims {
                 let ($($v,)+) = *self;
-                smallvec::smallvec![$($v),+]
+                smallvec::smallvec![$($v.into()),+]
             }
         }
     };

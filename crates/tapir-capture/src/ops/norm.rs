@@ -4,7 +4,7 @@
 //! ONNX: ReduceL1 (p = 1), ReduceL2 (p = 2), ReduceMax of Abs (p = inf); axes as an input from
 //! opset 18. Integer inputs are refused by torch itself.
 
-use super::{bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -38,6 +38,11 @@ impl NormOrd {
 
 impl OpDef for Norm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         "norm"
     }

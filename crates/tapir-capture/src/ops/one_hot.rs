@@ -4,7 +4,7 @@
 //! values `[0, 1]` as int64. torch's `num_classes = -1` (the largest id + 1) reads the data: the
 //! method reads it, and records a guard.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -17,6 +17,11 @@ pub struct OneHot {
 
 impl OpDef for OneHot {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut out = inputs.first()?.clone();
+        out.push(SymInt::from(self.num_classes));
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "one_hot"
     }

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Unsqueeze both to a column and a row, then Mul (inputs cast to the promoted dtype).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -13,6 +13,9 @@ pub struct Outer;
 
 impl OpDef for Outer {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        Some(vec![smallvec::smallvec![*inputs.first()?.first()?, *inputs.get(1)?.first()?]])
+    }
     fn name(&self) -> &'static str {
         "outer"
     }

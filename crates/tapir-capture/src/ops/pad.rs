@@ -6,7 +6,7 @@
 //! then all ends, first axis first), the constant value as an input of the tensor's dtype,
 //! `mode` constant / reflect / edge, and `wrap` for circular (opset 19+; refused below).
 
-use super::{bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -43,6 +43,15 @@ pub struct Pad {
 
 impl OpDef for Pad {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut out = inputs.first()?.clone();
+        let n = out.len();
+        for (i, pair) in self.pad.chunks(2).enumerate() {
+            let d = n.checked_sub(1 + i)?;
+            out[d] = out[d] + pair[0] + pair.get(1).copied().unwrap_or(0);
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "pad"
     }

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Transpose with `perm` (https://onnx.ai/onnx/operators/onnx__Transpose.html).
 
-use super::{IntList, Dims, OpDef, OpDoc};
+use super::{SymDims, IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -14,6 +14,11 @@ pub struct Permute {
 
 impl OpDef for Permute {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let perm = self.perm.iter().map(|&p| super::shape::axis(p, x.len()).map(|p| x[p])).collect::<Option<SymDims>>()?;
+        Some(vec![perm])
+    }
     fn name(&self) -> &'static str {
         "permute"
     }

@@ -5,7 +5,7 @@
 //! inverse for pixel_unshuffle's order, and takes 4-D only; the decomposition takes any batch
 //! rank).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -20,6 +20,18 @@ pub struct PixelShuffle {
 
 impl OpDef for PixelShuffle {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let r = self.factor;
+        let n = x.len();
+        let mut out: SymDims = x[..n - 3].iter().copied().collect();
+        if self.unshuffle {
+            out.extend([x[n - 3] * (r * r), x[n - 2] / r, x[n - 1] / r]);
+        } else {
+            out.extend([x[n - 3] / (r * r), x[n - 2] * r, x[n - 1] * r]);
+        }
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         if self.unshuffle {
             "pixel_unshuffle"

@@ -4,7 +4,7 @@
 //! ONNX: PRelu, the weight reshaped to `[C, 1, ..., 1]` so it broadcasts along dimension 1 as
 //! torch's does.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -15,6 +15,9 @@ pub struct Prelu;
 
 impl OpDef for Prelu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "prelu"
     }

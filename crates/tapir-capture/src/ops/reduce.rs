@@ -4,7 +4,7 @@
 //! attribute up to 17, input from 18). Integer sums and products are widened to int64 as torch
 //! does, by casting first.
 
-use super::{IntList, lowering, Dims, OpDef, OpDoc};
+use super::{SymDims, IntList, lowering, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs};
@@ -30,6 +30,11 @@ pub struct Reduce {
 
 impl OpDef for Reduce {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         match self.kind {
             ReduceKind::Sum => "sum",

@@ -7,7 +7,7 @@
 //! computes it; `a - floor(a / b) * b` loses digits when the quotient is large). Inputs are
 //! cast to the output dtype.
 
-use super::{lowering, OpDef, OpDoc, Operand};
+use super::{SymDims, lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -22,6 +22,9 @@ pub struct Remainder {
 
 impl OpDef for Remainder {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::broadcast(inputs)
+    }
     fn name(&self) -> &'static str {
         if self.fmod {
             "fmod"

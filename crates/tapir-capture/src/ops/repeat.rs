@@ -2,7 +2,7 @@
 //!
 //! ONNX: Tile with the repeats as a constant; a Reshape first adds the leading dimensions.
 
-use super::{IntList, Dims, OpDef, OpDoc};
+use super::{SymDims, SymInt, IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -14,6 +14,17 @@ pub struct Repeat {
 
 impl OpDef for Repeat {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let lead = self.repeats.len().checked_sub(x.len())?;
+        let out = self
+            .repeats
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| if i < lead { SymInt::from(r) } else { x[i - lead] * r })
+            .collect();
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "repeat"
     }

@@ -4,7 +4,7 @@
 //! ONNX: Unsqueeze after the dimension, Expand the new axis to the repeat count, Reshape to the
 //! output shape. Repeats given as a tensor (a count per entry) are not supported.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -19,6 +19,18 @@ pub struct RepeatInterleave {
 
 impl OpDef for RepeatInterleave {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        match self.dim {
+            None => Some(vec![smallvec::smallvec![super::shape::numel(x) * self.repeats]]),
+            Some(d) => {
+                let mut out = x.clone();
+                let d = super::shape::axis(d, x.len())?;
+                out[d] = out[d] * self.repeats;
+                Some(vec![out])
+            }
+        }
+    }
     fn name(&self) -> &'static str {
         "repeat_interleave"
     }

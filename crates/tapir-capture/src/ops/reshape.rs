@@ -1,34 +1,38 @@
 //! Reshape, view, flatten: a new shape for the same elements in row-major order.
 //!
-//! ONNX: Reshape with the observed output shape as a constant (opset 13; no `allowzero`), so
-//! `-1` in the request is already resolved.
+//! ONNX: Reshape to the output shape (opset 13; no `allowzero`), so `-1` in the request is
+//! already resolved: a constant, or computed from the inputs' shapes where a size is dynamic.
 
-use super::{IntList, Dims, OpDef, OpDoc};
+use super::{SymDims, SymInt, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reshape {
-    /// The requested shape (one entry may be `-1`).
-    pub shape: Dims,
+    /// The requested shape (one entry may be `-1`); sizes that depend on a dynamic dimension
+    /// are computed in the exported graph.
+    pub shape: SymDims,
 }
 
 impl OpDef for Reshape {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let numel = super::shape::numel(inputs.first()?);
+        Some(vec![super::shape::infer_size(&self.shape, numel)])
+    }
     fn name(&self) -> &'static str {
         "reshape"
     }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
-        t[0].f_reshape(self.shape.as_slice())
+        t[0].f_reshape(tapir_graph::sym::values(&self.shape).as_slice())
     }
     fn describe(&self) -> String {
         format!("shape={:?}", self.shape)
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let shape = cx.output_meta(0).shape.clone();
         let x = cx.input(0);
-        emit::one(emit::reshape(cx, x, &shape))
+        emit::one(emit::reshape_to_output(cx, x, 0))
     }
 }
 
@@ -39,7 +43,7 @@ impl Tensor {
     /// A tensor with the same data and shape `shape` (one entry may be `-1`).
     #[track_caller]
     pub fn reshape(&self, shape: impl IntList) -> Tensor {
-        record(Reshape { shape: shape.to_dims() }, &[self])
+        record(Reshape { shape: shape.to_sym_dims() }, &[self])
     }
 
     /// Same as [`Tensor::reshape`] (tapir does not distinguish views).
@@ -51,13 +55,13 @@ impl Tensor {
     /// Splits dimension `dim` into `sizes` (one entry may be `-1`), torch's `unflatten`.
     #[track_caller]
     pub fn unflatten(&self, dim: i64, sizes: impl IntList) -> Tensor {
-        let size = self.size();
+        let size = self.sym_size();
         let d = self.norm_dim(dim);
         if d < 0 || d as usize >= size.len() {
             return super::bad_argument("reshape", format!("unflatten({dim}) of a {}-d tensor: dimension out of range", size.len()));
         }
-        let mut shape: Dims = size[..d as usize].iter().copied().collect();
-        shape.extend(sizes.to_dims());
+        let mut shape: SymDims = size[..d as usize].iter().copied().collect();
+        shape.extend(sizes.to_sym_dims());
         shape.extend_from_slice(&size[d as usize + 1..]);
         self.reshape(shape)
     }
@@ -65,14 +69,14 @@ impl Tensor {
     /// `[N, ...]` as `[N, rest]` (tch's `flat_view`).
     #[track_caller]
     pub fn flat_view(&self) -> Tensor {
-        let n = self.size().first().copied().unwrap_or(1);
+        let n = self.sym_size().first().copied().unwrap_or(SymInt::from(1));
         self.view((n, -1))
     }
 
     /// Flattens dimensions `start_dim..=end_dim` into one.
     #[track_caller]
     pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Tensor {
-        let size = self.size();
+        let size = self.sym_size();
         let rank = size.len() as i64;
         let (s, e) = (self.norm_dim(start_dim), self.norm_dim(end_dim));
         // A 0-d tensor flattens to one element, as in torch.
@@ -84,8 +88,8 @@ impl Tensor {
             return super::bad_argument("reshape", message);
         }
         let (s, e) = (s as usize, e as usize);
-        let mut shape: Dims = size[..s].iter().copied().collect();
-        shape.push(size[s..=e].iter().product());
+        let mut shape: SymDims = size[..s].iter().copied().collect();
+        shape.push(super::shape::numel(&size[s..=e]));
         shape.extend_from_slice(&size[e + 1..]);
         self.reshape(shape)
     }

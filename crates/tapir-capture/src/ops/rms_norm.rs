@@ -5,7 +5,7 @@
 //! opset 23 (a scale of ones when there is no weight); below, written out: Mul, ReduceMean,
 //! Add, Sqrt, Div, Mul.
 
-use super::{lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct RmsNorm {
 
 impl OpDef for RmsNorm {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "rms_norm"
     }

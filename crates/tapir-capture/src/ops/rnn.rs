@@ -8,7 +8,7 @@
 //! weights are reordered with Split/Concat on the initializers (constant-folded by runtimes);
 //! initial states are always passed, sliced per layer from `h0`/`c0`.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs, Sym};
@@ -75,6 +75,20 @@ fn concat0(cx: &mut dyn Emit, parts: &[Sym]) -> Sym {
 impl OpDef for Rnn {
     /// `[output, h_n]`, then `c_n` for an LSTM.
     type Output = Vec<tch::Tensor>;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let (dirs, h) = (1 + self.bidirectional as i64, self.hidden);
+        let (t, b) = if self.batch_first { (x[1], x[0]) } else { (x[0], x[1]) };
+        let out: SymDims = if self.batch_first {
+            smallvec::smallvec![b, t, SymInt::from(dirs * h)]
+        } else {
+            smallvec::smallvec![t, b, SymInt::from(dirs * h)]
+        };
+        let state: SymDims = smallvec::smallvec![SymInt::from(self.num_layers * dirs), b, SymInt::from(h)];
+        let mut shapes = vec![out];
+        shapes.extend(std::iter::repeat_n(state, self.states()));
+        Some(shapes)
+    }
     fn name(&self) -> &'static str {
         match self.kind {
             RnnKind::Lstm => "lstm",
@@ -112,7 +126,7 @@ impl OpDef for Rnn {
         }
         let (h, d) = (self.hidden, self.dirs());
         let states = self.states();
-        let x_shape = cx.input_meta(0).shape.clone();
+        let x_shape = cx.input_dims(0);
         let (t_len, batch) = if self.batch_first { (x_shape[1], x_shape[0]) } else { (x_shape[0], x_shape[1]) };
         let mut x = cx.input(0);
         if self.batch_first {
@@ -159,7 +173,7 @@ impl OpDef for Rnn {
             }
             // Y [T, D, B, H] -> [T, B, D * H], the next layer's input.
             let y = cx.node("Transpose", &[outs[0]], vec![("perm", Attr::Ints(vec![0, 2, 1, 3]))]);
-            x = emit::reshape(cx, y, &[t_len, batch, d * h]);
+            x = emit::reshape_dims(cx, y, &[t_len, batch, SymInt::from(d * h)]);
         }
         let out =
             if self.batch_first { cx.node("Transpose", &[x], vec![("perm", Attr::Ints(vec![1, 0, 2]))]) } else { x };
@@ -185,7 +199,7 @@ fn with_biases<T: std::borrow::Borrow<Tensor>>(params: &[T], has_biases: bool, l
     let mut out = vec![];
     for pair in params.chunks(2) {
         out.extend(pair.iter().map(|p| p.borrow().shallow_clone()));
-        let rows = pair.first().map_or(0, |w| w.borrow().size().first().copied().unwrap_or(0));
+        let rows = pair.first().map_or(0, |w| w.borrow().size_unchecked().first().copied().unwrap_or(0));
         for _ in 0..2 {
             out.push(Tensor::zeros([rows], (like.kind(), like.device())));
         }
@@ -216,7 +230,7 @@ impl Tensor {
             return (e.shallow_clone(), e.shallow_clone(), e);
         };
         let (h0, c0) = (h0.borrow(), c0.borrow());
-        let hidden = h0.size().last().copied().unwrap_or(0);
+        let hidden = h0.size_unchecked().last().copied().unwrap_or(0);
         let op = Rnn { kind: RnnKind::Lstm, hidden, num_layers, bidirectional, batch_first, dropout, train };
         let params = with_biases(params, has_biases, self);
         let mut inputs = vec![self, h0, c0];
@@ -240,7 +254,7 @@ impl Tensor {
         bidirectional: bool,
         batch_first: bool,
     ) -> (Tensor, Tensor) {
-        let hidden = hx.size().last().copied().unwrap_or(0);
+        let hidden = hx.size_unchecked().last().copied().unwrap_or(0);
         let op = Rnn { kind: RnnKind::Gru, hidden, num_layers, bidirectional, batch_first, dropout, train };
         let params = with_biases(params, has_biases, self);
         let mut inputs = vec![self, hx];

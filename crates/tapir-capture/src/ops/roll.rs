@@ -3,7 +3,7 @@
 //! ONNX: per rolled axis, the last `shift` entries (Slice) concatenated before the rest (Concat);
 //! with no dims, the tensor is flattened first and reshaped back.
 
-use super::{Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs, Sym};
@@ -18,6 +18,9 @@ pub struct Roll {
 
 impl OpDef for Roll {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         "roll"
     }

@@ -8,7 +8,7 @@
 //! the input's shape and added. Where scatter writes one position twice, torch and ONNX leave
 //! the order unspecified.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
@@ -24,6 +24,9 @@ pub struct Scatter {
 
 impl OpDef for Scatter {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         if self.add {
             "scatter_add"

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Gather with a 0-D index constant (drops the axis; negative indices allowed since 11).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -15,6 +15,12 @@ pub struct Select {
 
 impl OpDef for Select {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut x = inputs.first()?.clone();
+        let d = super::shape::axis(self.dim, x.len())?;
+        x.remove(d);
+        Some(vec![x])
+    }
     fn name(&self) -> &'static str {
         "select"
     }

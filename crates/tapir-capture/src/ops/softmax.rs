@@ -3,7 +3,7 @@
 //! ONNX: Softmax / LogSoftmax with `axis`; from opset 13 they normalize along that single axis,
 //! as torch does (https://onnx.ai/onnx/operators/onnx__Softmax.html).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -18,6 +18,9 @@ pub struct Softmax {
 
 impl OpDef for Softmax {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         if self.log {
             "log_softmax"

@@ -4,7 +4,7 @@
 //! 11) with K = the requested count, or the whole dimension for sort and argsort. Equal values
 //! come out in index order, as torch's stable CPU sort gives them. Bools sort as uint8.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, smallvec, Attr, DType, Emit, LowerError, Outputs};
@@ -33,6 +33,16 @@ pub struct Sort {
 impl OpDef for Sort {
     /// Values then indices; indices only for argsort.
     type Output = Vec<tch::Tensor>;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut x = inputs.first()?.clone();
+        if let SortKind::TopK { k } = self.kind {
+            let d = super::shape::axis(self.dim, x.len().max(1))?;
+            if let Some(s) = x.get_mut(d) {
+                *s = SymInt::from(k);
+            }
+        }
+        Some(vec![x; self.num_outputs()])
+    }
     fn name(&self) -> &'static str {
         match self.kind {
             SortKind::TopK { .. } => "topk",

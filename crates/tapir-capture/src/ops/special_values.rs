@@ -5,7 +5,7 @@
 //! `Not(Or(IsNaN, IsInf))`; nan_to_num replaces with Where, its defaults the dtype's largest and
 //! smallest finite values, as torch's.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs, Sym};
@@ -45,6 +45,9 @@ fn is_false(cx: &mut dyn Emit, x: Sym, dtype: DType) -> Sym {
 
 impl OpDef for Special {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         match self.f {
             SpecialValues::IsNan => "isnan",

@@ -3,7 +3,7 @@
 //! ONNX: Split with the piece sizes as an input (opset 13+; sizes are taken from the observed
 //! outputs, so `split` by size and `chunk` by count lower alike).
 
-use super::{IntList, Dims, OpDef, OpDoc};
+use super::{SymDims, SymInt, IntList, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{Attr, Emit, LowerError, Outputs};
@@ -29,6 +29,41 @@ pub struct Split {
 
 impl OpDef for Split {
     type Output = Vec<tch::Tensor>;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let d = super::shape::axis(self.dim, x.len())?;
+        let len = x[d];
+        let n = self.pieces as i64;
+        let sizes: Vec<SymInt> = match &self.by {
+            SplitBy::Sizes(sizes) => {
+                let total = sizes.iter().fold(SymInt::from(0), |a, &s| a + s);
+                total.same_as(len, "split sizes");
+                sizes.iter().map(|&s| SymInt::from(s)).collect()
+            }
+            by => {
+                let piece = match by {
+                    SplitBy::Size(s) => SymInt::from(*s),
+                    _ => (len + (n - 1)) / n,
+                };
+                if !len.is_static() {
+                    // The number of pieces is the traced one: `piece * (n - 1) < len <= piece * n`.
+                    let _ = len > piece * (n - 1);
+                    let _ = len <= piece * n;
+                }
+                (0..n).map(|k| if k + 1 < n { piece } else { len - piece * (n - 1) }).collect()
+            }
+        };
+        Some(
+            sizes
+                .into_iter()
+                .map(|s| {
+                    let mut out = x.clone();
+                    out[d] = s;
+                    out
+                })
+                .collect(),
+        )
+    }
     fn name(&self) -> &'static str {
         "split"
     }
@@ -48,9 +83,9 @@ impl OpDef for Split {
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         // The pieces' sizes are the observed outputs', so every way of cutting lowers alike.
         let dim = self.dim as usize;
-        let sizes: Vec<i64> = (0..cx.num_outputs()).map(|k| cx.output_meta(k).shape[dim]).collect();
+        let sizes: Vec<SymInt> = (0..cx.num_outputs()).map(|k| cx.output_dims(k)[dim]).collect();
         let x = cx.input(0);
-        let s = cx.const_i64s(&sizes);
+        let s = cx.dims_tensor(&sizes);
         Ok(cx.node_n("Split", &[x, s], vec![("axis", Attr::Int(self.dim))], sizes.len()))
     }
 }
@@ -62,7 +97,7 @@ impl Tensor {
     #[track_caller]
     pub fn split(&self, split_size: i64, dim: i64) -> Vec<Tensor> {
         let dim = self.norm_dim(dim);
-        let len = self.size().get(dim as usize).copied().unwrap_or(1);
+        let len = self.size_unchecked().get(dim as usize).copied().unwrap_or(1);
         let pieces = ((len + split_size - 1) / split_size.max(1)).max(1) as usize;
         record(Split { dim, by: SplitBy::Size(split_size), pieces }, &[self])
     }
@@ -79,7 +114,7 @@ impl Tensor {
     #[track_caller]
     pub fn chunk(&self, chunks: i64, dim: i64) -> Vec<Tensor> {
         let dim = self.norm_dim(dim);
-        let len = self.size().get(dim as usize).copied().unwrap_or(1);
+        let len = self.size_unchecked().get(dim as usize).copied().unwrap_or(1);
         let size = ((len + chunks - 1) / chunks.max(1)).max(1);
         let pieces = if chunks <= 0 { 1 } else { ((len + size - 1) / size).max(1) as usize };
         record(Split { dim, by: SplitBy::Chunks(chunks), pieces }, &[self])

@@ -3,7 +3,7 @@
 //! ONNX: Squeeze with axes as an input (opset 13+). A dimension that is not of size 1 is left
 //! alone, as torch does; squeezing nothing records an identity.
 
-use super::{IntList, bad_argument, Dims, OpDef, OpDoc};
+use super::{SymDims, IntList, bad_argument, Dims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -16,6 +16,12 @@ pub struct Squeeze {
 
 impl OpDef for Squeeze {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let rank = x.len();
+        let axes: Vec<usize> = self.axes.iter().filter_map(|&a| super::shape::axis(a, rank)).collect();
+        Some(vec![x.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()])
+    }
     fn name(&self) -> &'static str {
         "squeeze"
     }
@@ -44,7 +50,7 @@ impl Tensor {
     /// Removes every dimension of size 1.
     #[track_caller]
     pub fn squeeze(&self) -> Tensor {
-        let size = self.size();
+        let size = self.size_unchecked();
         record(Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect() }, &[self])
     }
 
@@ -57,7 +63,7 @@ impl Tensor {
     /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`).
     #[track_caller]
     pub fn squeeze_dims(&self, dims: impl IntList) -> Tensor {
-        let size = self.size();
+        let size = self.size_unchecked();
         // A 0-d tensor takes dims 0 and -1, as in torch.
         let rank = size.len().max(1) as i64;
         let mut axes = Dims::new();

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Unsqueeze each input at `dim`, then Concat along it.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
@@ -15,6 +15,12 @@ pub struct Stack {
 
 impl OpDef for Stack {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut out = inputs.first()?.clone();
+        let d = super::shape::axis(self.dim, out.len() + 1)?;
+        out.insert(d, SymInt::from(inputs.len()));
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         "stack"
     }

@@ -4,7 +4,7 @@
 //! ONNX: Trilu (https://onnx.ai/onnx/operators/onnx__Trilu.html, opset 14) for floats and int64;
 //! below opset 14 and for other dtypes, a constant triangle mask and Where.
 
-use super::{lowering, OpDef, OpDoc};
+use super::{SymDims, lowering, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -19,6 +19,9 @@ pub struct Trilu {
 
 impl OpDef for Trilu {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::same(inputs)
+    }
     fn name(&self) -> &'static str {
         if self.upper {
             "triu"
@@ -44,7 +47,7 @@ impl OpDef for Trilu {
             return emit::one(cx.node("Trilu", &[x, k], vec![("upper", Attr::Int(self.upper as i64))]));
         }
         // The eager rule accepted the input: rank 2 or more.
-        let shape = &cx.input_meta(0).shape;
+        let shape = cx.input_dims(0);
         let (rows, cols) = (shape[shape.len() - 2], shape[shape.len() - 1]);
         let keep = lowering::triangle_mask(cx, rows, cols, self.diagonal, self.upper);
         let zero = cx.const_scalar(dtype, 0.0);

@@ -2,7 +2,7 @@
 //! abs, reciprocal, relu, sigmoid, tanh. All exist in opset 13 with unchanged semantics since
 //! (https://onnx.ai/onnx/operators/). rsqrt is `Reciprocal(Sqrt(x))`.
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs, Sym};
@@ -18,6 +18,9 @@ macro_rules! unary_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+                super::shape::same(inputs)
+            }
             fn name(&self) -> &'static str {
                 $name
             }

@@ -2,7 +2,7 @@
 //!
 //! ONNX: Unsqueeze with axes as an input (opset 13+).
 
-use super::{OpDef, OpDoc};
+use super::{SymDims, SymInt, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -15,6 +15,12 @@ pub struct Unsqueeze {
 
 impl OpDef for Unsqueeze {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let mut x = inputs.first()?.clone();
+        let d = super::shape::axis(self.dim, x.len() + 1)?;
+        x.insert(d, SymInt::from(1));
+        Some(vec![x])
+    }
     fn name(&self) -> &'static str {
         "unsqueeze"
     }

@@ -9,7 +9,7 @@
 //! `cubic_coeff_a = -0.75`. Inputs are computed in float (integers are refused by torch except
 //! for nearest, which ONNX Resize takes as is).
 
-use super::{IntList, OpDef, OpDoc};
+use super::{SymDims, SymInt, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -26,7 +26,7 @@ pub enum Interpolation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upsample {
     pub mode: Interpolation,
-    pub output_size: [i64; 2],
+    pub output_size: [SymInt; 2],
     /// Not for nearest.
     pub align_corners: bool,
     /// torch's `scales_h`, `scales_w`: both given, or neither.
@@ -35,6 +35,13 @@ pub struct Upsample {
 
 impl OpDef for Upsample {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let n = x.len();
+        let mut out: SymDims = x[..n - 2].iter().copied().collect();
+        out.extend(self.output_size);
+        Some(vec![out])
+    }
     fn name(&self) -> &'static str {
         match self.mode {
             Interpolation::Nearest => "upsample_nearest2d",
@@ -47,7 +54,8 @@ impl OpDef for Upsample {
     }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
         let (h, w) = (self.scales.map(|s| s[0]), self.scales.map(|s| s[1]));
-        let size = self.output_size.as_slice();
+        let size = [self.output_size[0].get(), self.output_size[1].get()];
+        let size = size.as_slice();
         match self.mode {
             Interpolation::Nearest => t[0].f_upsample_nearest2d(size, h, w),
             Interpolation::Bilinear => t[0].f_upsample_bilinear2d(size, self.align_corners, h, w),
@@ -55,7 +63,6 @@ impl OpDef for Upsample {
         }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
-        let meta = cx.input_meta(0).clone();
         let x = cx.input(0);
         let mut attrs = vec![];
         let transform = match self.mode {
@@ -84,9 +91,9 @@ impl OpDef for Upsample {
                 vec![x, roi, scales]
             }
             _ => {
-                let mut sizes = meta.shape[..2].to_vec();
+                let mut sizes = cx.input_dims(0)[..2].to_vec();
                 sizes.extend(self.output_size);
-                let sizes = cx.const_i64s(&sizes);
+                let sizes = cx.dims_tensor(&sizes);
                 let scales = cx.absent();
                 vec![x, roi, scales, sizes]
             }
@@ -113,9 +120,9 @@ pub(super) const DOCS: &[OpDoc] = &[
     OpDoc { name: "upsample_bicubic2d", methods: "`upsample_bicubic2d`" },
 ];
 
-fn size2(output_size: impl IntList) -> [i64; 2] {
-    let d = output_size.to_dims();
-    [d.first().copied().unwrap_or(0), d.get(1).copied().unwrap_or(0)]
+fn size2(output_size: impl IntList) -> [SymInt; 2] {
+    let d = output_size.to_sym_dims();
+    [d.first().copied().unwrap_or(SymInt::from(0)), d.get(1).copied().unwrap_or(SymInt::from(0))]
 }
 
 fn scales(h: Option<f64>, w: Option<f64>) -> Option<[f64; 2]> {

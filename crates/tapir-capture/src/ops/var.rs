@@ -4,7 +4,7 @@
 //! ONNX: `sum((x - mean)^2) / (n - correction)` with ReduceMean and ReduceSum over the axes
 //! (`n` the number of entries reduced, known from the shape), and Sqrt for std.
 
-use super::{lowering, Dims, IntList, OpDef, OpDoc};
+use super::{SymDims, lowering, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -22,6 +22,11 @@ pub struct Var {
 
 impl OpDef for Var {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        let x = inputs.first()?;
+        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
+        Some(vec![out; 1])
+    }
     fn name(&self) -> &'static str {
         if self.std {
             "std"

@@ -3,7 +3,7 @@
 //! ONNX: Where (opset 9, 16 widened types). masked_fill is `Where(mask, value, x)` with the
 //! value as a scalar constant of x's dtype.
 
-use super::{lowering, OpDef, OpDoc, Operand};
+use super::{SymDims, lowering, OpDef, OpDoc, Operand};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, DType, Emit, LowerError, Outputs, SourceLocation};
@@ -23,6 +23,9 @@ fn where_dtype(out: DType) -> DType {
 
 impl OpDef for Where {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::broadcast(inputs)
+    }
     fn name(&self) -> &'static str {
         "where"
     }
@@ -51,6 +54,9 @@ pub struct MaskedFill {
 
 impl OpDef for MaskedFill {
     type Output = tch::Tensor;
+    fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
+        super::shape::broadcast(inputs)
+    }
     fn name(&self) -> &'static str {
         "masked_fill"
     }
@@ -101,7 +107,7 @@ impl Tensor {
             return Tensor::from_error(crate::CaptureError::Op {
                 op: "masked_fill",
                 location: SourceLocation::caller(),
-                message: format!("the value must be a 0-dimensional tensor, got shape {:?}", value.size()),
+                message: format!("the value must be a 0-dimensional tensor, got shape {:?}", value.size_unchecked()),
             });
         }
         value.to_kind(self.kind()).where_self(mask, self)

@@ -62,6 +62,8 @@ pub(crate) struct Session {
     pub(crate) error: Option<Arc<CaptureError>>,
     /// Captured constants that had no name: (location of first use, metadata).
     pub(crate) unnamed_captures: Vec<(SourceLocation, TensorMeta)>,
+    /// Whether the trace declared dynamic dimensions (then every op's shape rule runs).
+    pub(crate) dynamic: bool,
 }
 
 thread_local! {
@@ -95,6 +97,7 @@ pub(crate) fn begin(
             names,
             error: None,
             unnamed_captures: Vec::new(),
+            dynamic: false,
         });
         Ok(id)
     })
@@ -246,11 +249,20 @@ pub(crate) fn record<D: OpDef>(
         return D::Output::from_tensors(outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)));
     }
     let name = op.name();
+    let rule = match with_session(|s| s.dynamic) {
+        Some(true) => Some(shape_rule(&op, inputs, location)),
+        _ => None,
+    };
     let recorded = ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         let s = a.as_mut()?;
         let refs: SmallVec<[&tch::Tensor; 3]> = outs.iter().collect();
-        Some((s.id, s.add_node(Box::new(Node(op)), name, inputs, &refs, location)))
+        let values = s.add_node(Box::new(Node(op)), name, inputs, &refs, location);
+        let values = match (values, rule) {
+            (Ok(values), Some(rule)) => s.set_shapes(&values, rule, name, location).map(|()| values),
+            (values, _) => values,
+        };
+        Some((s.id, values))
     });
     match recorded {
         None => D::Output::from_tensors(outs.into_iter().map(|t| Tensor::from_state(t, State::Eager))),
@@ -263,6 +275,110 @@ pub(crate) fn record<D: OpDef>(
             D::Output::from_tensors(
                 outs.iter().map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))),
             )
+        }
+    }
+}
+
+/// What an op's shape rule gave: the output shapes, or (no rule) whether an input is dynamic.
+pub(crate) enum RuleResult {
+    Shapes(Vec<tapir_graph::SymDims>),
+    Opaque,
+    Static,
+}
+
+/// The sizes of `t` in the active trace: symbolic where a dimension is dynamic.
+pub(crate) fn dims_of(t: &Tensor) -> tapir_graph::SymDims {
+    let traced = ACTIVE.with(|a| {
+        let a = a.borrow();
+        let s = a.as_ref()?;
+        match t.state {
+            State::Traced { trace, value } if trace == s.id && s.graph.contains(value.node) => {
+                Some(s.graph.dims(value))
+            }
+            _ => None,
+        }
+    });
+    traced.unwrap_or_else(|| t.size_unchecked().into_iter().map(tapir_graph::SymInt::from).collect())
+}
+
+/// Runs `op`'s shape rule on the inputs' sizes (a trace with dynamic dimensions).
+fn shape_rule<D: OpDef>(op: &D, inputs: &[&Tensor], location: SourceLocation) -> RuleResult {
+    let dims: Vec<tapir_graph::SymDims> = inputs.iter().map(|t| dims_of(t)).collect();
+    tapir_graph::sym::with_active(|t| t.set_current(Some((op.name(), location))));
+    let shapes = op.shape(&dims);
+    tapir_graph::sym::with_active(|t| t.set_current(None));
+    match shapes {
+        Some(s) => RuleResult::Shapes(s),
+        None if dims.iter().flatten().any(|d| !d.is_static()) => RuleResult::Opaque,
+        None => RuleResult::Static,
+    }
+}
+
+impl Session {
+    /// Records the symbolic shapes of an op's outputs from its rule, checking them against the
+    /// observed ones; an op without a rule whose input is dynamic gets sizes read at run time.
+    fn set_shapes(
+        &mut self,
+        values: &[ValueRef],
+        rule: RuleResult,
+        op: &'static str,
+        location: SourceLocation,
+    ) -> Result<(), CaptureError> {
+        match rule {
+            RuleResult::Static => Ok(()),
+            RuleResult::Opaque => {
+                let table_dims: Vec<(ValueRef, tapir_graph::SymDims)> = values
+                    .iter()
+                    .map(|v| {
+                        let shape = self.graph.meta(*v).shape.clone();
+                        let dims = tapir_graph::sym::with_active(|t| {
+                            shape
+                                .iter()
+                                .enumerate()
+                                .map(|(axis, &hint)| {
+                                    let atom = tapir_graph::sym::Atom::Dim {
+                                        node: v.node.index() as u32,
+                                        output: v.output,
+                                        axis: axis as u16,
+                                    };
+                                    t.sym(tapir_graph::sym::Poly::atom(atom), hint)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                        (*v, dims)
+                    })
+                    .collect();
+                for (v, d) in table_dims {
+                    self.graph.set_sym_shape(v, d);
+                }
+                Ok(())
+            }
+            RuleResult::Shapes(shapes) => {
+                if shapes.len() != values.len() {
+                    return Err(CaptureError::Op {
+                        op,
+                        location,
+                        message: format!("shape rule gave {} shapes for {} outputs", shapes.len(), values.len()),
+                    });
+                }
+                for (v, dims) in values.iter().zip(shapes) {
+                    let observed = self.graph.meta(*v).shape.clone();
+                    if tapir_graph::sym::hints(&dims) != observed {
+                        return Err(CaptureError::Op {
+                            op,
+                            location,
+                            message: format!(
+                                "internal: the op's shape rule gives {:?}, torch gave {:?}",
+                                tapir_graph::sym::hints(&dims),
+                                observed
+                            ),
+                        });
+                    }
+                    self.graph.set_sym_shape(*v, dims);
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::kind::{dtype_of, kind_of};
 use crate::session;
 use crate::CaptureError;
 use std::sync::Arc;
-use tapir_graph::{DType, SourceLocation, ValueRef};
+use tapir_graph::{DType, SourceLocation, SymInt, ValueRef};
 
 /// What a [`Tensor`] knows beyond its eager value.
 #[derive(Clone, Debug)]
@@ -74,14 +74,85 @@ impl Tensor {
         }
     }
 
-    /// Observed sizes (empty for a failed tensor). Sizes are static in a trace: code that uses
-    /// them is specialized to the example input's shape.
+    /// Observed sizes as plain integers (empty for a failed tensor): tch's `size`. Code that
+    /// builds shapes from them is specialized to the traced shape; in a trace with dynamic
+    /// dimensions, reading a dynamic size this way fails the trace (it would bake the size):
+    /// read sizes with [`Tensor::sym_size`] there.
+    #[track_caller]
     pub fn size(&self) -> Vec<i64> {
+        let size = self.size_unchecked();
+        if let State::Traced { .. } = self.state {
+            let dims = session::dims_of(self);
+            if dims.iter().any(|d| !d.is_static()) {
+                let location = SourceLocation::caller();
+                tapir_graph::sym::with_active(|t| {
+                    let which: Vec<String> = dims.iter().map(|d| t.sym_text(*d)).collect();
+                    t.errors.push(tapir_graph::sym::SymError {
+                        message: format!(
+                            "`size()` read the shape [{}] as plain integers, which bakes its dynamic sizes; read it with `sym_size()` (or `sym_size1..4`)",
+                            which.join(", ")
+                        ),
+                        location,
+                    });
+                });
+            }
+        }
+        size
+    }
+
+    /// The observed sizes without the dynamic-size check (for eager rules and internals).
+    pub(crate) fn size_unchecked(&self) -> Vec<i64> {
         if self.inner.defined() {
             self.inner.size()
         } else {
             vec![]
         }
+    }
+
+    /// The sizes as [`SymInt`]s: in a trace with dynamic dimensions, the dynamic ones are
+    /// expressions of the declared symbols (`batch`, `seq*4`) that ops compute in the exported
+    /// graph; everywhere else, the observed numbers. Empty for a failed tensor.
+    pub fn sym_size(&self) -> Vec<SymInt> {
+        session::dims_of(self).into_vec()
+    }
+
+    /// The sizes of a tensor of rank `N` as [`SymInt`]s.
+    #[track_caller]
+    fn sym_sizes_n<const N: usize>(&self, op: &'static str) -> Result<[SymInt; N], CaptureError> {
+        if let State::Failed(e) = &self.state {
+            return Err(CaptureError::Carried(e.clone()));
+        }
+        let size = self.sym_size();
+        let location = SourceLocation::caller();
+        <[SymInt; N]>::try_from(size.as_slice()).map_err(|_| CaptureError::Op {
+            op,
+            location,
+            message: format!("expected a tensor with {N} dimension(s), got shape {:?}", self.size_unchecked()),
+        })
+    }
+
+    /// [`Tensor::size1`] as a [`SymInt`].
+    #[track_caller]
+    pub fn sym_size1(&self) -> Result<SymInt, CaptureError> {
+        self.sym_sizes_n::<1>("sym_size1").map(|[a]| a)
+    }
+
+    /// [`Tensor::size2`] as [`SymInt`]s.
+    #[track_caller]
+    pub fn sym_size2(&self) -> Result<(SymInt, SymInt), CaptureError> {
+        self.sym_sizes_n::<2>("sym_size2").map(|[a, b]| (a, b))
+    }
+
+    /// [`Tensor::size3`] as [`SymInt`]s.
+    #[track_caller]
+    pub fn sym_size3(&self) -> Result<(SymInt, SymInt, SymInt), CaptureError> {
+        self.sym_sizes_n::<3>("sym_size3").map(|[a, b, c]| (a, b, c))
+    }
+
+    /// [`Tensor::size4`] as [`SymInt`]s.
+    #[track_caller]
+    pub fn sym_size4(&self) -> Result<(SymInt, SymInt, SymInt, SymInt), CaptureError> {
+        self.sym_sizes_n::<4>("sym_size4").map(|[a, b, c, d]| (a, b, c, d))
     }
 
     /// A tensor carrying `error`: every op on it carries the error on, and the active trace (if

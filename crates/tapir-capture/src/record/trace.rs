@@ -5,9 +5,11 @@ use crate::tensor::{State, Tensor};
 use crate::CaptureError;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tapir_graph::{Graph, GraphOutput, SourceLocation, TensorMeta};
+use tapir_graph::sym::{Atom, DimDecl, Poly};
+use tapir_graph::{Graph, GraphOutput, SourceLocation, SymDims, SymInt, SymTable, TensorMeta};
 
-/// What a traced closure may return: one tensor, a tuple, an array or a `Vec` of tensors.
+/// What a traced closure may return: one tensor, a tuple, an array or a `Vec` of tensors, or a
+/// `Result` of one of those.
 pub trait IntoOutputs {
     fn into_outputs(self) -> Vec<Tensor>;
 }
@@ -37,6 +39,17 @@ impl IntoOutputs for (Tensor, Tensor, Tensor) {
         vec![self.0, self.1, self.2]
     }
 }
+impl<R: IntoOutputs> IntoOutputs for Result<R, CaptureError> {
+    /// The outputs, or one tensor carrying the error (the trace fails with it): closures can
+    /// use `?` on fallible size reads (`let (b, t, c) = x.sym_size3()?;`).
+    fn into_outputs(self) -> Vec<Tensor> {
+        match self {
+            Ok(r) => r.into_outputs(),
+            Err(e) => vec![Tensor::from_error(e)],
+        }
+    }
+}
+
 impl IntoOutputs for (Tensor, Tensor, Tensor, Tensor) {
     fn into_outputs(self) -> Vec<Tensor> {
         vec![self.0, self.1, self.2, self.3]
@@ -55,9 +68,49 @@ pub struct Captured {
     pub unnamed_captures: Vec<(SourceLocation, TensorMeta)>,
 }
 
+/// A dynamic dimension: a symbol name, and the sizes the exported model accepts.
+///
+/// The same `Dim` (by name) on two inputs ties them: they must have the same size there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dim {
+    name: String,
+    min: i64,
+    max: Option<i64>,
+}
+
+impl Dim {
+    /// A dimension named `name` (the `dim_param` of the exported model's inputs), of any size
+    /// from 1 up.
+    pub fn new(name: impl Into<String>) -> Dim {
+        Dim { name: name.into(), min: 1, max: None }
+    }
+
+    /// Limits the sizes the model accepts to `min..=max` (checked by `Traced::check` and
+    /// replay, written in the model's metadata).
+    pub fn range(mut self, min: i64, max: i64) -> Dim {
+        self.min = min;
+        self.max = Some(max);
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A dimension declared dynamic: input name, axis, and its [`Dim`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamicDim {
+    pub input: String,
+    pub axis: usize,
+    pub dim: Dim,
+}
+
 /// How to run a trace: input and output names, names for captured tensors.
 #[derive(Debug, Default)]
 pub struct TraceSpec {
+    /// Dimensions of the inputs that stay dynamic in the exported model.
+    pub dynamic: Vec<DynamicDim>,
     pub input_names: Vec<String>,
     pub output_names: Vec<String>,
     /// Names for captured tensors, by identity (for example a VarStore's variables).
@@ -73,6 +126,7 @@ impl Clone for TraceSpec {
             output_names: self.output_names.clone(),
             constant_names: self.constant_names.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(),
             guard_policy: self.guard_policy,
+            dynamic: self.dynamic.clone(),
         }
     }
 }
@@ -83,7 +137,55 @@ struct EndOnDrop;
 impl Drop for EndOnDrop {
     fn drop(&mut self) {
         session::end();
+        tapir_graph::sym::uninstall();
     }
+}
+
+/// The declared dimensions as the trace knows them: one symbol per name, bound to the first
+/// input and axis that declares it, with the observed size.
+fn declare_dims(spec: &TraceSpec, inputs: &[&tch::Tensor], names: &[String]) -> Result<Vec<DimDecl>, CaptureError> {
+    let mut decls: Vec<DimDecl> = vec![];
+    for d in &spec.dynamic {
+        let bad = |message: String| CaptureError::BadDim { dim: d.dim.name.clone(), message };
+        if d.dim.name.is_empty() {
+            return Err(bad("the name is empty".into()));
+        }
+        let index = names
+            .iter()
+            .position(|n| *n == d.input)
+            .ok_or_else(|| bad(format!("no input is named `{}` (inputs: {})", d.input, names.join(", "))))?;
+        let size = inputs[index].size();
+        let hint = *size
+            .get(d.axis)
+            .ok_or_else(|| bad(format!("input `{}` has {} dimension(s), no axis {}", d.input, size.len(), d.axis)))?;
+        if hint < 2 {
+            return Err(bad(format!(
+                "input `{}` has size {hint} on axis {}: trace with a size of 2 or more, so that no op can broadcast or squeeze the dimension away",
+                d.input, d.axis
+            )));
+        }
+        if hint < d.dim.min || d.dim.max.is_some_and(|m| hint > m) {
+            return Err(bad(format!("the traced size {hint} is outside the declared range")));
+        }
+        match decls.iter().find(|e| e.name == d.dim.name) {
+            Some(e) if e.hint != hint => {
+                return Err(bad(format!(
+                    "input `{}` axis {} has size {hint}, but `{}` is {} on input {} axis {}: one dimension, two sizes",
+                    d.input, d.axis, e.name, e.hint, e.input, e.axis
+                )))
+            }
+            Some(_) => {}
+            None => decls.push(DimDecl {
+                name: d.dim.name.clone(),
+                min: d.dim.min,
+                max: d.dim.max,
+                hint,
+                input: index,
+                axis: d.axis,
+            }),
+        }
+    }
+    Ok(decls)
 }
 
 fn default_names(prefix: &str, n: usize, given: &[String]) -> Vec<String> {
@@ -137,18 +239,42 @@ pub fn trace_with<R: IntoOutputs>(
     check_names("input", &input_names, &[], location)?;
     let names: HashMap<CaptureKey, String> =
         spec.constant_names.iter().map(|(n, t)| (CaptureKey::of(t), n.clone())).collect();
+    let decls = declare_dims(spec, inputs, &input_names)?;
+    let dynamic = !decls.is_empty();
     let trace = session::begin(names, spec.guard_policy, location)?;
     let _end = EndOnDrop;
+    if dynamic {
+        tapir_graph::sym::install(SymTable::new(decls));
+        session::with_session(|s| s.dynamic = true);
+    }
     let mut traced_inputs = Vec::with_capacity(inputs.len());
     for (t, name) in inputs.iter().zip(&input_names) {
         let meta = session::meta_of(t, "input", location)?;
         let value = session::with_session(|s| s.graph.add_input(name.clone(), meta)).ok_or(CaptureError::EmptyTrace)?;
+        if dynamic {
+            let declared = |axis: usize| spec.dynamic.iter().find(|d| d.input == *name && d.axis == axis);
+            let dims: SymDims = tapir_graph::sym::with_active(|table| {
+                let symbol = |d: &DynamicDim| table.dims.iter().position(|e| e.name == d.dim.name);
+                let ids: Vec<Option<usize>> = (0..t.dim()).map(|axis| declared(axis).and_then(symbol)).collect();
+                t.size()
+                    .iter()
+                    .zip(ids)
+                    .map(|(&hint, id)| match id {
+                        Some(i) => table.sym(Poly::atom(Atom::Sym(i as u32)), hint),
+                        None => SymInt::from(hint),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+            session::with_session(|s| s.graph.set_sym_shape(value, dims));
+        }
         traced_inputs.push(Tensor::from_state(t.shallow_clone(), State::Traced { trace, value }));
     }
     // Tracing records inference: no autograd graph is built, and no gradient is touched.
     let run =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tch::no_grad(|| f(&traced_inputs).into_outputs())));
     let mut session = session::end().ok_or(CaptureError::EmptyTrace)?;
+    let syms = tapir_graph::sym::uninstall();
     let outputs = match run {
         Ok(outputs) => outputs,
         Err(panic) => match session.error.take() {
@@ -158,6 +284,9 @@ pub fn trace_with<R: IntoOutputs>(
     };
     if let Some(e) = session.error.take() {
         return Err(unwrap_arc(e));
+    }
+    if let Some(e) = syms.as_ref().and_then(|t| t.errors.first()) {
+        return Err(CaptureError::Dynamic { message: e.message.clone(), location: e.location });
     }
     if outputs.is_empty() {
         return Err(CaptureError::EmptyTrace);
@@ -173,6 +302,9 @@ pub fn trace_with<R: IntoOutputs>(
         graph_outputs.push(GraphOutput { value, name: name.clone() });
     }
     let mut graph = session.graph;
+    if let Some(syms) = syms {
+        graph.set_syms(syms);
+    }
     graph.set_outputs(graph_outputs);
     graph.prune_unreachable();
     Ok(Captured {
