@@ -289,3 +289,129 @@ fn unet_runs_at_any_batch_and_image_size() {
     let err = traced.replay(&[&images(1, 10, 12)]).unwrap_err().to_string();
     assert!(err.contains("height"), "{err}");
 }
+
+// What cannot stay dynamic is an error naming the place, or (when asked) a static dimension
+// with a recorded guard; never a silently baked size.
+
+fn batch_tracer() -> Tracer {
+    Tracer::new().dynamic_dim("input", 0, Dim::new("batch"))
+}
+
+#[test]
+fn a_plain_size_read_of_a_dynamic_dimension_is_an_error() {
+    let x = randn(&[2, 3]);
+    let err = batch_tracer().trace(|x| x[0].view([x[0].size()[0], 3]), &[&x]).unwrap_err().to_string();
+    assert!(err.contains("`size()` read the shape [batch, 3]") && err.contains("tests/dynamic.rs"), "{err}");
+    let err = batch_tracer().trace(|x| x[0].view([x[0].sym_size()[0].to_i64(), 3]), &[&x]).unwrap_err().to_string();
+    assert!(err.contains("the dynamic size `batch` (traced as 2) was read as a plain integer"), "{err}");
+}
+
+#[test]
+fn a_size_pinned_by_a_baked_constant_is_an_error() {
+    // The bias was made for the traced batch: adding it pins `batch` to 2.
+    let bias = randn(&[2, 3]);
+    let x = randn(&[2, 3]);
+    let err = batch_tracer().trace(|x| &x[0] + &Tensor::from(&bias), &[&x]).unwrap_err().to_string();
+    assert!(err.contains("holds only when dimension `batch` is 2") && err.contains("broadcast"), "{err}");
+}
+
+#[test]
+fn specialization_on_request_makes_the_dimension_static_with_a_guard() {
+    let bias = randn(&[2, 3]);
+    let x = randn(&[2, 3]);
+    let traced = batch_tracer().allow_specialization().trace(|x| &x[0] + &Tensor::from(&bias), &[&x]).unwrap();
+    assert!(traced.to_string().contains("f32[2,3] = add"), "{traced}");
+    let err = traced.replay(&[&randn(&[3, 3])]).unwrap_err().to_string();
+    assert!(err.contains("batch == 2"), "{err}");
+    let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("static at 2") && !text.contains("dim_param"), "{text}");
+    let y = tapir::testing::run_tract(&bytes, &[&x]).unwrap();
+    assert!(y[0].allclose(&(&x + &bias), 1e-6, 1e-6, false));
+}
+
+#[test]
+fn comparisons_on_sizes_are_guards_checked_at_other_sizes() {
+    let f = |x: &[Tensor]| -> Result<Tensor, CaptureError> {
+        let (_, t) = x[0].sym_size2()?;
+        Ok(if t > 4 { x[0].narrow(1, 0, 4) } else { x[0].shallow_clone() })
+    };
+    let x = randn(&[2, 6]);
+    let traced = Tracer::new().dynamic_dim("input", 1, Dim::new("seq")).trace(f, &[&x]).unwrap();
+    assert!(format!("{traced:?}").contains("guard seq > 4"), "{traced:?}");
+    assert_eq!(traced.replay(&[&randn(&[2, 9])]).unwrap()[0].size(), [2, 4]);
+    let err = traced.replay(&[&randn(&[2, 3])]).unwrap_err().to_string();
+    assert!(err.contains("guard `seq > 4` (comparison, tests/dynamic.rs"), "{err}");
+    let report = traced.check(f, &[vec![randn(&[2, 3])]], &tapir::CheckOptions::default());
+    assert!(report.to_string().contains("seq > 4"), "{report}");
+}
+
+#[test]
+fn a_lowering_that_would_bake_a_dynamic_size_is_refused_at_export() {
+    // flip lowers to a Gather with reversed indices of the traced length.
+    let x = randn(&[2, 5]);
+    let traced = Tracer::new().dynamic_dim("input", 1, Dim::new("seq")).trace(|x| x[0].flip([1]), &[&x]).unwrap();
+    let err = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("`flip`") && err.contains("reads the traced size of a dynamic dimension"), "{err}");
+}
+
+#[test]
+fn static_traces_carry_no_symbols() {
+    let x = randn(&[2, 3]);
+    let traced = Tracer::new().trace(|x| x[0].view([x[0].size()[0] * 3]).relu(), &[&x]).unwrap();
+    assert!(!traced.graph().is_dynamic());
+    assert_eq!(format!("{traced}").lines().next().unwrap(), "%0: f32[2,3] = input \"input\"");
+    // The sizes are plain numbers: `sym_size` and `size` agree.
+    let traced = Tracer::new().trace(|x| x[0].view((x[0].sym_size()[0] * 3,)), &[&x]).unwrap();
+    assert!(!traced.graph().is_dynamic());
+}
+
+// The example models of `tapir demo`, with dynamic batch (and time for the attention block,
+// whose mask input shares it).
+
+#[test]
+fn example_models_run_at_any_batch() {
+    use tapir_cli::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
+    tch::manual_seed(14);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = mlp(&vs);
+    let f = |x: &[Tensor]| model(&x[0]);
+    let traced = Tracer::new().parameters(&vs).dynamic_batch().trace(f, &[&randn(&[4, 32])]).unwrap();
+    let sets: Vec<Vec<tch::Tensor>> = [4, 1, 3, 9].iter().map(|&b| vec![randn(&[b, 32])]).collect();
+    check_dynamic("dynamic/example_mlp", &traced, f, &sets, None);
+
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let cnn = SmallCnn::new(vs.root(), 10);
+    let f = |x: &[Tensor]| cnn.forward(&x[0]);
+    let traced = Tracer::new().parameters(&vs).dynamic_batch().trace(f, &[&randn(&[2, 3, 16, 16])]).unwrap();
+    let sets: Vec<Vec<tch::Tensor>> = [2, 1, 3, 5].iter().map(|&b| vec![randn(&[b, 3, 16, 16])]).collect();
+    check_dynamic(
+        "dynamic/example_cnn",
+        &traced,
+        f,
+        &sets,
+        Some(tapir_conformance::Tolerance { atol: 1e-4, rtol: 1e-4 }),
+    );
+
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let block = AttentionBlock::new(vs.root() / "block", 32, 4);
+    let f = |x: &[Tensor]| block.forward(&x[0], &x[1]);
+    let traced = Tracer::new()
+        .parameters(&vs)
+        .input_names(["x", "mask"])
+        .dynamic_dim("x", 0, Dim::new("batch"))
+        .dynamic_dim("x", 1, Dim::new("time"))
+        .dynamic_dim("mask", 2, Dim::new("time"))
+        .dynamic_dim("mask", 3, Dim::new("time"))
+        .trace(f, &[&randn(&[2, 6, 32]), &causal_mask(6)])
+        .unwrap();
+    let sets: Vec<Vec<tch::Tensor>> =
+        [(2, 6), (1, 6), (3, 1), (2, 11)].iter().map(|&(b, t)| vec![randn(&[b, t, 32]), causal_mask(t)]).collect();
+    check_dynamic(
+        "dynamic/example_attention",
+        &traced,
+        f,
+        &sets,
+        Some(tapir_conformance::Tolerance { atol: 1e-4, rtol: 1e-4 }),
+    );
+}

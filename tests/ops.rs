@@ -11,6 +11,10 @@ use tch::{Device, Kind};
 
 type Program = Box<dyn Fn(&[Tensor]) -> Vec<Tensor>>;
 
+/// libtorch's random generator is one per process: tests that draw from it (rows build random
+/// inputs and weights; the dynamic table reseeds to redraw a row's weights) take turns.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Row {
     name: &'static str,
     inputs: Vec<tch::Tensor>,
@@ -770,6 +774,7 @@ fn supported_ops_markdown(forms: &Forms) -> String {
 
 #[test]
 fn op_table() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let mut failures = vec![];
     let mut forms = Forms::new();
     for (i, row) in rows().into_iter().enumerate() {
@@ -816,6 +821,7 @@ fn op_table() {
 
 #[test]
 fn catalog_covers_every_recorded_op() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     // Every op a row records must be listed in the catalog (and so in docs/supported-ops.md).
     let names: std::collections::HashSet<&str> = tapir::catalog().map(|d| d.name).collect();
     for (i, row) in rows().into_iter().enumerate() {
@@ -840,4 +846,155 @@ fn onnx_schema_table_is_current() {
         have == out.stdout,
         "crates/tapir-onnx/src/schemas.rs is stale: run scripts/gen_onnx_schemas.py crates/tapir-onnx/src/schemas.rs"
     );
+}
+
+/// Resizes `t`'s leading dimension to `n`: its first rows, or its rows repeated (values stay in
+/// the row's domain: indices stay valid indices, masks masks).
+fn resize_leading(t: &tch::Tensor, n: i64) -> tch::Tensor {
+    let have = t.size()[0];
+    if n <= have {
+        return t.narrow(0, 0, n);
+    }
+    let reps = (n + have - 1) / have;
+    let tiles: Vec<tch::Tensor> = (0..reps).map(|_| t.shallow_clone()).collect();
+    tch::Tensor::cat(&tiles, 0).narrow(0, 0, n)
+}
+
+/// Every row again with a dynamic leading dimension on input 0 and each input of the same
+/// leading size (one symbol; a size of 2 or more), checked at sizes 1 and one more than
+/// traced in replay and tract against eager. A row whose op cannot keep the dimension dynamic
+/// must say so with a trace or export error (never a wrong result); `docs/dynamic-ops.md`
+/// lists the outcome of each row.
+#[test]
+fn op_table_dynamic() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lines = vec![];
+    let mut failures = vec![];
+    for (i, row) in rows().into_iter().enumerate() {
+        if row.expect_export_error.is_some() {
+            continue;
+        }
+        tch::manual_seed(i as i64);
+        let n = row.inputs.len();
+        let name_of = |k: usize| if n == 1 { "input".to_owned() } else { format!("input_{k}") };
+        // The leading dimension of input 0 (the data), and of each input of that leading size.
+        let lead = |t: &tch::Tensor| (t.dim() >= 1 && t.size()[0] >= 2).then(|| t.size()[0]);
+        let first = row.inputs.first().and_then(lead);
+        let leading: Vec<Option<i64>> = row.inputs.iter().map(|t| lead(t).filter(|s| Some(*s) == first)).collect();
+        if leading.iter().all(Option::is_none) {
+            lines.push((row.name, "—".to_owned()));
+            continue;
+        }
+        let mut tracer = Tracer::new();
+        for (k, s) in leading.iter().enumerate() {
+            if let Some(s) = s {
+                tracer = tracer.dynamic_dim(name_of(k), 0, tapir::Dim::new(format!("n{s}")));
+            }
+        }
+        let inputs: Vec<&tch::Tensor> = row.inputs.iter().collect();
+        // Rows may draw random weights inside the program: every run draws the same ones.
+        let program = |x: &[Tensor]| {
+            tch::manual_seed(1000 + i as i64);
+            (row.program)(x)
+        };
+        let traced = match tracer.trace(program, &inputs) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = e.to_string();
+                if !e.contains("dynamic") {
+                    failures.push(format!("{}: dynamic trace failed: {e}", row.name));
+                }
+                lines.push((row.name, format!("static: {}", first_clause(&e))));
+                continue;
+            }
+        };
+        let mut sizes: Vec<i64> = leading.iter().flatten().copied().collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut sets = vec![];
+        for s in &sizes {
+            for new in [1, s + 1] {
+                let set: Vec<tch::Tensor> = row
+                    .inputs
+                    .iter()
+                    .zip(&leading)
+                    .map(|(t, l)| if *l == Some(*s) { resize_leading(t, new) } else { t.shallow_clone() })
+                    .collect();
+                sets.push(set);
+            }
+        }
+        let mut checked = 0;
+        let mut outcome = None;
+        for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
+            let tol = row.tol.unwrap_or(Tolerance { atol: 1e-4, rtol: 1e-4 });
+            let opts = tapir::CheckOptions { atol: tol.atol, rtol: tol.rtol, tract: true, opset };
+            let report = traced.check(program, &sets, &opts);
+            // Sets the op itself refuses (inputs whose sizes it ties), that break a size guard,
+            // or whose values take another branch (a value guard, reported as such): no claim.
+            let skipped: std::collections::BTreeSet<usize> = report
+                .divergences
+                .iter()
+                .filter_map(|d| match d {
+                    tapir::Divergence::Failed { input_set, runtime: "eager" | "dynamic shapes", .. }
+                    | tapir::Divergence::Guard { input_set, .. } => Some(*input_set),
+                    _ => None,
+                })
+                .collect();
+            for d in &report.divergences {
+                match d {
+                    tapir::Divergence::Failed { runtime: "export", message, .. } if message.contains("dynamic") => {
+                        outcome = Some(format!("static: {}", first_clause(message)));
+                    }
+                    tapir::Divergence::Failed { input_set, .. }
+                    | tapir::Divergence::Guard { input_set, .. }
+                    | tapir::Divergence::Output { input_set, .. }
+                    | tapir::Divergence::OutputShape { input_set, .. }
+                    | tapir::Divergence::Structure { input_set, .. }
+                        if skipped.contains(input_set) => {}
+                    other => failures.push(format!("{} @ opset {opset}: {other}\n{traced}", row.name)),
+                }
+            }
+            checked = sets.len() - skipped.len();
+        }
+        let outcome = outcome.unwrap_or_else(|| match checked {
+            0 => "traced dynamic; not checked (the row's other inputs fix the size)".to_owned(),
+            k => format!("dynamic (checked at {k} of {} sizes)", sets.len()),
+        });
+        lines.push((row.name, outcome));
+    }
+    assert!(failures.is_empty(), "{} dynamic rows failed:\n{}", failures.len(), failures.join("\n\n"));
+    let mut want = String::from(
+        "# Ops with dynamic leading dimensions\n\n\
+         Generated by the `op_table_dynamic` test (`tests/ops.rs`; rerun it with `TAPIR_BLESS=1` to\n\
+         rewrite this file). Each row of the op table is traced again with a dynamic leading\n\
+         dimension on input 0 and every input of the same leading size (when it is 2 or more),\n\
+         exported, and run at sizes 1 and\n\
+         one more than traced in replay and tract (opsets 13 and 28) against eager. `dynamic (checked\n\
+         at k of n sizes)`: the sizes the op itself accepts all matched; `static`: the trace or the\n\
+         export refused to keep the dimension dynamic, with the reason; `—`: input 0 has no leading\n\
+         dimension of 2 or more.\n\n| row | leading dimension |\n| --- | --- |\n",
+    );
+    for (name, outcome) in &lines {
+        want += &format!("| `{name}` | {} |\n", outcome.replace('|', "\\|"));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dynamic-ops.md");
+    if std::env::var_os("TAPIR_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/dynamic-ops.md is stale: rerun the op_table_dynamic test with TAPIR_BLESS=1");
+}
+
+/// The first clause of an error message, without source locations (which move with edits).
+fn first_clause(e: &str) -> String {
+    let e = e.lines().next().unwrap_or_default();
+    let e = match e.find(" (at ") {
+        Some(i) => &e[..i],
+        None => e,
+    };
+    let e = match e.find(" at tests/") {
+        Some(i) => &e[..i],
+        None => e,
+    };
+    e.chars().take(160).collect()
 }

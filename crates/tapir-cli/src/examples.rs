@@ -96,17 +96,19 @@ impl AttentionBlock {
 
     /// `x`: `[batch, time, dim]`; `mask`: broadcastable to `[batch, heads, time, time]`, 1 = attend.
     pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Tensor {
-        let (b, t, d) = {
-            let s = x.size();
-            (s[0], s[1], s[2])
+        let (b, t, d) = match x.sym_size3() {
+            Ok(s) => s,
+            Err(e) => return Tensor::from_error(e),
         };
+        // The model dimension is static (the weights fix it); batch and time may be dynamic.
+        let d = d.as_static().unwrap_or_else(|| d.to_i64());
         let hd = d / self.heads;
         let h = x.layer_norm([d], Some(&self.norm_w), Some(&self.norm_b), 1e-5, false);
-        let qkv = self.qkv.forward(&h).reshape([b, t, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
+        let qkv = self.qkv.forward(&h).reshape((b, t, 3, self.heads, hd)).permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
         let scores = q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt();
         let scores = scores.masked_fill(&mask.eq(0), f64::NEG_INFINITY);
-        let attn = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape([b, t, d]);
+        let attn = scores.softmax(-1, None).matmul(&v).transpose(1, 2).reshape((b, t, d));
         let x = x + &self.out.forward(&attn);
         let ff = self.ff2.forward(&self.ff1.forward(&x).gelu("none"));
         &x + &ff

@@ -106,9 +106,15 @@ struct ZooArgs {
     /// Safetensors file with the model's state_dict (PyTorch names).
     #[arg(long, value_name = "W.safetensors")]
     weights: Option<PathBuf>,
-    /// Batch size of the traced input.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
-    batch: i64,
+    /// Batch size of the traced input (default 2 when the batch is dynamic, 1 with --static).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    batch: Option<i64>,
+    /// Bake the traced shapes into the model (by default the batch dimension is dynamic).
+    #[arg(long = "static", conflicts_with = "dynamic")]
+    static_shapes: bool,
+    /// Also make this dimension dynamic: `seq` (the sequence length of encoder and lstm).
+    #[arg(long, value_name = "DIM", value_parser = ["seq"])]
+    dynamic: Vec<String>,
 }
 
 /// The parsed command line, as the commands read it.
@@ -118,15 +124,25 @@ struct Args {
     model: Option<String>,
     weights: Option<PathBuf>,
     batch: i64,
+    /// Dynamic dimensions: (axis, name) of the input; empty for a static export.
+    dynamic: Vec<(usize, &'static str)>,
 }
 
 impl Args {
     fn new(out: PathBuf, opset: i64) -> Self {
-        Args { out, opset, model: None, weights: None, batch: 1 }
+        Args { out, opset, model: None, weights: None, batch: 1, dynamic: vec![] }
     }
 
     fn zoo(model: String, zoo: ZooArgs, out: PathBuf, opset: i64) -> Self {
-        Args { out, opset, model: Some(model), weights: zoo.weights, batch: zoo.batch }
+        let mut dynamic = vec![];
+        if !zoo.static_shapes {
+            dynamic.push((0, "batch"));
+            if zoo.dynamic.iter().any(|d| d == "seq") {
+                dynamic.push((1, "seq"));
+            }
+        }
+        let batch = zoo.batch.unwrap_or(if dynamic.is_empty() { 1 } else { 2 });
+        Args { out, opset, model: Some(model), weights: zoo.weights, batch, dynamic }
     }
 }
 
@@ -155,11 +171,11 @@ fn save_and_report(
     println!("== {name}: {} ({size} bytes, opset {opset})", path.display());
     for n in g.inputs() {
         if let NodeKind::Input { name } = &g.node(*n).kind {
-            println!("   input  {name}: {}", g.node(*n).outputs[0]);
+            println!("   input  {name}: {}", g.type_text(tapir::internals::graph::ValueRef { node: *n, output: 0 }));
         }
     }
     for o in g.outputs() {
-        println!("   output {}: {}", o.name, g.meta(o.value));
+        println!("   output {}: {}", o.name, g.type_text(o.value));
     }
     let hist: Vec<String> = g.op_histogram().iter().map(|(op, n)| format!("{op} x{n}")).collect();
     println!("   ops    {}", hist.join(", "));
@@ -207,8 +223,9 @@ fn demo(args: &Args) -> Result<(), String> {
     }
 }
 
-/// Builds zoo model `args.model`, loads its weights if given, and traces it in eval mode.
-fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor), String> {
+/// Builds zoo model `args.model`, loads its weights if given, and traces it in eval mode, with
+/// `args.dynamic`'s dimensions dynamic. Returns the trace, its input and the model.
+fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor, tapir_zoo::ZooModel), String> {
     let name = args.model.as_deref().unwrap_or_default();
     let mut vs = VarStore::new(Device::Cpu);
     let model = tapir_zoo::build(name, &vs)
@@ -220,23 +237,55 @@ fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor), String> {
     let input = model
         .example_input(args.batch)
         .map_err(|e| format!("cannot create an input of batch size {} for {name}: {}", args.batch, tch_message(&e)))?;
-    let traced = Tracer::new()
-        .parameters(&vs)
-        .trace(|x| model.module.forward_t(&x[0], false), &[&input])
-        .map_err(|e| e.to_string())?;
-    Ok((traced, input))
+    if args.dynamic.iter().any(|(axis, _)| *axis >= input.dim()) || (args.dynamic.len() > 1 && input.dim() != 3) {
+        return Err(format!("`{name}` has no sequence dimension: --dynamic seq is for encoder and lstm"));
+    }
+    let mut tracer = Tracer::new().parameters(&vs);
+    for (axis, dim) in &args.dynamic {
+        tracer = tracer.dynamic_dim("input", *axis, tapir::Dim::new(*dim));
+    }
+    let traced = tracer.trace(|x| model.module.forward_t(&x[0], false), &[&input]).map_err(|e| e.to_string())?;
+    Ok((traced, input, model))
+}
+
+/// Inputs at other sizes of the dynamic dimensions, cut from and tiled out of `input`: size 1
+/// and one more than traced, for each dynamic axis.
+fn other_sizes(input: &tch::Tensor, dynamic: &[(usize, &'static str)]) -> Result<Vec<Vec<tch::Tensor>>, String> {
+    let mut sets = vec![];
+    for (axis, _) in dynamic {
+        let axis = *axis as i64;
+        let one = input.f_narrow(axis, 0, 1).map_err(|e| tch_message(&e))?;
+        let more = tch::Tensor::f_cat(&[input, &one], axis).map_err(|e| tch_message(&e))?;
+        sets.push(vec![one]);
+        sets.push(vec![more]);
+    }
+    Ok(sets)
 }
 
 fn export(args: &Args) -> Result<(), String> {
-    let (traced, input) = trace_zoo(args)?;
+    let (traced, input, model) = trace_zoo(args)?;
     let name = args.model.as_deref().unwrap_or_default();
+    if !args.dynamic.is_empty() {
+        // The dynamic model is checked at other sizes (eager, replay and tract) before writing.
+        let sets = other_sizes(&input, &args.dynamic)?;
+        // The tolerance of the check before saving: 1e-4 of the output's scale.
+        let scale = traced.eager_outputs().iter().map(|t| t.abs().max().double_value(&[])).fold(1.0f64, f64::max);
+        let opts = tapir::CheckOptions { atol: 1e-4 * scale, rtol: 1e-4, tract: true, opset: args.opset };
+        let report = traced.check(|x| model.module.forward_t(&x[0], false), &sets, &opts);
+        if !report.is_ok() {
+            return Err(format!(
+                "{name}: the dynamic model fails at other sizes: {}",
+                report.to_string().trim_end().replace('\n', " ")
+            ));
+        }
+    }
     save_and_report(name, &traced, &[&input], &args.out, args.opset)
 }
 
 /// Writes the traced graph's picture (.svg, laid out by layout-rs) or DOT text (any other
 /// extension), to a temporary file renamed into place.
 fn graph(args: &Args) -> Result<(), String> {
-    let (traced, _) = trace_zoo(args)?;
+    let (traced, _, _) = trace_zoo(args)?;
     let dot = traced.to_dot();
     let svg = args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     let content = if svg { render_svg(&dot)? } else { dot };

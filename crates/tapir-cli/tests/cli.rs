@@ -88,6 +88,37 @@ fn graph_draws_a_picture_or_writes_dot() {
 }
 
 #[test]
+fn export_is_dynamic_in_the_batch_unless_static() {
+    let inspect = |model: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tapir"))
+            .args(["inspect", model.to_str().unwrap()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let model = temp("static.onnx");
+    let (code, stderr) = tapir(&["export", "mlp", "--static", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(inspect(&model).contains("input  input: f32[1,784]"));
+    let model = temp("seq.onnx");
+    let (code, stderr) = tapir(&["export", "lstm", "--dynamic", "seq", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = inspect(&model);
+    assert!(
+        text.contains("input  input: f32[batch,seq,64]") && text.contains("output output: f32[batch,10]"),
+        "{text}"
+    );
+    // A model without a sequence dimension: a one-line error, nothing written.
+    let model = temp("mlp_seq.onnx");
+    let (code, stderr) = tapir(&["export", "mlp", "--dynamic", "seq", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no sequence dimension"), "{stderr}");
+    assert!(!model.exists());
+    let (code, _) = tapir(&["export", "mlp", "--static", "--dynamic", "seq", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 2, "--static and --dynamic conflict");
+}
+
+#[test]
 fn inspect_reads_a_model_file() {
     let model = temp("inspect.onnx");
     let (code, stderr) = tapir(&["export", "mlp", "--out", model.to_str().unwrap()]);
@@ -100,8 +131,8 @@ fn inspect_reads_a_model_file() {
     let text = String::from_utf8_lossy(&out.stdout);
     for want in [
         "opset: ai.onnx 20",
-        "input  input: f32[1,784]",
-        "output output: f32[1,10]",
+        "input  input: f32[batch,784]",
+        "output output: f32[batch,10]",
         "Gemm x3",
         "parameters: 669706 in 6 initializers",
     ] {

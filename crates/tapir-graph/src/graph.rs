@@ -307,6 +307,18 @@ impl Graph {
         }
     }
 
+    /// `v`'s type as text: `f32[batch,seq,64]` (dynamic sizes by their expressions).
+    pub fn type_text(&self, v: ValueRef) -> String {
+        let m = self.meta(v);
+        match self.sym_shapes.get(&v) {
+            Some(dims) => {
+                let dims: Vec<String> = dims.iter().map(|d| self.syms.sym_text(*d)).collect();
+                format!("{}[{}]", m.dtype, dims.join(","))
+            }
+            None => m.to_string(),
+        }
+    }
+
     /// Records the symbolic shape of `v` (kept only when a dimension is dynamic).
     pub fn set_sym_shape(&mut self, v: ValueRef, dims: SymDims) {
         if dims.iter().any(|d| !d.is_static()) {
@@ -350,15 +362,9 @@ impl fmt::Display for GraphDisplay<'_> {
                 .outputs
                 .iter()
                 .enumerate()
-                .map(|(k, m)| {
+                .map(|(k, _)| {
                     let v = ValueRef { node: *n, output: k as u16 };
-                    match g.sym_shapes.get(&v) {
-                        Some(dims) => {
-                            let dims: Vec<String> = dims.iter().map(|d| g.syms.sym_text(*d)).collect();
-                            format!("{}: {}[{}]", value_name(v), m.dtype, dims.join(","))
-                        }
-                        None => format!("{}: {m}", value_name(v)),
-                    }
+                    format!("{}: {}", value_name(v), g.type_text(v))
                 })
                 .collect();
             write!(f, "{} = ", lhs.join(", "))?;

@@ -183,6 +183,28 @@ impl Poly {
         Poly::atom(Atom::Mod(Box::new(self.clone()), Box::new(o.clone())))
     }
 
+    /// The polynomial with each symbol `f` gives a value for replaced by that value.
+    pub fn substitute(&self, f: &dyn Fn(u32) -> Option<i64>) -> Poly {
+        let mut out = Poly::default();
+        for (m, c) in &self.terms {
+            let mut term = Poly::constant(*c);
+            for a in m {
+                let factor = match a {
+                    Atom::Sym(i) => match f(*i) {
+                        Some(v) => Poly::constant(v),
+                        None => Poly::atom(a.clone()),
+                    },
+                    Atom::Div(x, y) => x.substitute(f).div(&y.substitute(f)),
+                    Atom::Mod(x, y) => x.substitute(f).rem(&y.substitute(f)),
+                    Atom::Dim { .. } => Poly::atom(a.clone()),
+                };
+                term = term.mul(&factor);
+            }
+            out = out.add(&term);
+        }
+        out
+    }
+
     /// The value, given each atom's (`None` when an atom has none).
     pub fn eval(&self, atom: &mut dyn FnMut(&Atom) -> Option<i64>) -> Option<i64> {
         let mut sum = 0i64;
@@ -314,6 +336,8 @@ pub struct DimDecl {
     /// Where the graph reads it: (input index, axis) of the first input that declares it.
     pub input: usize,
     pub axis: usize,
+    /// Why the trace made it static (see [`SymTable::specialize`]), if it did.
+    pub specialized: Option<String>,
 }
 
 /// How a guard relates its expression to zero.
@@ -383,6 +407,9 @@ pub struct SymTable {
     pub errors: Vec<SymError>,
     /// The op being recorded, for guards that an op's shape rule needs.
     pub(crate) current: Option<(&'static str, SourceLocation)>,
+    /// Whether a dimension the traced code needs at its traced size becomes static (with a
+    /// guard) instead of failing the trace.
+    pub specialize: bool,
     generation: u32,
 }
 
@@ -408,12 +435,61 @@ impl SymTable {
         !self.dims.is_empty()
     }
 
-    /// The expression of `s`; `None` for a static size or one of another trace.
+    /// The expression of `s`; `None` for a static size (one that became static when its
+    /// dimensions were specialized included) or one of another trace.
     pub fn expr(&self, s: SymInt) -> Option<&Poly> {
         if s.expr == 0 || s.generation != self.generation {
             return None;
         }
-        self.exprs.get(s.expr as usize)
+        self.exprs.get(s.expr as usize).filter(|p| p.as_constant().is_none())
+    }
+
+    /// Makes every symbol of `p` static at its traced size, or (without
+    /// [`SymTable::specialize`]) records why the trace cannot: `message` at `location`.
+    pub fn specialize_or_fail(&mut self, p: &Poly, message: String, location: SourceLocation) {
+        let mut atoms = vec![];
+        p.atoms(&mut atoms);
+        let symbols: Vec<u32> =
+            atoms.iter().filter_map(|a| if let Atom::Sym(i) = a { Some(*i) } else { None }).collect();
+        if !self.specialize || symbols.is_empty() {
+            self.errors.push(SymError { message, location });
+            return;
+        }
+        for i in symbols {
+            let Some(d) = self.dims.get_mut(i as usize) else { continue };
+            if d.specialized.is_none() {
+                d.specialized = Some(format!("{message} (at {location})"));
+                let hint = d.hint;
+                let guard = SizeGuard {
+                    lhs: Poly::atom(Atom::Sym(i)),
+                    rel: Rel::Eq,
+                    rhs: Poly::constant(hint),
+                    what: "specialized".into(),
+                    location,
+                };
+                self.guards.push(guard);
+            }
+        }
+    }
+
+    /// Replaces each specialized symbol by its traced size in every expression (the trace
+    /// ends): sizes of those dimensions are static from then on.
+    pub fn finish_specialization(&mut self) {
+        let values: Vec<Option<i64>> = self.dims.iter().map(|d| d.specialized.as_ref().map(|_| d.hint)).collect();
+        if values.iter().all(Option::is_none) {
+            return;
+        }
+        let f = |i: u32| values.get(i as usize).copied().flatten();
+        for p in &mut self.exprs {
+            *p = p.substitute(&f);
+        }
+        for g in &mut self.guards {
+            if g.what != "specialized" {
+                g.lhs = g.lhs.substitute(&f);
+                g.rhs = g.rhs.substitute(&f);
+            }
+        }
+        self.guards.retain(|g| g.what == "specialized" || g.lhs.sub(&g.rhs).as_constant().is_none());
     }
 
     /// `s` as a polynomial (a constant for a static size).
@@ -522,17 +598,16 @@ impl SymTable {
         };
         let guard = SizeGuard { lhs, rel, rhs, what, location };
         if rel == Rel::Eq {
-            if let Some(s) = guard.lhs.sub(&guard.rhs).single_linear_symbol() {
+            let diff = guard.lhs.sub(&guard.rhs);
+            if let Some(s) = diff.single_linear_symbol() {
                 let name = self.dims.get(s as usize).map_or("?", |d| d.name.as_str()).to_owned();
                 let hint = self.dims.get(s as usize).map_or(0, |d| d.hint);
-                self.errors.push(SymError {
-                    message: format!(
-                        "`{}` ({}) holds only when dimension `{name}` is {hint}: the dynamic dimension would be baked",
-                        self.guard_text(&guard),
-                        guard.what
-                    ),
-                    location,
-                });
+                let message = format!(
+                    "`{}` ({}) holds only when dimension `{name}` is {hint}: the dynamic dimension would be baked",
+                    self.guard_text(&guard),
+                    guard.what
+                );
+                self.specialize_or_fail(&diff, message, location);
             }
         }
         if !self.guards.contains(&guard) {
@@ -673,7 +748,7 @@ impl SymInt {
                         t.text(&p),
                         self.hint
                     );
-                    t.errors.push(SymError { message, location });
+                    t.specialize_or_fail(&p, message, location);
                 }
             });
         }
@@ -922,7 +997,15 @@ mod tests {
     use super::*;
 
     fn table() -> SymTable {
-        let d = |name: &str, hint| DimDecl { name: name.into(), min: 1, max: None, hint, input: 0, axis: 0 };
+        let d = |name: &str, hint| DimDecl {
+            name: name.into(),
+            min: 1,
+            max: None,
+            hint,
+            input: 0,
+            axis: 0,
+            specialized: None,
+        };
         SymTable::new(vec![d("batch", 2), d("seq", 16)])
     }
 

@@ -829,10 +829,11 @@ fn lower_impl<'g>(
     let syms = graph.syms();
     for d in &syms.dims {
         let max = d.max.map_or("inf".to_owned(), |m| m.to_string());
-        metadata_props.push(StringStringEntryProto {
-            key: Some(format!("tapir.dim.{}", d.name)),
-            value: Some(format!("input {} axis {}, {}..={max}, traced at {}", d.input, d.axis, d.min, d.hint)),
-        });
+        let value = match &d.specialized {
+            None => format!("input {} axis {}, {}..={max}, traced at {}", d.input, d.axis, d.min, d.hint),
+            Some(why) => format!("input {} axis {}, static at {}: {why}", d.input, d.axis, d.hint),
+        };
+        metadata_props.push(StringStringEntryProto { key: Some(format!("tapir.dim.{}", d.name)), value: Some(value) });
     }
     for (i, g) in syms.guards.iter().enumerate() {
         metadata_props.push(StringStringEntryProto {

@@ -216,15 +216,21 @@ impl Traced {
             }
             let now = match trace_with(&inputs, &spec, &f) {
                 Ok(now) => now,
-                // A dynamic dimension at size 1 cannot be traced (broadcasting could hide it),
-                // but the model runs there: compare with plain eager execution.
+                // A dynamic dimension at size 1 cannot be traced dynamic (broadcasting could hide
+                // it), but the model runs there: a static trace gives eager's outputs and the
+                // values its guards read.
                 Err(CaptureError::BadDim { .. }) if self.graph().is_dynamic() => {
-                    let eager = run_eager(&f, &inputs);
-                    match eager {
-                        Ok(outputs) => {
-                            compare_runtimes(self, i, &names, &inputs, &outputs, onnx.as_ref(), opts, d);
+                    let mut static_spec = spec.clone();
+                    static_spec.dynamic.clear();
+                    match trace_with(&inputs, &static_spec, &f) {
+                        Ok(now) => {
+                            value_guards(self, i, &now, d);
+                            compare_runtimes(self, i, &names, &inputs, &now.outputs, onnx.as_ref(), opts, d);
                         }
-                        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "eager", message }),
+                        Err(_) => match run_eager(&f, &inputs) {
+                            Ok(outputs) => compare_runtimes(self, i, &names, &inputs, &outputs, onnx.as_ref(), opts, d),
+                            Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "eager", message }),
+                        },
                     }
                     continue;
                 }
@@ -233,17 +239,7 @@ impl Traced {
                     continue;
                 }
             };
-            for (t, n) in self.graph().guards().iter().zip(now.graph.guards()) {
-                if t.location == n.location && t.read == n.read && t.observed != n.observed {
-                    d.push(Divergence::Guard {
-                        input_set: i,
-                        location: t.location,
-                        read: t.read,
-                        traced: t.observed.clone(),
-                        observed: n.observed.clone(),
-                    });
-                }
-            }
+            value_guards(self, i, &now, d);
             let now_program = program_lines(&now.graph);
             let guards_differ = self.graph().guards().len() != now.graph.guards().len()
                 || self
@@ -259,6 +255,21 @@ impl Traced {
             compare_runtimes(self, i, &names, &inputs, &now.outputs, onnx.as_ref(), opts, d);
         }
         report
+    }
+}
+
+/// A divergence for each guard (a value read) that observed another value in `now`.
+fn value_guards(traced: &Traced, i: usize, now: &tapir_capture::Captured, d: &mut Vec<Divergence>) {
+    for (t, n) in traced.graph().guards().iter().zip(now.graph.guards()) {
+        if t.location == n.location && t.read == n.read && t.observed != n.observed {
+            d.push(Divergence::Guard {
+                input_set: i,
+                location: t.location,
+                read: t.read,
+                traced: t.observed.clone(),
+                observed: n.observed.clone(),
+            });
+        }
     }
 }
 

@@ -49,6 +49,11 @@ pub mod op {
 /// (`op.as_any().downcast_ref::<tapir::ops::gelu::Gelu>()`) and graph passes.
 pub use tapir_capture::ops;
 
+/// Dynamic shapes: declaring dimensions, what stays symbolic, size guards, the errors
+/// (`docs/dynamic-shapes.md`; its examples run as doctests).
+#[doc = include_str!("../../../docs/dynamic-shapes.md")]
+pub mod dynamic_shapes {}
+
 /// Re-exports of the layers beneath the facade, for tools and tests.
 pub mod internals {
     pub use tapir_capture as capture;

@@ -157,6 +157,16 @@ impl Tracer {
         self
     }
 
+    /// Lets the trace make a dynamic dimension static where the traced code needs it at its
+    /// traced size (a `size()` read, a comparison that pins it), recording the guard
+    /// `dim == size` (in `Traced::guards`-style metadata and checked by replay and
+    /// `Traced::check`), instead of failing the trace. The dimension's `tapir.dim.*` metadata
+    /// says why.
+    pub fn allow_specialization(mut self) -> Self {
+        self.spec.specialize = true;
+        self
+    }
+
     /// Makes axis 0 of every input the dynamic dimension `batch` (one symbol for all inputs).
     pub fn dynamic_batch(mut self) -> Self {
         self.batch = Some(Dim::new("batch"));

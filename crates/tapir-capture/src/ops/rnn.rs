@@ -54,6 +54,44 @@ impl Rnn {
             1
         }
     }
+
+    /// Checks every operand's shape before libtorch sees it: libtorch's RNN kernels trust the
+    /// weights' shapes, and mismatched ones can corrupt memory instead of failing.
+    fn check_shapes(&self, x: &tch::Tensor, hx: &[&tch::Tensor], params: &[&tch::Tensor]) -> Result<(), tch::TchError> {
+        let bad = |what: String| Err(tch::TchError::Shape(what));
+        let (h, d) = (self.hidden, self.dirs());
+        let gates = match self.kind {
+            RnnKind::Lstm => 4,
+            RnnKind::Gru => 3,
+        };
+        let xs = x.size();
+        if xs.len() != 3 {
+            return bad(format!("{} input must be 3-D, got {xs:?}", self.name()));
+        }
+        let batch = if self.batch_first { xs[0] } else { xs[1] };
+        for (k, s) in hx.iter().enumerate() {
+            let want = [self.num_layers * d, batch, h];
+            if s.size() != want {
+                return bad(format!("{} state {k} must be {want:?}, got {:?}", self.name(), s.size()));
+            }
+        }
+        if params.len() as i64 != self.num_layers * d * 4 {
+            return bad(format!("{} takes {} parameters, got {}", self.name(), self.num_layers * d * 4, params.len()));
+        }
+        for (i, p) in params.iter().enumerate() {
+            let layer = i as i64 / (4 * d);
+            let input = if layer == 0 { xs[2] } else { d * h };
+            let want: Vec<i64> = match i % 4 {
+                0 => vec![gates * h, input],
+                1 => vec![gates * h, h],
+                _ => vec![gates * h],
+            };
+            if p.size() != want {
+                return bad(format!("{} parameter {i} must be {want:?}, got {:?}", self.name(), p.size()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reorders the gate blocks (each `hidden` rows) of a PyTorch weight or bias into ONNX order.
@@ -107,6 +145,7 @@ impl OpDef for Rnn {
     fn eager(&self, t: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, tch::TchError> {
         let states = self.states();
         let (x, hx, params) = (t[0], &t[1..1 + states], &t[1 + states..]);
+        self.check_shapes(x, hx, params)?;
         let (layers, bi, bf, p, train) = (self.num_layers, self.bidirectional, self.batch_first, self.dropout, self.train);
         match self.kind {
             RnnKind::Lstm => {

@@ -47,11 +47,15 @@ impl OpDef for Squeeze {
 pub(super) const DOCS: &[OpDoc] = &[OpDoc { name: "squeeze", methods: "`squeeze`, `squeeze_dim`, `squeeze_dims`" }];
 
 impl Tensor {
-    /// Removes every dimension of size 1.
+    /// Removes every dimension of size 1. A dynamic dimension is kept, with the guard that it
+    /// is not 1 (at 1, torch would remove it).
     #[track_caller]
     pub fn squeeze(&self) -> Tensor {
-        let size = self.size_unchecked();
-        record(Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize] == 1).collect() }, &[self])
+        let size = self.sym_size();
+        for d in size.iter().filter(|d| !d.is_static()) {
+            let _ = *d != 1;
+        }
+        record(Squeeze { axes: (0..size.len() as i64).filter(|d| size[*d as usize].hint() == 1).collect() }, &[self])
     }
 
     /// Removes dimension `dim` if it has size 1.
@@ -60,9 +64,11 @@ impl Tensor {
         self.squeeze_dims([dim])
     }
 
-    /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`).
+    /// Removes each of the dimensions `dims` that has size 1 (tch's `squeeze_dims`); a dynamic
+    /// one is kept, with the guard that it is not 1.
     #[track_caller]
     pub fn squeeze_dims(&self, dims: impl IntList) -> Tensor {
+        let sym = self.sym_size();
         let size = self.size_unchecked();
         // A 0-d tensor takes dims 0 and -1, as in torch.
         let rank = size.len().max(1) as i64;
@@ -72,6 +78,9 @@ impl Tensor {
                 return bad_argument("squeeze", format!("dimension {d} is out of range for a {}-d tensor", size.len()));
             }
             let d = if d < 0 { d + rank } else { d };
+            if let Some(s) = sym.get(d as usize).filter(|s| !s.is_static()) {
+                let _ = *s != 1;
+            }
             if size.get(d as usize) == Some(&1) {
                 axes.push(d);
             }

@@ -44,10 +44,22 @@ pub fn dim_sizes(graph: &Graph, inputs: &[&tch::Tensor]) -> Result<Vec<i64>, Cap
             });
             match symbol {
                 None if g != w => {
+                    let specialized =
+                        table.dims.iter().find(|d| d.input == index && d.axis == axis && d.specialized.is_some());
+                    if let Some(d) = specialized {
+                        return Err(bad(format!(
+                            "dimension `{}` is {g}, but the trace made it static at {} (guard `{} == {}`): {}",
+                            d.name,
+                            d.hint,
+                            d.name,
+                            d.hint,
+                            d.specialized.as_deref().unwrap_or_default()
+                        )));
+                    }
                     return Err(bad(format!(
                         "expected {want}, got {:?}{got:?}: axis {axis} is static (only declared dynamic dimensions may change)",
                         t.kind()
-                    )))
+                    )));
                 }
                 None => {}
                 Some(i) => match dims[i] {

@@ -87,13 +87,14 @@ impl Tensor {
                 let location = SourceLocation::caller();
                 tapir_graph::sym::with_active(|t| {
                     let which: Vec<String> = dims.iter().map(|d| t.sym_text(*d)).collect();
-                    t.errors.push(tapir_graph::sym::SymError {
-                        message: format!(
-                            "`size()` read the shape [{}] as plain integers, which bakes its dynamic sizes; read it with `sym_size()` (or `sym_size1..4`)",
-                            which.join(", ")
-                        ),
-                        location,
-                    });
+                    let message = format!(
+                        "`size()` read the shape [{}] as plain integers, which bakes its dynamic sizes; read it with `sym_size()` (or `sym_size1..4`)",
+                        which.join(", ")
+                    );
+                    for d in dims.iter().filter(|d| !d.is_static()) {
+                        let p = t.poly(*d);
+                        t.specialize_or_fail(&p, message.clone(), location);
+                    }
                 });
             }
         }

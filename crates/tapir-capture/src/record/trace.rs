@@ -111,6 +111,9 @@ pub struct DynamicDim {
 pub struct TraceSpec {
     /// Dimensions of the inputs that stay dynamic in the exported model.
     pub dynamic: Vec<DynamicDim>,
+    /// A dynamic dimension the traced code needs at its traced size becomes static, with a
+    /// recorded guard, instead of failing the trace.
+    pub specialize: bool,
     pub input_names: Vec<String>,
     pub output_names: Vec<String>,
     /// Names for captured tensors, by identity (for example a VarStore's variables).
@@ -127,6 +130,7 @@ impl Clone for TraceSpec {
             constant_names: self.constant_names.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(),
             guard_policy: self.guard_policy,
             dynamic: self.dynamic.clone(),
+            specialize: self.specialize,
         }
     }
 }
@@ -182,6 +186,7 @@ fn declare_dims(spec: &TraceSpec, inputs: &[&tch::Tensor], names: &[String]) -> 
                 hint,
                 input: index,
                 axis: d.axis,
+                specialized: None,
             }),
         }
     }
@@ -244,7 +249,9 @@ pub fn trace_with<R: IntoOutputs>(
     let trace = session::begin(names, spec.guard_policy, location)?;
     let _end = EndOnDrop;
     if dynamic {
-        tapir_graph::sym::install(SymTable::new(decls));
+        let mut table = SymTable::new(decls);
+        table.specialize = spec.specialize;
+        tapir_graph::sym::install(table);
         session::with_session(|s| s.dynamic = true);
     }
     let mut traced_inputs = Vec::with_capacity(inputs.len());
@@ -302,7 +309,8 @@ pub fn trace_with<R: IntoOutputs>(
         graph_outputs.push(GraphOutput { value, name: name.clone() });
     }
     let mut graph = session.graph;
-    if let Some(syms) = syms {
+    if let Some(mut syms) = syms {
+        syms.finish_specialization();
         graph.set_syms(syms);
     }
     graph.set_outputs(graph_outputs);
