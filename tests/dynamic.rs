@@ -415,3 +415,37 @@ fn example_models_run_at_any_batch() {
         Some(tapir_conformance::Tolerance { atol: 1e-4, rtol: 1e-4 }),
     );
 }
+
+/// The original UNet's way to join an upsampled map with its skip at any image size: pad the
+/// upsampled map by the size difference, computed from both sizes.
+#[test]
+fn padding_computed_from_sizes_runs_at_odd_sizes() {
+    tch::manual_seed(15);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let conv = Conv2D::new(vs.root() / "conv", 6, 3, 3, ConvConfig { padding: 1, ..Default::default() });
+    let f = |x: &[Tensor]| -> Result<Tensor, CaptureError> {
+        let skip = &x[0];
+        let down = skip.max_pool2d([2], [2], [0], [1], false);
+        let (_, _, h, w) = down.sym_size4()?;
+        let up = down.upsample_nearest2d((h * 2, w * 2), 2.0, 2.0);
+        let (_, _, sh, sw) = skip.sym_size4()?;
+        let (dh, dw) = (sh - h * 2, sw - w * 2);
+        let up = up.pad((dw / 2, dw - dw / 2, dh / 2, dh - dh / 2), "constant", None);
+        Ok(conv.forward(&Tensor::cat(&[skip.shallow_clone(), up], 1)))
+    };
+    let images = |h, w| randn(&[1, 3, h, w]);
+    let traced = Tracer::new()
+        .parameters(&vs)
+        .dynamic_dim("input", 2, Dim::new("height"))
+        .dynamic_dim("input", 3, Dim::new("width"))
+        .trace(f, &[&images(9, 8)])
+        .unwrap();
+    let sets = vec![vec![images(9, 8)], vec![images(2, 3)], vec![images(7, 7)], vec![images(16, 21)]];
+    check_dynamic(
+        "dynamic/pad_from_sizes",
+        &traced,
+        f,
+        &sets,
+        Some(tapir_conformance::Tolerance { atol: 1e-4, rtol: 1e-4 }),
+    );
+}

@@ -856,7 +856,10 @@ fn resize_leading(t: &tch::Tensor, n: i64) -> tch::Tensor {
         return t.narrow(0, 0, n);
     }
     let reps = (n + have - 1) / have;
-    let tiles: Vec<tch::Tensor> = (0..reps).map(|_| t.shallow_clone()).collect();
+    // Repeated float rows are shifted a little, so that no two rows tie (a sort's order among
+    // equal values is the runtime's choice).
+    let shifted = |k: i64| if t.is_floating_point() && k > 0 { t + 0.01 * k as f64 } else { t.shallow_clone() };
+    let tiles: Vec<tch::Tensor> = (0..reps).map(shifted).collect();
     tch::Tensor::cat(&tiles, 0).narrow(0, 0, n)
 }
 

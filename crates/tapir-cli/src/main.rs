@@ -237,7 +237,7 @@ fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor, tapir_zoo::ZooModel), 
     let input = model
         .example_input(args.batch)
         .map_err(|e| format!("cannot create an input of batch size {} for {name}: {}", args.batch, tch_message(&e)))?;
-    if args.dynamic.iter().any(|(axis, _)| *axis >= input.dim()) || (args.dynamic.len() > 1 && input.dim() != 3) {
+    if args.dynamic.iter().any(|(_, dim)| *dim == "seq") && !matches!(name, "encoder" | "lstm") {
         return Err(format!("`{name}` has no sequence dimension: --dynamic seq is for encoder and lstm"));
     }
     let mut tracer = Tracer::new().parameters(&vs);

@@ -6,7 +6,7 @@
 //! then all ends, first axis first), the constant value as an input of the tensor's dtype,
 //! `mode` constant / reflect / edge, and `wrap` for circular (opset 19+; refused below).
 
-use super::{SymDims, bad_argument, lowering, Dims, IntList, OpDef, OpDoc};
+use super::{bad_argument, lowering, IntList, OpDef, OpDoc, SymDims, SymInt};
 use crate::define::record;
 use crate::tensor::{Scalar, Tensor};
 use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
@@ -35,7 +35,9 @@ impl PadMode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pad {
     /// torch's order: (begin, end) pairs from the last dimension backwards.
-    pub pad: Dims,
+    /// Sizes, so a padding computed from dynamic sizes (a UNet's skip alignment) stays
+    /// computed in the graph.
+    pub pad: SymDims,
     pub mode: PadMode,
     /// The fill of constant mode.
     pub value: Scalar,
@@ -48,7 +50,7 @@ impl OpDef for Pad {
         let n = out.len();
         for (i, pair) in self.pad.chunks(2).enumerate() {
             let d = n.checked_sub(1 + i)?;
-            out[d] = out[d] + pair[0] + pair.get(1).copied().unwrap_or(0);
+            out[d] = out[d] + pair[0] + pair.get(1).copied().unwrap_or(SymInt::from(0));
         }
         Some(vec![out])
     }
@@ -59,18 +61,20 @@ impl OpDef for Pad {
         format!("pad={:?}, mode={}, value={}", self.pad, self.mode.torch(), self.value)
     }
     fn eager(&self, t: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        let pad = tapir_graph::sym::values(&self.pad);
+        let pad = pad.as_slice();
         match self.mode {
             PadMode::Constant => match self.value {
-                Scalar::Float(v) => t[0].f_pad(self.pad.as_slice(), "constant", v),
-                v if v.as_f64() == 0.0 => t[0].f_constant_pad_nd(self.pad.as_slice()),
+                Scalar::Float(v) => t[0].f_pad(pad, "constant", v),
+                v if v.as_f64() == 0.0 => t[0].f_constant_pad_nd(pad),
                 // An integer fill, exact: pad with 0, then put the value where the pad mask is.
                 v => {
-                    let padded = t[0].f_constant_pad_nd(self.pad.as_slice())?;
-                    let inside = t[0].f_ones_like()?.f_to_kind(tch::Kind::Bool)?.f_constant_pad_nd(self.pad.as_slice())?;
+                    let padded = t[0].f_constant_pad_nd(pad)?;
+                    let inside = t[0].f_ones_like()?.f_to_kind(tch::Kind::Bool)?.f_constant_pad_nd(pad)?;
                     padded.f_where_scalarother(&inside, v.to_tch_scalar())
                 }
             },
-            mode => t[0].f_pad(self.pad.as_slice(), mode.torch(), None),
+            mode => t[0].f_pad(pad, mode.torch(), None),
         }
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
@@ -85,17 +89,18 @@ impl OpDef for Pad {
                 return Err(LowerError::new("pad", cx.opset(), "circular padding needs Pad's wrap mode (opset 19)"))
             }
         };
-        let (mut begins, mut ends) = (vec![0; rank], vec![0; rank]);
+        let zero = SymInt::from(0);
+        let (mut begins, mut ends) = (vec![zero; rank], vec![zero; rank]);
         for (k, pair) in self.pad.chunks(2).enumerate() {
             let axis = rank - 1 - k;
             begins[axis] = pair[0];
-            ends[axis] = pair.get(1).copied().unwrap_or(0);
+            ends[axis] = pair.get(1).copied().unwrap_or(zero);
         }
         begins.extend(ends);
         // Bools pad as uint8 (not every runtime pads bools).
         let compute = if meta.dtype == DType::Bool { DType::U8 } else { meta.dtype };
         let x = emit::input_as(cx, 0, compute);
-        let pads = cx.const_i64s(&begins);
+        let pads = cx.dims_tensor(&begins);
         let mut ins = vec![x, pads];
         if self.mode == PadMode::Constant {
             let value = if meta.dtype == DType::Bool {
@@ -128,13 +133,13 @@ impl Tensor {
             other => return bad_argument("pad", format!("unknown padding mode {other:?}")),
         };
         let value = Scalar::Float(value.into().unwrap_or(0.0));
-        record(Pad { pad: pad.to_dims(), mode, value }, &[self])
+        record(Pad { pad: pad.to_sym_dims(), mode, value }, &[self])
     }
 
     /// Constant padding with `value` (a Rust number, kept exact for integer tensors).
     #[track_caller]
     pub fn constant_pad_nd(&self, pad: impl IntList, value: impl Into<Scalar>) -> Tensor {
-        record(Pad { pad: pad.to_dims(), mode: PadMode::Constant, value: value.into() }, &[self])
+        record(Pad { pad: pad.to_sym_dims(), mode: PadMode::Constant, value: value.into() }, &[self])
     }
 
     /// Zero padding of the last dimension: `[left, right]`.
@@ -152,24 +157,24 @@ impl Tensor {
     /// Reflection padding of the last dimension: `[left, right]`.
     #[track_caller]
     pub fn reflection_pad1d(&self, padding: impl IntList) -> Tensor {
-        record(Pad { pad: padding.to_dims(), mode: PadMode::Reflect, value: Scalar::Int(0) }, &[self])
+        record(Pad { pad: padding.to_sym_dims(), mode: PadMode::Reflect, value: Scalar::Int(0) }, &[self])
     }
 
     /// Reflection padding of the last two dimensions: `[left, right, top, bottom]`.
     #[track_caller]
     pub fn reflection_pad2d(&self, padding: impl IntList) -> Tensor {
-        record(Pad { pad: padding.to_dims(), mode: PadMode::Reflect, value: Scalar::Int(0) }, &[self])
+        record(Pad { pad: padding.to_sym_dims(), mode: PadMode::Reflect, value: Scalar::Int(0) }, &[self])
     }
 
     /// Edge padding of the last dimension: `[left, right]`.
     #[track_caller]
     pub fn replication_pad1d(&self, padding: impl IntList) -> Tensor {
-        record(Pad { pad: padding.to_dims(), mode: PadMode::Replicate, value: Scalar::Int(0) }, &[self])
+        record(Pad { pad: padding.to_sym_dims(), mode: PadMode::Replicate, value: Scalar::Int(0) }, &[self])
     }
 
     /// Edge padding of the last two dimensions: `[left, right, top, bottom]`.
     #[track_caller]
     pub fn replication_pad2d(&self, padding: impl IntList) -> Tensor {
-        record(Pad { pad: padding.to_dims(), mode: PadMode::Replicate, value: Scalar::Int(0) }, &[self])
+        record(Pad { pad: padding.to_sym_dims(), mode: PadMode::Replicate, value: Scalar::Int(0) }, &[self])
     }
 }

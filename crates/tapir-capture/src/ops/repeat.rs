@@ -36,11 +36,11 @@ impl OpDef for Repeat {
     }
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let mut x = cx.input(0);
-        let shape = cx.input_meta(0).shape.clone();
+        let shape = cx.input_dims(0);
         if self.repeats.len() > shape.len() {
-            let mut padded = vec![1; self.repeats.len() - shape.len()];
+            let mut padded = vec![SymInt::from(1); self.repeats.len() - shape.len()];
             padded.extend_from_slice(&shape);
-            x = emit::reshape(cx, x, &padded);
+            x = emit::reshape_dims(cx, x, &padded);
         }
         let r = cx.const_i64s(&self.repeats);
         emit::one(cx.node("Tile", &[x, r], vec![]))

@@ -70,9 +70,10 @@ impl OpDef for Sort {
     fn lower(&self, cx: &mut dyn Emit) -> Result<Outputs, LowerError> {
         let dtype = cx.input_meta(0).dtype;
         let compute = if dtype == DType::Bool { DType::U8 } else { dtype };
+        // A full sort takes the whole axis: its length, computed where it is dynamic.
         let k = match self.kind {
-            SortKind::TopK { k } => k,
-            _ => cx.input_meta(0).shape.get(self.dim as usize).copied().unwrap_or(1),
+            SortKind::TopK { k } => SymInt::from(k),
+            _ => cx.input_dims(0).get(self.dim as usize).copied().unwrap_or(SymInt::from(1)),
         };
         let kind = self.kind;
         let attrs = vec![
@@ -82,7 +83,7 @@ impl OpDef for Sort {
         ];
         emit::rank0_as_rank1(cx, |cx, x| {
             let x = emit::cast(cx, x, dtype, compute);
-            let k = cx.const_i64s(&[k]);
+            let k = cx.dims_tensor(&[k]);
             let outs = cx.node_n("TopK", &[x, k], attrs, 2);
             if kind == SortKind::ArgSort {
                 return Ok(smallvec![outs[1]]);
