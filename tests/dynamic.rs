@@ -449,3 +449,49 @@ fn padding_computed_from_sizes_runs_at_odd_sizes() {
         Some(tapir_conformance::Tolerance { atol: 1e-4, rtol: 1e-4 }),
     );
 }
+
+/// FNV-1a, 64 bits: a stable fingerprint of a file's bytes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Static exports do not change with dynamic-shape support: the zoo, with deterministic weights
+/// and inputs, exported at three opsets, must match `tests/data/static_exports.txt` byte for byte
+/// (fingerprints written when dynamic shapes landed, after checking them against the exports of
+/// the commit before; rerun with `TAPIR_BLESS=1` only for a deliberate change of the static
+/// export).
+#[test]
+fn static_exports_are_byte_identical() {
+    let mut lines = vec![];
+    for name in ["mlp", "resnet18", "encoder", "lstm"] {
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let model = tapir_zoo::build(name, &vs).unwrap();
+        let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| {
+            for (k, (_, v)) in vars.iter_mut().enumerate() {
+                let n = v.numel() as i64;
+                // Multiples of 1/512 in (-0.2, 0.2): exact in every float type, on every machine.
+                let values = ((tch::Tensor::arange(n, (Kind::Int64, Device::Cpu)) * 37 + k as i64).remainder(201)
+                    - 100)
+                    .to_kind(Kind::Float)
+                    / 512.0;
+                v.copy_(&values.reshape(v.size()).to_kind(v.kind()));
+            }
+        });
+        // The input's values do not reach the file (no branch reads them).
+        let input = model.example_input(2).unwrap();
+        let traced = Tracer::new().parameters(&vs).trace(|x| model.module.forward_t(&x[0], false), &[&input]).unwrap();
+        for opset in [13, 20, 28] {
+            let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::with_opset(opset)).unwrap();
+            lines.push(format!("{name} opset{opset} {} bytes fnv1a {:016x}", bytes.len(), fnv1a(&bytes)));
+        }
+    }
+    let want = lines.join("\n") + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/static_exports.txt");
+    if std::env::var_os("TAPIR_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(have, want, "static exports changed (see the test's comment)");
+}
