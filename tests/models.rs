@@ -34,12 +34,19 @@ fn small_cnn_exports() {
         .trace(|x| cnn.forward(&x[0]), &[&x])
         .unwrap();
     assert!(traced.unnamed_captures().is_empty());
-    let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
+    let as_lowered = tapir::ExportOptions { optimize: tapir::Optimizations::none(), ..Default::default() };
+    let bytes = traced.to_onnx_bytes(&as_lowered).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(
         text.contains("block1.conv.weight") && text.contains("block2.bn.running_var"),
         "initializers carry VarStore paths"
     );
+    // Optimized (the default), each BatchNormalization is folded into its Conv, whose new
+    // weight and bias are named after what they replace.
+    let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("BatchNormalization") && !text.contains("running_var"), "batch norms folded");
+    assert!(text.contains("block1.conv.weight.bn_folded") && text.contains("block1.bn.bias.bn_folded"));
     check("models/small_cnn", &traced, &[&x], all_opsets(), Some(Tolerance { atol: 1e-4, rtol: 1e-4 }));
 }
 
@@ -57,4 +64,56 @@ fn attention_block_exports() {
         .trace(|i| block.forward(&i[0], &i[1]), &[&x, &mask])
         .unwrap();
     check("models/attention", &traced, &[&x, &mask], all_opsets(), Some(Tolerance { atol: 1e-4, rtol: 1e-4 }));
+}
+
+/// Each graph optimization, on and off, on zoo models: the optimized model gives the same outputs
+/// in tract (and, saved for `tests/check_models.py`, in ONNX Runtime) with fewer nodes.
+#[test]
+fn optimizations_keep_outputs_and_shrink_graphs() {
+    use prost::Message;
+    use tapir::Optimizations;
+    let nodes = |bytes: &[u8]| {
+        let m = tapir::internals::onnx::proto::ModelProto::decode(bytes).unwrap();
+        let g = m.graph.unwrap();
+        (g.node.len(), g.node.iter().filter(|n| n.op_type.as_deref() == Some("BatchNormalization")).count())
+    };
+    let cases: [(&str, tch::Tensor); 3] = [
+        ("resnet18", tch::Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu))),
+        ("encoder", tch::Tensor::randint(1000, [2, 16], (Kind::Int64, Device::Cpu))),
+        ("lstm", tch::Tensor::randn([2, 9, 64], (Kind::Float, Device::Cpu))),
+    ];
+    for (name, x) in cases {
+        tch::manual_seed(5);
+        let vs = VarStore::new(Device::Cpu);
+        let model = tapir_zoo::build(name, &vs).unwrap();
+        let traced = Tracer::new().parameters(&vs).trace(|x| model.module.forward_t(&x[0], false), &[&x]).unwrap();
+        let mut counts = vec![];
+        for (label, optimize) in [
+            ("none", Optimizations::none()),
+            ("constants", Optimizations { fold_constants: true, fold_batch_norm: false }),
+            ("batch_norm", Optimizations { fold_constants: false, fold_batch_norm: true }),
+            ("all", Optimizations::default()),
+        ] {
+            let options = tapir::ExportOptions { optimize, ..Default::default() };
+            let bytes = traced.to_onnx_bytes(&options).unwrap();
+            let got = tapir::testing::run_tract(&bytes, &[&x]).unwrap();
+            let eager = &traced.eager_outputs()[0];
+            let scale = eager.abs().max().double_value(&[]).max(1.0);
+            let err = (&got[0] - eager).abs().max().double_value(&[]);
+            assert!(err <= 1e-4 * scale, "{name} with {label}: max error {err} (scale {scale})");
+            tapir_conformance::save_for_python(
+                &format!("optimize/{name}_{label}"),
+                options.opset,
+                &bytes,
+                &[&x],
+                traced.eager_outputs(),
+                Tolerance { atol: 1e-4 * scale, rtol: 1e-4 },
+            );
+            counts.push(nodes(&bytes));
+        }
+        let (none, all) = (counts[0], counts[3]);
+        assert!(all.0 < none.0, "{name}: {} nodes optimized, {} as lowered", all.0, none.0);
+        assert_eq!(all.1, 0, "{name}: a BatchNormalization was left");
+        println!("{name}: {} nodes as lowered, {} optimized ({counts:?})", none.0, all.0);
+    }
 }

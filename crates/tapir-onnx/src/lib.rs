@@ -7,6 +7,7 @@
 //!   never through an intermediate protobuf buffer; files are written to a temporary name and
 //!   renamed.
 
+mod fold;
 pub mod lower;
 mod options;
 #[rustfmt::skip]
@@ -20,6 +21,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
 }
 
+pub use fold::Optimizations;
 pub use lower::{lower, Lowered};
 pub use options::{
     ir_version_for_opset, ExportOptions, ExternalData, LoweringFn, Lowerings, EXTERNAL_DATA_MIN_BYTES, MAX_OPSET,

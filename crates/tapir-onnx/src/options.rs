@@ -93,6 +93,9 @@ pub struct ExportOptions {
     pub external_data: ExternalData,
     /// Lowerings replacing built-in ones for this export (see [`ExportOptions::lower_with`]).
     pub lowerings: Lowerings,
+    /// Graph optimizations applied to the lowered model (constant folding, BatchNormalization
+    /// folding); all on by default, [`crate::Optimizations::none`] for the model as lowered.
+    pub optimize: crate::Optimizations,
 }
 
 /// Where a saved model's weights go. A protobuf message cannot exceed 2 GiB, so a larger model
@@ -131,6 +134,7 @@ impl Default for ExportOptions {
             metadata: Vec::new(),
             external_data: ExternalData::Auto,
             lowerings: Lowerings::default(),
+            optimize: crate::Optimizations::default(),
         }
     }
 }

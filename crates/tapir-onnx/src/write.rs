@@ -175,7 +175,9 @@ impl Lowered {
 /// Lowers `graph` and returns the encoded model. Weights are always inline here: a model over
 /// 2 GiB is [`ExportError::TooLarge`] (save it to a file to get external data).
 pub fn to_bytes(graph: &Graph, options: &ExportOptions) -> Result<Vec<u8>, ExportError> {
-    let lowered = lower(graph, options)?;
+    let mut lowered = lower(graph, options)?;
+    crate::fold::optimize(&mut lowered, &options.optimize)
+        .map_err(|source| ExportError::Io { path: "<memory>".to_owned(), source })?;
     let len = lowered.encoded_len();
     if len > PROTOBUF_LIMIT {
         return Err(ExportError::TooLarge { bytes: len as u64 });
@@ -257,6 +259,7 @@ pub fn save(graph: &Graph, path: impl AsRef<Path>, options: &ExportOptions) -> R
     let path = path.as_ref();
     let mut lowered = lower(graph, options)?;
     let io_err = |source| ExportError::Io { path: path.display().to_string(), source };
+    crate::fold::optimize(&mut lowered, &options.optimize).map_err(io_err)?;
     let target = resolve_links(path).map_err(io_err)?;
     let special = match fs::metadata(&target) {
         Ok(m) if m.is_dir() => return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"))),

@@ -32,7 +32,7 @@ pub use tapir_capture::{
     GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
 pub use tapir_graph::{DType, Graph, Guard, SourceLocation, SymInt, TensorMeta};
-pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, MAX_OPSET, MIN_OPSET};
+pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, Optimizations, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 
 /// Defining an op: its attributes, eager rule and ONNX lowering in one type (see
