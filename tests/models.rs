@@ -75,7 +75,8 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
     let nodes = |bytes: &[u8]| {
         let m = tapir::internals::onnx::proto::ModelProto::decode(bytes).unwrap();
         let g = m.graph.unwrap();
-        (g.node.len(), g.node.iter().filter(|n| n.op_type.as_deref() == Some("BatchNormalization")).count())
+        let bn = g.node.iter().filter(|n| n.op_type.as_deref() == Some("BatchNormalization")).count();
+        (g.node.len(), bn, g.initializer.len())
     };
     let cases: [(&str, tch::Tensor); 3] = [
         ("resnet18", tch::Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu))),
@@ -90,8 +91,9 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
         let mut counts = vec![];
         for (label, optimize) in [
             ("none", Optimizations::none()),
-            ("constants", Optimizations { fold_constants: true, fold_batch_norm: false }),
-            ("batch_norm", Optimizations { fold_constants: false, fold_batch_norm: true }),
+            ("constants", Optimizations { fold_constants: true, ..Optimizations::none() }),
+            ("batch_norm", Optimizations { fold_batch_norm: true, ..Optimizations::none() }),
+            ("dedup", Optimizations { dedup_constants: true, ..Optimizations::none() }),
             ("all", Optimizations::default()),
         ] {
             let options = tapir::ExportOptions { optimize, ..Default::default() };
@@ -111,9 +113,13 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
             );
             counts.push(nodes(&bytes));
         }
-        let (none, all) = (counts[0], counts[3]);
+        let (none, all) = (counts[0], counts[4]);
         assert!(all.0 < none.0, "{name}: {} nodes optimized, {} as lowered", all.0, none.0);
         assert_eq!(all.1, 0, "{name}: a BatchNormalization was left");
-        println!("{name}: {} nodes as lowered, {} optimized ({counts:?})", none.0, all.0);
+        assert!(all.2 < none.2, "{name}: {} initializers optimized, {} as lowered", all.2, none.2);
+        println!(
+            "{name}: {} nodes / {} initializers as lowered, {} / {} optimized ({counts:?})",
+            none.0, none.2, all.0, all.2
+        );
     }
 }

@@ -7,6 +7,8 @@
 //!   `BatchNormalization` (float32 or float64 initializers) takes the normalization into its
 //!   weight and bias, as PyTorch's exporters do: `W' = W * s`, `b' = (b - mean) * s + beta` with
 //!   `s = scale / sqrt(var + eps)`.
+//! - **Equal literals stored once**: small owned constants (the scalars, axes and shapes ops
+//!   emit) with the same type, dims and bytes become one initializer.
 //! - Initializers no node reads any more are dropped.
 //!
 //! Contract: the optimized model computes the same values as the unoptimized one, up to float
@@ -24,20 +26,26 @@ pub struct Optimizations {
     pub fold_constants: bool,
     /// Fold inference BatchNormalization into the Conv before it.
     pub fold_batch_norm: bool,
+    /// Store equal small constants (the literals ops emit: scalars, axes, shapes) once.
+    pub dedup_constants: bool,
 }
 
 impl Default for Optimizations {
     fn default() -> Self {
-        Optimizations { fold_constants: true, fold_batch_norm: true }
+        Optimizations { fold_constants: true, fold_batch_norm: true, dedup_constants: true }
     }
 }
 
 impl Optimizations {
     /// No optimization: the model as the ops lowered it.
     pub fn none() -> Self {
-        Optimizations { fold_constants: false, fold_batch_norm: false }
+        Optimizations { fold_constants: false, fold_batch_norm: false, dedup_constants: false }
     }
 }
+
+/// Literals up to this size are deduplicated (weights are captured tensors, deduplicated by
+/// identity at trace time, and never read for this).
+const DEDUP_MAX_BYTES: usize = 4096;
 
 /// ONNX `TensorProto.DataType` element sizes for the types tapir writes.
 fn elem_size(data_type: i32) -> Option<usize> {
@@ -227,7 +235,7 @@ fn load(
 // The loops index nodes while pushing initializers into the same model.
 #[allow(clippy::needless_range_loop)]
 pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::Result<()> {
-    if !opts.fold_constants && !opts.fold_batch_norm {
+    if !opts.fold_constants && !opts.fold_batch_norm && !opts.dedup_constants {
         return Ok(());
     }
     let graph_outputs: HashSet<String> = lowered.graph.output.iter().filter_map(|o| o.name.clone()).collect();
@@ -308,6 +316,9 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
         k += 1;
         !removed[k - 1]
     });
+    if opts.dedup_constants {
+        dedup(lowered, &graph_outputs);
+    }
     // Drop the initializers no node reads and no output returns.
     let used: HashSet<&str> = lowered
         .graph
@@ -322,6 +333,35 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     lowered.op_nodes.clear();
     lowered.op_locations.clear();
     Ok(())
+}
+
+/// Makes every node read the first of equal small literal initializers (same type, dims and
+/// bytes); the others are then unused and dropped.
+fn dedup(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
+    let mut first: HashMap<(i32, Vec<i64>, &[u8]), String> = HashMap::new();
+    let mut same_as: HashMap<String, String> = HashMap::new();
+    for (h, d) in &lowered.initializers {
+        let (InitData::Bytes(bytes), Some(name)) = (d, &h.name) else { continue };
+        if bytes.len() > DEDUP_MAX_BYTES || graph_outputs.contains(name) {
+            continue;
+        }
+        let key = (h.data_type.unwrap_or(0), h.dims.clone(), bytes.as_slice());
+        match first.get(&key) {
+            Some(kept) => {
+                same_as.insert(name.clone(), kept.clone());
+            }
+            None => {
+                first.insert(key, name.clone());
+            }
+        }
+    }
+    for node in &mut lowered.graph.node {
+        for input in &mut node.input {
+            if let Some(kept) = same_as.get(input) {
+                *input = kept.clone();
+            }
+        }
+    }
 }
 
 fn floats(v: &Value) -> Option<Vec<f64>> {

@@ -466,16 +466,24 @@ impl Emit for Cx<'_> {
         self.graph.dims(self.cur_out_values[i])
     }
     fn dims_tensor(&mut self, dims: &[tapir_graph::SymInt]) -> Sym {
-        let graph = self.graph;
-        if dims.iter().all(|d| graph.syms().expr(*d).is_none()) {
+        // Sizes a lowering computed (`n - 1`) live in the active table, a copy of the graph's
+        // installed for the lowering; the graph's own sizes are in both.
+        let exprs: Vec<Option<tapir_graph::sym::Poly>> = dims
+            .iter()
+            .map(|d| {
+                tapir_graph::sym::with_active(|t| t.expr(*d).cloned())
+                    .unwrap_or_else(|| self.graph.syms().expr(*d).cloned())
+            })
+            .collect();
+        if exprs.iter().all(Option::is_none) {
             let values: SmallVec<[i64; 4]> = dims.iter().map(|d| d.hint()).collect();
             return self.const_i64s(&values);
         }
         // Runs of static sizes stay one constant; each dynamic size is computed.
         let mut parts: Vec<Sym> = vec![];
         let mut run: Vec<i64> = vec![];
-        for d in dims {
-            match graph.syms().expr(*d) {
+        for (d, p) in dims.iter().zip(&exprs) {
+            match p {
                 None => run.push(d.hint()),
                 Some(p) => {
                     if !run.is_empty() {
@@ -624,6 +632,27 @@ fn perturbed_metas(graph: &Graph) -> HashMap<tapir_graph::NodeIndex, SmallVec<[T
     out
 }
 
+/// A symbol table installed as this thread's active one until dropped; the one it replaced comes
+/// back then.
+struct ActiveTable(Option<tapir_graph::SymTable>);
+
+impl ActiveTable {
+    fn install(table: tapir_graph::SymTable) -> ActiveTable {
+        let previous = tapir_graph::sym::uninstall();
+        tapir_graph::sym::install(table);
+        ActiveTable(previous)
+    }
+}
+
+impl Drop for ActiveTable {
+    fn drop(&mut self) {
+        tapir_graph::sym::uninstall();
+        if let Some(previous) = self.0.take() {
+            tapir_graph::sym::install(previous);
+        }
+    }
+}
+
 fn lower_impl<'g>(
     graph: &'g Graph,
     options: &ExportOptions,
@@ -636,6 +665,10 @@ fn lower_impl<'g>(
         }
     };
     check_opset(options.opset)?;
+    // Lowerings compute with sizes (`n - 1`, `heads * groups`): that arithmetic needs the trace's
+    // table active. A copy of it is installed for the lowering (and whatever table was active on
+    // this thread, a trace's, is put back after).
+    let _table = graph.is_dynamic().then(|| ActiveTable::install(graph.syms().clone()));
     if graph.outputs().is_empty() {
         return Err(ExportError::EmptyGraph);
     }

@@ -6,7 +6,7 @@
 use super::{SymDims, Dims, IntList, OpDef, OpDoc};
 use crate::define::record;
 use crate::tensor::Tensor;
-use tapir_graph::{emit, Attr, Emit, LowerError, Outputs};
+use tapir_graph::{emit, Attr, DType, Emit, LowerError, Outputs};
 
 /// Inputs: `[x]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,11 +34,22 @@ impl OpDef for Flip {
         if cx.input_meta(0).rank() == 0 {
             return emit::one(x);
         }
-        let shape = cx.input_meta(0).shape.clone();
+        let shape = cx.input_dims(0);
         for &d in &self.dims {
             let n = shape[d as usize];
-            let reversed: Vec<i64> = (0..n).rev().collect();
-            let index = cx.const_i64s(&reversed);
+            let index = match n.as_static() {
+                Some(n) => {
+                    let reversed: Vec<i64> = (0..n).rev().collect();
+                    cx.const_i64s(&reversed)
+                }
+                // A dynamic axis: `Range(n - 1, -1, -1)` computed from the input's shape.
+                None => {
+                    let start = cx.dims_tensor(&[n - 1]);
+                    let start = emit::squeeze(cx, start, &[0]);
+                    let minus_one = cx.const_scalar_i64(DType::I64, -1);
+                    cx.node("Range", &[start, minus_one, minus_one], vec![])
+                }
+            };
             x = cx.node("Gather", &[x, index], vec![("axis", Attr::Int(d))]);
         }
         emit::one(x)

@@ -4,7 +4,7 @@
 //! ONNX: `sum((x - mean)^2) / (n - correction)` with ReduceMean and ReduceSum over the axes
 //! (`n` the number of entries reduced, known from the shape), and Sqrt for std.
 
-use super::{SymDims, lowering, Dims, IntList, OpDef, OpDoc};
+use super::{lowering, Dims, IntList, OpDef, OpDoc, SymDims, SymInt};
 use crate::define::record;
 use crate::tensor::Tensor;
 use tapir_graph::{emit, Emit, LowerError, Outputs};
@@ -52,6 +52,8 @@ impl OpDef for Var {
         let dtype = cx.output_meta(0).dtype;
         let dims: Dims = if self.dims.is_empty() { (0..meta.rank() as i64).collect() } else { self.dims.clone() };
         let n: i64 = dims.iter().map(|d| meta.shape.get(*d as usize).copied().unwrap_or(1)).product();
+        let sym = cx.input_dims(0);
+        let n_sym = dims.iter().fold(SymInt::from(1), |a, d| a * sym.get(*d as usize).copied().unwrap_or(SymInt::from(1)));
         if meta.numel() == 0 {
             // Over no entries the variance is NaN (0 / 0), as in torch; runtimes differ on
             // reducing empty tensors.
@@ -70,8 +72,17 @@ impl OpDef for Var {
             let d = cx.node("Sub", &[x, mean], vec![]);
             let sq = cx.node("Mul", &[d, d], vec![]);
             let sum = lowering::reduce(cx, "ReduceSum", sq, &dims, keepdim);
-            // torch divides by max(n - correction, 0): 0 gives inf or NaN, as here.
-            let divisor = cx.const_scalar(dtype, (n - correction).max(0) as f64);
+            // torch divides by max(n - correction, 0): 0 gives inf or NaN, as here. On a
+            // dynamic dimension the count is computed from the input's shape.
+            let divisor = if n_sym.is_static() {
+                cx.const_scalar(dtype, (n - correction).max(0) as f64)
+            } else {
+                let count = cx.dims_tensor(&[n_sym - correction]);
+                let zero = cx.const_i64s(&[0]);
+                let count = cx.node("Max", &[count, zero], vec![]);
+                let count = emit::squeeze(cx, count, &[0]);
+                emit::cast(cx, count, tapir_graph::DType::I64, dtype)
+            };
             let var = cx.node("Div", &[sum, divisor], vec![]);
             emit::one(if std { cx.node("Sqrt", &[var], vec![]) } else { var })
         })
