@@ -500,3 +500,19 @@ fn static_exports_are_byte_identical() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert_eq!(have, want, "static exports changed (see the test's comment)");
 }
+
+/// Rotary position embeddings over a dynamic length: the angles are computed in the graph from
+/// `arange(t)`.
+#[test]
+fn rotary_embeddings_follow_the_length() {
+    let rotary = tapir_nn::RotaryEmbedding::new(8, 10000.0);
+    let f = |x: &[Tensor]| rotary.apply(&x[0]);
+    let q = |b, t| randn(&[b, 2, t, 8]);
+    let traced = Tracer::new()
+        .dynamic_dim("input", 0, Dim::new("batch"))
+        .dynamic_dim("input", 2, Dim::new("seq"))
+        .trace(f, &[&q(2, 5)])
+        .unwrap();
+    let sets = vec![vec![q(2, 5)], vec![q(1, 1)], vec![q(3, 2)], vec![q(2, 40)]];
+    check_dynamic("dynamic/rotary", &traced, f, &sets, None);
+}

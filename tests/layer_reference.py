@@ -60,6 +60,40 @@ def main() -> None:
         x = torch.randn(2, 5, 16)
         save(out, "encoder_layer_prenorm_relu", m, [x], [m(x)])
 
+        # transformers' GPT-2 Conv1D (weight [in, out]) and LLaMA's rotary embedding, written
+        # out here as transformers defines them (the package is not a test dependency).
+        class HfConv1D(nn.Module):
+            def __init__(self, nf, nx):
+                super().__init__()
+                self.nf = nf
+                self.weight = nn.Parameter(torch.randn(nx, nf) * 0.5)
+                self.bias = nn.Parameter(torch.randn(nf))
+
+            def forward(self, x):
+                out = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+                return out.view(x.size()[:-1] + (self.nf,))
+
+        m = HfConv1D(12, 8).eval()
+        x = torch.randn(2, 5, 8)
+        save(out, "hf_conv1d", m, [x], [m(x)])
+
+        class Rotary(nn.Module):
+            def __init__(self, dim, base):
+                super().__init__()
+                inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+                self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+            def forward(self, x):
+                t = x.shape[-2]
+                freqs = torch.outer(torch.arange(t).float(), self.inv_freq)
+                emb = torch.cat((freqs, freqs), dim=-1)
+                x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+                return x * emb.cos() + torch.cat((-x2, x1), dim=-1) * emb.sin()
+
+        m = Rotary(8, 10000.0).eval()
+        x = torch.randn(2, 3, 7, 8)
+        save(out, "rotary", m, [x], [m(x)])
+
         m = nn.RMSNorm([8], eps=None).eval()
         m.weight.uniform_(0.5, 1.5)
         x = torch.randn(2, 3, 8)

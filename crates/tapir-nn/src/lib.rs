@@ -20,6 +20,7 @@ mod attention;
 mod conv;
 mod dropout;
 mod embedding;
+mod hf;
 mod linear;
 mod load;
 mod norm;
@@ -38,6 +39,7 @@ pub use conv::{
 };
 pub use dropout::Dropout;
 pub use embedding::{embedding, Embedding};
+pub use hf::{HfConv1D, RotaryEmbedding};
 pub use linear::{linear, Linear};
 pub use load::{load_safetensors, LoadError};
 pub use norm::{
@@ -62,18 +64,21 @@ pub use tch::nn::{
     PaddingMode, Path, RNNConfig, VarStore,
 };
 
-pub(crate) fn dotted(p: &tch::nn::Path) -> String {
+/// The dotted name of a VarStore path (`layer1.0.conv1`): what tapir-nn's layers pass to
+/// `tapir::enter_scope_path` and what their parameters are named under, for layers of your own
+/// that name themselves the same way.
+pub fn dotted(p: &tch::nn::Path) -> String {
     p.components().collect::<Vec<_>>().join(".")
 }
 
 /// A parameter as a traced-op operand (shares storage with the VarStore variable).
-pub(crate) fn param(t: &tch::Tensor) -> Tensor {
+pub fn param(t: &tch::Tensor) -> Tensor {
     Tensor::from(t)
 }
 
 /// PyTorch's default init for weights of fan-in `fan_in` (kaiming uniform with a = sqrt(5)):
 /// uniform in `[-1/sqrt(fan_in), 1/sqrt(fan_in)]`, also used for biases.
-pub(crate) fn uniform_init(fan_in: i64) -> tch::nn::Init {
+pub fn uniform_init(fan_in: i64) -> tch::nn::Init {
     let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
     tch::nn::Init::Uniform { lo: -bound, up: bound }
 }

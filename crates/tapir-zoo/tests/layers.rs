@@ -114,6 +114,16 @@ fn layers_match_pytorch() {
     check("encoder_layer_prenorm_relu", &c, &vs, |x| vec![m.forward_t(&x[0], false)]);
 
     let mut vs = VarStore::new(tch::Device::Cpu);
+    let m = tapir_nn::HfConv1D::new(vs.root(), 8, 12);
+    let c = case(&dir, "hf_conv1d", &mut vs);
+    check("hf_conv1d", &c, &vs, |x| vec![m.forward(&x[0])]);
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
+    let m = tapir_nn::RotaryEmbedding::new(8, 10000.0);
+    let c = case(&dir, "rotary", &mut vs);
+    check("rotary", &c, &vs, |x| vec![m.apply(&x[0])]);
+
+    let mut vs = VarStore::new(tch::Device::Cpu);
     let m = RMSNorm::new(vs.root(), &[8], None);
     let c = case(&dir, "rms_norm", &mut vs);
     check("rms_norm", &c, &vs, |x| vec![m.forward(&x[0])]);
