@@ -12,8 +12,9 @@
 //! - Initializers no node reads any more are dropped.
 //!
 //! Contract: the optimized model computes the same values as the unoptimized one, up to float
-//! rounding in folded normalizations (a few ulps). Only data the folds need is read, once; the
-//! folded results are owned by the model (the weights they replace are not written).
+//! rounding in folded normalizations (a few ulps). Only data the folds need is read, each tensor
+//! while its fold runs; the folded results are owned by the model (the weights they replace are
+//! not written), so a model whose weights are mostly folded holds them in memory once.
 
 use crate::lower::{InitData, Lowered};
 use crate::proto::{attribute_proto, AttributeProto, NodeProto, TensorProto};
@@ -213,8 +214,9 @@ fn eval(node: &NodeProto, ins: &[Option<&Value>]) -> Option<Vec<Value>> {
     }
 }
 
-/// The constant value named `name`: computed by an earlier fold, or an initializer's data (read
-/// once, then kept).
+/// The constant value named `name`: computed by an earlier fold (kept, for the folds that read
+/// it next), or an initializer's data (read now, not kept: a weight is held only while its
+/// fold runs).
 fn load(
     name: &str,
     inits: &[(TensorProto, InitData)],
@@ -226,9 +228,7 @@ fn load(
     }
     let Some(&i) = index.get(name) else { return Ok(None) };
     let (h, d) = &inits[i];
-    let v = Value { dims: h.dims.clone(), data_type: h.data_type.unwrap_or(0), bytes: read(d)? };
-    cache.insert(name.to_owned(), v.clone());
-    Ok(Some(v))
+    Ok(Some(Value { dims: h.dims.clone(), data_type: h.data_type.unwrap_or(0), bytes: read(d)? }))
 }
 
 /// Applies `opts` to `lowered` in place.
