@@ -111,6 +111,13 @@ fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
 fn eval(node: &NodeProto, ins: &[Option<&Value>]) -> Option<Vec<Value>> {
     let x = ins.first().copied().flatten()?;
     let es = elem_size(x.data_type)?;
+    // Every input holds exactly its dims' bytes (anything else is left unfolded, never indexed).
+    let consistent = |v: &Value| {
+        elem_size(v.data_type).is_some_and(|e| v.dims.iter().product::<i64>().max(0) as usize * e == v.bytes.len())
+    };
+    if !ins.iter().flatten().all(|v| consistent(v)) {
+        return None;
+    }
     let rank = x.dims.len();
     match node.op_type.as_deref()? {
         "Transpose" => {

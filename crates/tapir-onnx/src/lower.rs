@@ -292,7 +292,14 @@ impl Cx<'_> {
         let shape = match self.shape_cache.get(&v) {
             Some(s) => *s,
             None => {
-                let x = self.values[&v];
+                // A size read at run time from a value the export does not compute (the trace
+                // pruned it: no output needs its data) cannot be computed: an export error.
+                let Some(&x) = self.values.get(&v) else {
+                    self.invalid.get_or_insert_with(|| {
+                        "a size it uses was read from a value no output depends on; compute the size from a value the model uses".to_owned()
+                    });
+                    return self.const_i64s(&[0]);
+                };
                 let s = self.node("Shape", &[x], vec![]);
                 self.shape_cache.insert(v, s);
                 s
@@ -466,6 +473,10 @@ impl Emit for Cx<'_> {
         self.graph.dims(self.cur_out_values[i])
     }
     fn dims_tensor(&mut self, dims: &[tapir_graph::SymInt]) -> Sym {
+        if !self.graph.is_dynamic() {
+            let values: SmallVec<[i64; 4]> = dims.iter().map(|d| d.hint()).collect();
+            return self.const_i64s(&values);
+        }
         // Sizes a lowering computed (`n - 1`) live in the active table, a copy of the graph's
         // installed for the lowering; the graph's own sizes are in both.
         let exprs: Vec<Option<tapir_graph::sym::Poly>> = dims

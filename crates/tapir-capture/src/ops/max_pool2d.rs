@@ -27,18 +27,8 @@ impl OpDef for MaxPool2d {
     /// The pooled values, then the indices when `indices` is set.
     type Output = Vec<tch::Tensor>;
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
-        if self.ceil_mode {
-            return None;
-        }
-        let x = inputs.first()?;
-        let n = self.kernel.len();
-        let mut out: SymDims = x[..x.len() - n].iter().copied().collect();
-        for i in 0..n {
-            let stride = self.stride.get(i).copied().unwrap_or(self.kernel[i]);
-            let pad = 2 * self.padding.get(i).copied().unwrap_or(0);
-            out.push(super::shape::window(x[x.len() - n + i], self.kernel[i], stride, pad, self.dilation.get(i).copied().unwrap_or(1)));
-        }
-        Some(vec![out; 1 + self.indices as usize])
+        let n = 1 + self.indices as usize;
+        super::shape::pool(inputs, &self.kernel, &self.stride, &self.padding, &self.dilation, self.ceil_mode, n)
     }
     fn name(&self) -> &'static str {
         "max_pool2d"

@@ -19,9 +19,7 @@ impl OpDef for MinMaxDim {
     /// The values, then their indices.
     type Output = (tch::Tensor, tch::Tensor);
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
-        let x = inputs.first()?;
-        let out = super::shape::reduce(x, &[self.dim], self.keepdim)?;
-        Some(vec![out; 2])
+        super::shape::reduced(inputs, &[self.dim], self.keepdim, 2)
     }
     fn name(&self) -> &'static str {
         if self.max {

@@ -28,18 +28,9 @@ pub struct Pool1d {
 impl OpDef for Pool1d {
     type Output = tch::Tensor;
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
-        if self.ceil_mode {
-            return None;
-        }
-        let x = inputs.first()?;
-        let n = self.kernel.len();
-        let mut out: SymDims = x[..x.len() - n].iter().copied().collect();
-        for i in 0..n {
-            let stride = self.stride.get(i).copied().unwrap_or(self.kernel[i]);
-            let pad = 2 * self.padding.get(i).copied().unwrap_or(0);
-            out.push(super::shape::window(x[x.len() - n + i], self.kernel[i], stride, pad, if self.max { self.dilation.get(i).copied().unwrap_or(1) } else { 1 }));
-        }
-        Some(vec![out; 1])
+        // Average pooling has no dilation.
+        let dilation: &[i64] = if self.max { &self.dilation } else { &[] };
+        super::shape::pool(inputs, &self.kernel, &self.stride, &self.padding, dilation, self.ceil_mode, 1)
     }
     fn name(&self) -> &'static str {
         if self.max {

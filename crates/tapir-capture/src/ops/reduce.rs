@@ -31,9 +31,7 @@ pub struct Reduce {
 impl OpDef for Reduce {
     type Output = tch::Tensor;
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
-        let x = inputs.first()?;
-        let out = super::shape::reduce(x, &self.dims, self.keepdim)?;
-        Some(vec![out; 1])
+        super::shape::reduced(inputs, &self.dims, self.keepdim, 1)
     }
     fn name(&self) -> &'static str {
         match self.kind {

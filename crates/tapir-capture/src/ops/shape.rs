@@ -86,6 +86,38 @@ pub fn reduce(x: &[SymInt], dims: &[i64], keepdim: bool) -> Option<SymDims> {
     )
 }
 
+/// `n` outputs of the shape of input 0 reduced over `dims` (a reduction, or a max/min with its
+/// indices).
+pub fn reduced(inputs: &[SymDims], dims: &[i64], keepdim: bool, n: usize) -> Option<Vec<SymDims>> {
+    Some(vec![reduce(inputs.first()?, dims, keepdim)?; n])
+}
+
+/// `n` outputs of a pooling of input 0's last `kernel.len()` dimensions (floor mode; `None` for
+/// ceil mode, whose last window rule makes the sizes opaque). A missing stride is the kernel's,
+/// as in torch; the padding is on both sides.
+pub fn pool(
+    inputs: &[SymDims],
+    kernel: &[i64],
+    stride: &[i64],
+    padding: &[i64],
+    dilation: &[i64],
+    ceil_mode: bool,
+    n: usize,
+) -> Option<Vec<SymDims>> {
+    if ceil_mode {
+        return None;
+    }
+    let x = inputs.first()?;
+    let spatial = x.len().checked_sub(kernel.len())?;
+    let mut out: SymDims = x[..spatial].iter().copied().collect();
+    for (i, &k) in kernel.iter().enumerate() {
+        let stride = stride.get(i).copied().unwrap_or(k);
+        let pad = 2 * padding.get(i).copied().unwrap_or(0);
+        out.push(window(x[spatial + i], k, stride, pad, dilation.get(i).copied().unwrap_or(1)));
+    }
+    Some(vec![out; n])
+}
+
 /// The output size of a sliding window (convolution, pooling, floor mode):
 /// `(size + pad_total - dilation * (kernel - 1) - 1) / stride + 1`.
 pub fn window(size: SymInt, kernel: i64, stride: i64, pad_total: i64, dilation: i64) -> SymInt {

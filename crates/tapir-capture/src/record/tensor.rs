@@ -80,11 +80,15 @@ impl Tensor {
     /// read sizes with [`Tensor::sym_size`] there.
     #[track_caller]
     pub fn size(&self) -> Vec<i64> {
+        self.size_at(SourceLocation::caller())
+    }
+
+    /// [`Tensor::size`], with the read's location given.
+    fn size_at(&self, location: SourceLocation) -> Vec<i64> {
         let size = self.size_unchecked();
         if let State::Traced { .. } = self.state {
             let dims = session::dims_of(self);
             if dims.iter().any(|d| !d.is_static()) {
-                let location = SourceLocation::caller();
                 tapir_graph::sym::with_active(|t| {
                     let which: Vec<String> = dims.iter().map(|d| t.sym_text(*d)).collect();
                     let message = format!(
@@ -117,19 +121,30 @@ impl Tensor {
         session::dims_of(self).into_vec()
     }
 
-    /// The sizes of a tensor of rank `N` as [`SymInt`]s.
+    /// `read`'s sizes of a tensor of rank `N`: the error this tensor carries if an op it
+    /// depends on failed, or an error naming the caller's location if its rank is not `N`.
     #[track_caller]
-    fn sym_sizes_n<const N: usize>(&self, op: &'static str) -> Result<[SymInt; N], CaptureError> {
+    fn sizes_n<T: Copy, const N: usize>(
+        &self,
+        op: &'static str,
+        read: impl FnOnce(&Self) -> Vec<T>,
+    ) -> Result<[T; N], CaptureError> {
         if let State::Failed(e) = &self.state {
             return Err(CaptureError::Carried(e.clone()));
         }
-        let size = self.sym_size();
+        let size = read(self);
         let location = SourceLocation::caller();
-        <[SymInt; N]>::try_from(size.as_slice()).map_err(|_| CaptureError::Op {
+        <[T; N]>::try_from(size.as_slice()).map_err(|_| CaptureError::Op {
             op,
             location,
             message: format!("expected a tensor with {N} dimension(s), got shape {:?}", self.size_unchecked()),
         })
+    }
+
+    /// The sizes of a tensor of rank `N` as [`SymInt`]s.
+    #[track_caller]
+    fn sym_sizes_n<const N: usize>(&self, op: &'static str) -> Result<[SymInt; N], CaptureError> {
+        self.sizes_n(op, Tensor::sym_size)
     }
 
     /// [`Tensor::size1`] as a [`SymInt`].
@@ -167,44 +182,36 @@ impl Tensor {
         session::failed(error)
     }
 
-    /// The sizes of a tensor of rank `N`: the error this tensor carries if an op it depends on
-    /// failed, or an error naming the caller's location if its rank is not `N`.
+    /// The sizes of a tensor of rank `N` as `i64`s (see [`Tensor::size`]).
     #[track_caller]
-    fn sizes_n<const N: usize>(&self, op: &'static str) -> Result<[i64; N], CaptureError> {
-        if let State::Failed(e) = &self.state {
-            return Err(CaptureError::Carried(e.clone()));
-        }
-        let size = self.size();
+    fn i64_sizes_n<const N: usize>(&self, op: &'static str) -> Result<[i64; N], CaptureError> {
         let location = SourceLocation::caller();
-        <[i64; N]>::try_from(size.as_slice()).map_err(|_| CaptureError::Op {
-            op,
-            location,
-            message: format!("expected a tensor with {N} dimension(s), got shape {size:?}"),
-        })
+        // `size` takes the caller's location for its dynamic-size check.
+        self.sizes_n(op, |t| t.size_at(location))
     }
 
     /// The size of a 1-D tensor (tch's `size1`); an error for another rank or a failed tensor.
     #[track_caller]
     pub fn size1(&self) -> Result<i64, CaptureError> {
-        self.sizes_n::<1>("size1").map(|[a]| a)
+        self.i64_sizes_n::<1>("size1").map(|[a]| a)
     }
 
     /// The sizes of a 2-D tensor (tch's `size2`); an error for another rank or a failed tensor.
     #[track_caller]
     pub fn size2(&self) -> Result<(i64, i64), CaptureError> {
-        self.sizes_n::<2>("size2").map(|[a, b]| (a, b))
+        self.i64_sizes_n::<2>("size2").map(|[a, b]| (a, b))
     }
 
     /// The sizes of a 3-D tensor (tch's `size3`); an error for another rank or a failed tensor.
     #[track_caller]
     pub fn size3(&self) -> Result<(i64, i64, i64), CaptureError> {
-        self.sizes_n::<3>("size3").map(|[a, b, c]| (a, b, c))
+        self.i64_sizes_n::<3>("size3").map(|[a, b, c]| (a, b, c))
     }
 
     /// The sizes of a 4-D tensor (tch's `size4`); an error for another rank or a failed tensor.
     #[track_caller]
     pub fn size4(&self) -> Result<(i64, i64, i64, i64), CaptureError> {
-        self.sizes_n::<4>("size4").map(|[a, b, c, d]| (a, b, c, d))
+        self.i64_sizes_n::<4>("size4").map(|[a, b, c, d]| (a, b, c, d))
     }
 
     /// Number of dimensions.
