@@ -40,11 +40,13 @@ impl Module for HfConv1D {
 /// `x * cos + rotate_half(x) * sin` with `rotate_half(x) = cat(-x[.., d/2..], x[.., ..d/2])`.
 /// Positions are `0..t` for a sequence of length `t` (a dynamic length stays dynamic: the angles
 /// are computed in the graph from `arange(t)`). The frequencies are a buffer of the layer, not a
-/// parameter (checkpoints do not hold them, or hold them as `rotary_emb.inv_freq`, skipped).
+/// parameter (checkpoints do not hold them, or hold them as `rotary_emb.inv_freq`, skipped);
+/// [`named`](RotaryEmbedding::named) gives their initializer a name in exports.
 #[derive(Debug)]
 pub struct RotaryEmbedding {
     /// `base^(-2i/d)` for `i` in `0..d/2`, float32.
     pub inv_freq: tch::Tensor,
+    name: Option<String>,
 }
 
 impl RotaryEmbedding {
@@ -54,14 +56,25 @@ impl RotaryEmbedding {
         let exponents = tch::Tensor::arange_start_step(0, dim, 2, (tch::Kind::Int64, tch::Device::Cpu))
             .to_kind(tch::Kind::Float)
             / dim as f64;
-        RotaryEmbedding { inv_freq: tch::Tensor::from(base as f32).pow(&exponents).reciprocal() }
+        RotaryEmbedding { inv_freq: tch::Tensor::from(base as f32).pow(&exponents).reciprocal(), name: None }
+    }
+
+    /// Names the frequencies `{path}.inv_freq` in traces and exports (as `transformers` names
+    /// the buffer: `model.rotary_emb`).
+    pub fn named(mut self, path: &str) -> Self {
+        self.name = Some(format!("{path}.inv_freq"));
+        self
     }
 
     /// `(cos, sin)`, each `[t, dim]`, for positions `0..t` (`t` a size: `q.sym_size()[2]`).
     #[track_caller]
     pub fn cos_sin(&self, t: impl Into<tapir::SymInt>) -> (Tensor, Tensor) {
         let positions = Tensor::arange(t, (tch::Kind::Float, self.inv_freq.device()));
-        let freqs = positions.unsqueeze(1) * Tensor::from(&self.inv_freq).unsqueeze(0);
+        let inv_freq = match &self.name {
+            Some(name) => tapir::named_constant(&self.inv_freq, name),
+            None => Tensor::from(&self.inv_freq),
+        };
+        let freqs = positions.unsqueeze(1) * inv_freq.unsqueeze(0);
         let emb = Tensor::cat(&[freqs.shallow_clone(), freqs], -1);
         (emb.cos(), emb.sin())
     }

@@ -26,6 +26,7 @@ mod load;
 mod norm;
 mod pool;
 mod rnn;
+mod self_attention;
 mod sequential;
 mod transformer;
 
@@ -41,12 +42,13 @@ pub use dropout::Dropout;
 pub use embedding::{embedding, Embedding};
 pub use hf::{HfConv1D, RotaryEmbedding};
 pub use linear::{linear, Linear};
-pub use load::{load_safetensors, LoadError};
+pub use load::{load_safetensors, Checkpoint, LoadError, LoadReport, Loader};
 pub use norm::{
     batch_norm1d, batch_norm2d, batch_norm3d, group_norm, layer_norm, BatchNorm, GroupNorm, LayerNorm, RMSNorm,
 };
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{gru, lstm, GRUState, Gru, LSTMState, Lstm, GRU, LSTM, RNN};
+pub use self_attention::{AttentionConfig, SelfAttention};
 pub use sequential::{seq, seq_t, Sequential, SequentialT};
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer};
 
