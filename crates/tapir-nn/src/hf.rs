@@ -84,11 +84,12 @@ impl RotaryEmbedding {
     pub fn apply(&self, x: &Tensor) -> Tensor {
         let size = x.sym_size();
         let (Some(&t), Some(&d)) = (size.iter().rev().nth(1), size.last()) else {
-            return Tensor::from_error(tapir::CaptureError::Op {
-                op: "rotary_embedding",
-                location: tapir::SourceLocation::caller(),
-                message: format!("expected a tensor of 2 or more dimensions, got {} dimension(s)", size.len()),
-            });
+            // Fewer than 2 dimensions: the carried error of a failed input, or a rank error
+            // naming the caller.
+            return match x.sym_size2() {
+                Err(e) => Tensor::from_error(e),
+                Ok(_) => x.shallow_clone(),
+            };
         };
         let (cos, sin) = self.cos_sin(t);
         let half = d / 2;

@@ -134,13 +134,9 @@ impl SelfAttention {
     /// seq, seq]`) is boolean (true: attend) or added to the scores. Sizes may be dynamic.
     #[track_caller]
     pub fn forward_masked(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        let size = x.sym_size();
-        let &[b, t, _] = size.as_slice() else {
-            return Tensor::from_error(tapir::CaptureError::Op {
-                op: "self_attention",
-                location: tapir::SourceLocation::caller(),
-                message: format!("expected [batch, seq, embed], got {} dimension(s)", size.len()),
-            });
+        let (b, t) = match x.sym_size3() {
+            Ok((b, t, _)) => (b, t),
+            Err(e) => return Tensor::from_error(e),
         };
         let c = &self.config;
         let (q, k, v) = match &self.projections {

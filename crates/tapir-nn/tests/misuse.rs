@@ -45,6 +45,21 @@ fn layers(vs: &VarStore) -> Vec<Layer<'_>> {
         .into_iter()
         .map(|(name, m)| (name, Box::new(move |x: &Tensor| m.forward_t(x, false)) as Box<dyn Fn(&Tensor) -> Tensor>))
         .collect();
+    let attention = |fused: bool| {
+        let a = &root / if fused { "fused_attn" } else { "attn" };
+        let config = AttentionConfig::new(4, 2).causal().rotary(10000.0);
+        if fused {
+            SelfAttention::fused(HfConv1D::new(&a / "c_attn", 4, 12), Linear::new(&a / "out", 4, 4), config)
+        } else {
+            let l = |n: &str| Linear::new(&a / n, 4, 4);
+            SelfAttention::separate(l("q"), l("k"), l("v"), l("o"), config)
+        }
+    };
+    let (separate, fused) = (attention(false), attention(true));
+    out.push(("self_attention", Box::new(move |x: &Tensor| separate.forward(x))));
+    out.push(("self_attention_fused", Box::new(move |x: &Tensor| fused.forward(x))));
+    let rotary = RotaryEmbedding::new(4, 10000.0);
+    out.push(("rotary_embedding", Box::new(move |x: &Tensor| rotary.apply(x))));
     out.push(("lstm", Box::new(move |x: &Tensor| lstm.forward(x, None).0)));
     out.push(("gru", Box::new(move |x: &Tensor| gru.forward(x, None).0)));
     out

@@ -104,7 +104,7 @@ impl Gpt2 {
         for b in &self.h {
             x = &x + b.attn.forward(&b.ln_1.forward(&x));
             let m = b.c_proj.forward(&self.activation.forward(&b.c_fc.forward(&b.ln_2.forward(&x))));
-            x += m;
+            x = &x + m;
         }
         let x = self.ln_f.forward(&x);
         let _scope = tapir::enter_scope_path("lm_head");
