@@ -19,6 +19,10 @@ fn child(way: &str, model: &str, path: &str) -> Result<(), Box<dyn std::error::E
     let mut vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let _model = tapir_zoo::build(model, &vs).ok_or("unknown model")?;
     let weights: i64 = vs.variables().values().map(|v| v.numel() as i64 * v.kind().elt_size_in_bytes() as i64).sum();
+    // Warm libtorch's copy path (its thread pool and allocator) so its one-time cost is not
+    // counted as the load's.
+    let warm = tch::Tensor::zeros([1 << 16], (tch::Kind::Float, tch::Device::Cpu));
+    tch::no_grad(|| warm.shallow_clone().copy_(&tch::Tensor::ones([1 << 16], (tch::Kind::Float, tch::Device::Cpu))));
     let before = status_kb("VmRSS:");
     match way {
         "loader" => {

@@ -212,15 +212,72 @@ impl Checkpoint {
         };
         // The bytes were read (and `f`'s result does not view them: the contract of this
         // function); their pages need not stay resident.
-        let page = 4096;
-        let from = e.start / page * page;
-        let to = ((e.start + span).div_ceil(page) * page).min(mapped.map.len());
-        if to > from {
-            // SAFETY: no view into these pages is alive; discarding pages of a private mapping
-            // makes later reads see the file's bytes again.
-            let _ = unsafe { mapped.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) };
-        }
+        release(mapped, e.start, span);
         result
+    }
+
+    /// Copies `key`'s tensor into `dest` (as many elements, contiguous; cast to its dtype and
+    /// device) a chunk of the file at a time, releasing each chunk's pages after its copy, so the
+    /// file pages resident at once stay under [`CHUNK_BYTES`] whatever the tensor's size.
+    /// `Ok(false)`, without copying, when the entry or `dest` does not allow it (strided,
+    /// unaligned, another element count): the caller copies the whole view instead.
+    pub(super) fn copy_contiguous_into(&self, key: &str, dest: &tch::Tensor) -> Result<bool, String> {
+        let e = self.entries.get(key).ok_or("not in the checkpoint")?;
+        let mapped = &self.files[e.file];
+        let elem = e.kind.elt_size_in_bytes();
+        let numel: i64 = e.shape.iter().product();
+        let contiguous = e.strides.as_ref().is_none_or(|st| *st == contiguous_strides(&e.shape));
+        // SAFETY: `start` lies inside the mapping (checked when the entry was read).
+        let base = unsafe { mapped.base.add(e.start) };
+        if !contiguous || !dest.is_contiguous() || dest.numel() as i64 != numel || !(base as usize).is_multiple_of(elem)
+        {
+            return Ok(false);
+        }
+        let flat = dest.f_view([numel]).map_err(|err| err.to_string())?;
+        let per_chunk = (CHUNK_BYTES / elem).max(1) as i64;
+        let mut at = 0i64;
+        while at < numel {
+            let n = per_chunk.min(numel - at);
+            // SAFETY: elements `at..at + n` lie inside the entry's range, so inside the mapping;
+            // the view is dropped before the pages are released.
+            let ptr = unsafe { base.add(at as usize * elem) };
+            let view = unsafe { tch::Tensor::f_from_blob(ptr, &[n], &[], e.kind, tch::Device::Cpu) }
+                .map_err(|err| err.to_string())?;
+            flat.f_narrow(0, at, n).and_then(|mut d| d.f_copy_(&view)).map_err(|err| err.to_string())?;
+            drop(view);
+            release(mapped, e.start + at as usize * elem, n as usize * elem);
+            at += n;
+        }
+        Ok(true)
+    }
+}
+
+/// The most file bytes [`Checkpoint::copy_contiguous_into`] keeps resident at once.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// More than Linux's fault-around window (64 KiB by default).
+const FAULT_AROUND: usize = 256 << 10;
+
+fn contiguous_strides(shape: &[i64]) -> Vec<i64> {
+    let mut strides = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1].max(1);
+    }
+    strides
+}
+
+/// Drops the resident pages of `mapped` covering `start..start + len`, and those up to
+/// [`FAULT_AROUND`] bytes on either side: the kernel maps pages around each faulting one
+/// (fault-around), so reading one range also maps the edges of its neighbours, which may have
+/// been released already (tensors are loaded in name order, not file order).
+fn release(mapped: &Mapped, start: usize, len: usize) {
+    let page = 4096;
+    let from = start.saturating_sub(FAULT_AROUND) / page * page;
+    let to = ((start + len + FAULT_AROUND).div_ceil(page) * page).min(mapped.map.len());
+    if to > from {
+        // SAFETY: no view into these pages is alive (callers drop theirs first); discarding
+        // pages of a private mapping makes later reads see the file's bytes again.
+        let _ = unsafe { mapped.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) };
     }
 }
 

@@ -161,6 +161,10 @@ impl fmt::Display for LoadReport {
     }
 }
 
+fn read_err(ck: &Checkpoint, key: &str, message: String) -> LoadError {
+    LoadError::Read { path: ck.path().to_owned(), message: format!("key `{key}`: {message}") }
+}
+
 /// A destination key, the part of the file's tensor it takes (`(dim, start, len)`), and notes
 /// for the report.
 type Target = (String, Option<(i64, i64, i64)>, Vec<String>);
@@ -351,9 +355,13 @@ impl Loader {
             for (target, a) in &assignments {
                 let mut v = dest[target].shallow_clone();
                 let (from, to) = (ck.entry(&a.file_key).map(|e| e.kind), v.kind());
-                self.with_tensor(ck, a, target, |t| v.f_copy_(t).map_err(|e| e.to_string())).map_err(|message| {
-                    LoadError::Read { path: ck.path().to_owned(), message: format!("key `{target}`: {message}") }
-                })?;
+                let plain = a.part.is_none() && !self.transforms.iter().any(|tr| (tr.applies)(target));
+                let copied = plain
+                    && ck.copy_contiguous_into(&a.file_key, &v).map_err(|message| read_err(ck, target, message))?;
+                if !copied {
+                    self.with_tensor(ck, a, target, |t| v.f_copy_(t).map_err(|e| e.to_string()))
+                        .map_err(|message| read_err(ck, target, message))?;
+                }
                 let applied = self.transforms.iter().filter(|tr| (tr.applies)(target)).map(|tr| &tr.what);
                 for n in a.notes.iter().filter(|n| !n.starts_with("tied")).chain(applied) {
                     report.transformed.push((target.clone(), n.clone()));
