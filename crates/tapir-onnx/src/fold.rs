@@ -16,9 +16,9 @@
 //! while its fold runs; the folded results are owned by the model (the weights they replace are
 //! not written), so a model whose weights are mostly folded holds them in memory once.
 
+use crate::fast_hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::lower::{InitData, Lowered};
 use crate::proto::{attribute_proto, AttributeProto, NodeProto, TensorProto};
-use std::collections::{HashMap, HashSet};
 
 /// Which optimizations an export applies (all by default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,11 +248,11 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     let graph_outputs: HashSet<String> = lowered.graph.output.iter().filter_map(|o| o.name.clone()).collect();
     let mut index: HashMap<String, usize> =
         lowered.initializers.iter().enumerate().filter_map(|(i, (h, _))| h.name.clone().map(|n| (n, i))).collect();
-    let mut cache: HashMap<String, Value> = HashMap::new();
+    let mut cache: HashMap<String, Value> = HashMap::default();
     let mut removed = vec![false; lowered.graph.node.len()];
     // Folded values: their parameter of origin, and their new initializer names.
-    let mut origins: HashMap<String, String> = HashMap::new();
-    let mut renamed: HashMap<String, String> = HashMap::new();
+    let mut origins: HashMap<String, String> = HashMap::default();
+    let mut renamed: HashMap<String, String> = HashMap::default();
     let mut taken: HashSet<String> = index.keys().cloned().collect();
     if opts.fold_constants {
         for k in 0..lowered.graph.node.len() {
@@ -315,7 +315,8 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
             cache.insert(new.clone(), v);
         }
     }
-    if opts.fold_batch_norm {
+    let has_batch_norm = || lowered.graph.node.iter().any(|n| n.op_type.as_deref() == Some("BatchNormalization"));
+    if opts.fold_batch_norm && has_batch_norm() {
         fold_batch_norms(lowered, &mut removed, &mut index, &mut cache, &graph_outputs)?;
     }
     let mut k = 0;
@@ -334,8 +335,7 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
         .flat_map(|n| n.input.iter().map(String::as_str))
         .chain(graph_outputs.iter().map(String::as_str))
         .collect();
-    let used: HashSet<String> = used.into_iter().map(str::to_owned).collect();
-    lowered.initializers.retain(|(h, _)| h.name.as_ref().is_some_and(|n| used.contains(n)));
+    lowered.initializers.retain(|(h, _)| h.name.as_deref().is_some_and(|n| used.contains(n)));
     // The op-to-node ranges no longer hold once nodes are removed.
     lowered.op_nodes.clear();
     lowered.op_locations.clear();
@@ -345,20 +345,20 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
 /// Makes every node read the first of equal small literal initializers (same type, dims and
 /// bytes); the others are then unused and dropped.
 fn dedup(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
-    let mut first: HashMap<(i32, Vec<i64>, &[u8]), String> = HashMap::new();
-    let mut same_as: HashMap<String, String> = HashMap::new();
+    let mut first: HashMap<(i32, &[i64], &[u8]), &str> = HashMap::default();
+    let mut same_as: HashMap<String, String> = HashMap::default();
     for (h, d) in &lowered.initializers {
         let (InitData::Bytes(bytes), Some(name)) = (d, &h.name) else { continue };
         if bytes.len() > DEDUP_MAX_BYTES || graph_outputs.contains(name) {
             continue;
         }
-        let key = (h.data_type.unwrap_or(0), h.dims.clone(), bytes.as_slice());
+        let key = (h.data_type.unwrap_or(0), h.dims.as_slice(), bytes.as_slice());
         match first.get(&key) {
             Some(kept) => {
-                same_as.insert(name.clone(), kept.clone());
+                same_as.insert(name.clone(), (*kept).to_owned());
             }
             None => {
-                first.insert(key, name.clone());
+                first.insert(key, name);
             }
         }
     }
@@ -394,7 +394,7 @@ fn fold_batch_norms(
     cache: &mut HashMap<String, Value>,
     graph_outputs: &HashSet<String>,
 ) -> std::io::Result<()> {
-    let mut consumers: HashMap<String, usize> = HashMap::new();
+    let mut consumers: HashMap<String, usize> = HashMap::default();
     for (k, n) in lowered.graph.node.iter().enumerate() {
         if !removed[k] {
             for i in &n.input {

@@ -7,6 +7,7 @@
 //!   never through an intermediate protobuf buffer; files are written to a temporary name and
 //!   renamed.
 
+mod fast_hash;
 mod fold;
 pub mod lower;
 mod options;

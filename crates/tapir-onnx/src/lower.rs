@@ -1,6 +1,7 @@
 //! The lowering context: walks the graph in recording order and asks each op to emit its ONNX
 //! nodes through [`Emit`].
 
+use crate::fast_hash::FastMap as HashMap;
 use crate::proto::{
     tensor_shape_proto::{dimension, Dimension},
     type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
@@ -8,7 +9,6 @@ use crate::proto::{
 };
 use crate::{ir_version_for_opset, ExportError, ExportOptions, LocationText, MAX_OPSET, MIN_OPSET};
 use smallvec::SmallVec;
-use std::collections::HashMap;
 use std::sync::Arc;
 use tapir_graph::{
     Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, SourceLocation, Sym, TensorMeta, ValueRef,
@@ -613,7 +613,7 @@ pub fn lower(graph: &Graph, options: &ExportOptions) -> Result<Lowered, ExportEr
 fn perturbed_metas(graph: &Graph) -> HashMap<tapir_graph::NodeIndex, SmallVec<[TensorMeta; 1]>> {
     use tapir_graph::sym::Atom;
     let table = graph.syms();
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for n in graph.nodes_in_order() {
         let node = graph.node(n);
         let mut metas: SmallVec<[TensorMeta; 1]> = node.outputs.clone();
@@ -686,24 +686,24 @@ fn lower_impl<'g>(
     let mut cx = Cx {
         graph,
         opset: options.opset,
-        values: HashMap::new(),
+        values: HashMap::default(),
         cur_in_values: vec![],
         cur_out_values: vec![],
-        size_cache: HashMap::new(),
-        shape_cache: HashMap::new(),
+        size_cache: HashMap::default(),
+        shape_cache: HashMap::default(),
         names: vec![String::new()],
         dtypes: vec![None],
         invalid: None,
         nodes: vec![],
         initializers: vec![],
-        const_i64_cache: HashMap::new(),
-        produced: HashMap::new(),
+        const_i64_cache: HashMap::default(),
+        produced: HashMap::default(),
         cur_inputs: vec![],
         cur_in_meta: vec![],
         cur_out_meta: &[],
         cur_prefix: String::new(),
         cur_node_stem: String::new(),
-        node_names: HashMap::new(),
+        node_names: HashMap::default(),
         cur_doc: None,
         temp_counter: 0,
         domains: Default::default(),
@@ -711,7 +711,7 @@ fn lower_impl<'g>(
     let mut op_nodes = Vec::new();
     let mut op_locations = Vec::new();
     // The names graph outputs must carry; a value that is an output takes its output's name.
-    let mut output_name: HashMap<ValueRef, &str> = HashMap::new();
+    let mut output_name: HashMap<ValueRef, &str> = HashMap::default();
     for o in graph.outputs() {
         output_name.entry(o.value).or_insert(&o.name);
     }
