@@ -92,6 +92,13 @@ pub trait EagerOutput: Sized + 'static {
     fn into_tensors(self) -> SmallVec<[tch::Tensor; 3]>;
     /// Builds the traced result from exactly as many tensors as the op has outputs.
     fn from_tensors(tensors: impl Iterator<Item = Tensor>) -> Self::Traced;
+    /// The result outside a trace: each tensor wrapped as eager, with nothing collected on the
+    /// way (the path every op takes when no trace is active).
+    fn into_eager(self) -> Self::Traced;
+}
+
+fn eager(t: tch::Tensor) -> Tensor {
+    Tensor::from_state(t, crate::tensor::State::Eager)
 }
 
 /// A placeholder for a missing output; unreachable while `from_tensors` gets the right count.
@@ -108,6 +115,9 @@ impl EagerOutput for tch::Tensor {
     fn from_tensors(mut tensors: impl Iterator<Item = Tensor>) -> Tensor {
         tensors.next().unwrap_or_else(missing)
     }
+    fn into_eager(self) -> Tensor {
+        eager(self)
+    }
 }
 
 impl EagerOutput for (tch::Tensor, tch::Tensor) {
@@ -118,6 +128,9 @@ impl EagerOutput for (tch::Tensor, tch::Tensor) {
     }
     fn from_tensors(mut t: impl Iterator<Item = Tensor>) -> (Tensor, Tensor) {
         (t.next().unwrap_or_else(missing), t.next().unwrap_or_else(missing))
+    }
+    fn into_eager(self) -> (Tensor, Tensor) {
+        (eager(self.0), eager(self.1))
     }
 }
 
@@ -130,6 +143,9 @@ impl EagerOutput for (tch::Tensor, tch::Tensor, tch::Tensor) {
     fn from_tensors(mut t: impl Iterator<Item = Tensor>) -> (Tensor, Tensor, Tensor) {
         (t.next().unwrap_or_else(missing), t.next().unwrap_or_else(missing), t.next().unwrap_or_else(missing))
     }
+    fn into_eager(self) -> (Tensor, Tensor, Tensor) {
+        (eager(self.0), eager(self.1), eager(self.2))
+    }
 }
 
 impl EagerOutput for Vec<tch::Tensor> {
@@ -140,6 +156,9 @@ impl EagerOutput for Vec<tch::Tensor> {
     }
     fn from_tensors(tensors: impl Iterator<Item = Tensor>) -> Vec<Tensor> {
         tensors.collect()
+    }
+    fn into_eager(self) -> Vec<Tensor> {
+        self.into_iter().map(eager).collect()
     }
 }
 

@@ -242,12 +242,13 @@ pub(crate) fn record<D: OpDef>(
     }
     let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
     let outs = match op.eager(&raw) {
-        Ok(outs) => outs.into_tensors(),
+        Ok(outs) => outs,
         Err(e) => return fail_all(&op, op_error(op.name(), location, e)),
     };
     if !is_tracing() {
-        return D::Output::from_tensors(outs.into_iter().map(|t| Tensor::from_state(t, State::Eager)));
+        return outs.into_eager();
     }
+    let outs = outs.into_tensors();
     let name = op.name();
     let rule = match with_session(|s| s.dynamic) {
         Some(true) => Some(shape_rule(&op, inputs, location)),
