@@ -232,3 +232,27 @@ fn to_dot_shows_scopes_weights_and_guards() {
     assert!(dot.contains("guards: the trace holds") && dot.contains("double_value -> "), "{dot}");
     assert!(dot.contains("tests/tracing.rs:"), "{dot}");
 }
+
+/// ONNX Runtime in-process (`tapir::testing::run_onnxruntime`, the library of the pinned wheel
+/// found by `./dev setup`): float, integer and boolean outputs equal eager's.
+#[test]
+fn onnxruntime_runs_exports_in_process() {
+    tapir::testing::onnxruntime_available().expect("ONNX Runtime must be available under ./dev test");
+    let x = tch::Tensor::randn([3, 4], (tch::Kind::Float, tch::Device::Cpu));
+    let ids = tch::Tensor::from_slice(&[2i64, 0, 1]);
+    let f = |xs: &[tapir::Tensor]| {
+        let y = xs[0].tanh() * 2.0;
+        let picked = y.index_select(0, &xs[1]);
+        (picked.shallow_clone(), picked.argmax(-1, false), picked.gt(0.0))
+    };
+    let traced = tapir::Tracer::new().trace(f, &[&x, &ids]).unwrap();
+    let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default()).unwrap();
+    let got = tapir::testing::run_onnxruntime(&bytes, &[&x, &ids]).unwrap();
+    let eager = traced.eager_outputs();
+    assert_eq!(got.len(), 3);
+    assert!(got[0].allclose(&eager[0], 1e-5, 1e-6, false));
+    assert!(got[1].equal(&eager[1]) && got[2].equal(&eager[2]));
+    // A model ONNX Runtime cannot load is an error that says so, not a panic.
+    let e = tapir::testing::run_onnxruntime(b"not a model", &[&x]).unwrap_err();
+    assert!(e.contains("ONNX Runtime refused the model"), "{e}");
+}

@@ -22,6 +22,8 @@
 
 mod check;
 #[cfg(feature = "testing")]
+mod onnxruntime;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod traced;
 
