@@ -252,6 +252,9 @@ fn onnxruntime_runs_exports_in_process() {
     assert_eq!(got.len(), 3);
     assert!(got[0].allclose(&eager[0], 1e-5, 1e-6, false));
     assert!(got[1].equal(&eager[1]) && got[2].equal(&eager[2]));
+    // Traced::check runs it too (CheckOptions::onnxruntime, on by default with `testing`).
+    let report = traced.check(f, &[vec![x.shallow_clone(), ids.shallow_clone()]], &tapir::CheckOptions::default());
+    assert!(report.is_ok() && report.not_run.is_empty(), "{report}");
     // A model ONNX Runtime cannot load is an error that says so, not a panic.
     let e = tapir::testing::run_onnxruntime(b"not a model", &[&x]).unwrap_err();
     assert!(e.contains("ONNX Runtime refused the model"), "{e}");

@@ -271,7 +271,8 @@ fn export(args: &Args) -> Result<(), String> {
         // The tolerance of the check before saving: 1e-4 of the output's scale.
         let max_abs = |t: &tch::Tensor| t.f_abs().and_then(|a| a.f_max()).and_then(|m| m.f_double_value(&[])).ok();
         let scale = traced.eager_outputs().iter().filter_map(max_abs).fold(1.0f64, f64::max);
-        let opts = tapir::CheckOptions { atol: 1e-4 * scale, rtol: 1e-4, tract: true, opset: args.opset };
+        let opts =
+            tapir::CheckOptions { atol: 1e-4 * scale, rtol: 1e-4, tract: true, onnxruntime: false, opset: args.opset };
         let report = traced.check(|x| model.module.forward_t(&x[0], false), &sets, &opts);
         if !report.is_ok() {
             return Err(format!(

@@ -13,13 +13,17 @@ pub struct CheckOptions {
     pub rtol: f64,
     /// Also export the trace and run it in tract on each input set (feature `testing`).
     pub tract: bool,
-    /// The opset exported for the tract run.
+    /// Also run the export in ONNX Runtime in-process on each input set (feature `testing`;
+    /// when its library is not available, [`CheckReport::not_run`] says why).
+    pub onnxruntime: bool,
+    /// The opset exported for the tract and ONNX Runtime runs.
     pub opset: i64,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { atol: 1e-5, rtol: 1e-4, tract: cfg!(feature = "testing"), opset: 20 }
+        let testing = cfg!(feature = "testing");
+        CheckOptions { atol: 1e-5, rtol: 1e-4, tract: testing, onnxruntime: testing, opset: 20 }
     }
 }
 
@@ -74,6 +78,8 @@ impl fmt::Display for Divergence {
 pub struct CheckReport {
     pub input_sets: usize,
     pub divergences: Vec<Divergence>,
+    /// Runtimes asked for but not run, with the reason (`onnxruntime: ORT_DYLIB_PATH is not set`).
+    pub not_run: Vec<String>,
 }
 
 impl CheckReport {
@@ -90,8 +96,10 @@ impl CheckReport {
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let not_run =
+            if self.not_run.is_empty() { String::new() } else { format!(" (not run: {})", self.not_run.join("; ")) };
         if self.is_ok() {
-            return write!(f, "trace matches eager on {} input set(s)", self.input_sets);
+            return write!(f, "trace matches eager on {} input set(s){not_run}", self.input_sets);
         }
         writeln!(
             f,
@@ -198,11 +206,22 @@ impl Traced {
         input_sets: &[Vec<tch::Tensor>],
         opts: &CheckOptions,
     ) -> CheckReport {
-        let mut report = CheckReport { input_sets: input_sets.len(), divergences: vec![] };
+        let mut report = CheckReport { input_sets: input_sets.len(), divergences: vec![], not_run: vec![] };
         let names: Vec<String> = self.graph().outputs().iter().map(|o| o.name.clone()).collect();
         let traced_program = program_lines(self.graph());
-        let onnx =
-            if opts.tract { Some(self.to_onnx_bytes(&crate::ExportOptions::with_opset(opts.opset))) } else { None };
+        let mut opts = opts.clone();
+        if opts.onnxruntime {
+            if let Err(why) = onnxruntime_available() {
+                report.not_run.push(format!("onnxruntime: {why}"));
+                opts.onnxruntime = false;
+            }
+        }
+        let opts = &opts;
+        let onnx = if opts.tract || opts.onnxruntime {
+            Some(self.to_onnx_bytes(&crate::ExportOptions::with_opset(opts.opset)))
+        } else {
+            None
+        };
         let mut spec = self.spec.clone();
         spec.guard_policy = GuardPolicy::Allow;
         for (i, set) in input_sets.iter().enumerate() {
@@ -298,8 +317,53 @@ fn compare_runtimes(
     match onnx {
         None => {}
         Some(Err(e)) => d.push(Divergence::Failed { input_set: i, runtime: "export", message: e.to_string() }),
-        Some(Ok(bytes)) => run_tract_into(i, bytes, inputs, names, eager, opts, d),
+        Some(Ok(bytes)) => {
+            if opts.tract {
+                run_tract_into(i, bytes, inputs, names, eager, opts, d);
+            }
+            if opts.onnxruntime {
+                run_onnxruntime_into(i, bytes, inputs, names, eager, opts, d);
+            }
+        }
     }
+}
+
+#[cfg(feature = "testing")]
+fn onnxruntime_available() -> Result<(), String> {
+    crate::testing::onnxruntime_available()
+}
+
+#[cfg(not(feature = "testing"))]
+fn onnxruntime_available() -> Result<(), String> {
+    Err("tapir was built without the `testing` feature".into())
+}
+
+#[cfg(feature = "testing")]
+fn run_onnxruntime_into(
+    i: usize,
+    bytes: &[u8],
+    inputs: &[&tch::Tensor],
+    names: &[String],
+    eager: &[tch::Tensor],
+    opts: &CheckOptions,
+    d: &mut Vec<Divergence>,
+) {
+    match crate::testing::run_onnxruntime(bytes, inputs) {
+        Ok(got) => compare_outputs(i, names, "onnxruntime", &got, eager, opts, d),
+        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "onnxruntime", message }),
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+fn run_onnxruntime_into(
+    _: usize,
+    _: &[u8],
+    _: &[&tch::Tensor],
+    _: &[String],
+    _: &[tch::Tensor],
+    _: &CheckOptions,
+    _: &mut Vec<Divergence>,
+) {
 }
 
 #[cfg(feature = "testing")]
