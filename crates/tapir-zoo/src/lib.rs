@@ -128,3 +128,6 @@ fn image(n: i64) -> Result<tch::Tensor, tch::TchError> {
 
 #[doc = include_str!("../../../docs/checkpoints.md")]
 pub mod checkpoints {}
+
+#[doc = include_str!("../../../docs/guide.md")]
+pub mod guide {}
