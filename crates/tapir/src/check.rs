@@ -298,7 +298,8 @@ fn run_eager<R: IntoOutputs>(f: &impl Fn(&[Tensor]) -> R, inputs: &[&tch::Tensor
     f(&xs).into_outputs().iter().map(|t| t.to_tch().map_err(|e| e.to_string())).collect()
 }
 
-/// Compares replay and (when exported) tract with the eager outputs of one input set.
+/// Compares replay and (when exported) tract and ONNX Runtime with the eager outputs of one
+/// input set.
 #[allow(clippy::too_many_arguments)]
 fn compare_runtimes(
     traced: &Traced,
@@ -318,11 +319,13 @@ fn compare_runtimes(
         None => {}
         Some(Err(e)) => d.push(Divergence::Failed { input_set: i, runtime: "export", message: e.to_string() }),
         Some(Ok(bytes)) => {
-            if opts.tract {
-                run_tract_into(i, bytes, inputs, names, eager, opts, d);
-            }
-            if opts.onnxruntime {
-                run_onnxruntime_into(i, bytes, inputs, names, eager, opts, d);
+            for (runtime, on) in [("tract", opts.tract), ("onnxruntime", opts.onnxruntime)] {
+                if on {
+                    match run_exported(runtime, bytes, inputs) {
+                        Ok(got) => compare_outputs(i, names, runtime, &got, eager, opts, d),
+                        Err(message) => d.push(Divergence::Failed { input_set: i, runtime, message }),
+                    }
+                }
             }
         }
     }
@@ -338,65 +341,18 @@ fn onnxruntime_available() -> Result<(), String> {
     Err("tapir was built without the `testing` feature".into())
 }
 
+/// Runs the exported model in `runtime` (`tract` or `onnxruntime`).
 #[cfg(feature = "testing")]
-fn run_onnxruntime_into(
-    i: usize,
-    bytes: &[u8],
-    inputs: &[&tch::Tensor],
-    names: &[String],
-    eager: &[tch::Tensor],
-    opts: &CheckOptions,
-    d: &mut Vec<Divergence>,
-) {
-    match crate::testing::run_onnxruntime(bytes, inputs) {
-        Ok(got) => compare_outputs(i, names, "onnxruntime", &got, eager, opts, d),
-        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "onnxruntime", message }),
+fn run_exported(runtime: &str, bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    match runtime {
+        "tract" => crate::testing::run_tract(bytes, inputs),
+        _ => crate::testing::run_onnxruntime(bytes, inputs),
     }
 }
 
 #[cfg(not(feature = "testing"))]
-fn run_onnxruntime_into(
-    _: usize,
-    _: &[u8],
-    _: &[&tch::Tensor],
-    _: &[String],
-    _: &[tch::Tensor],
-    _: &CheckOptions,
-    _: &mut Vec<Divergence>,
-) {
-}
-
-#[cfg(feature = "testing")]
-fn run_tract_into(
-    i: usize,
-    bytes: &[u8],
-    inputs: &[&tch::Tensor],
-    names: &[String],
-    eager: &[tch::Tensor],
-    opts: &CheckOptions,
-    d: &mut Vec<Divergence>,
-) {
-    match crate::testing::run_tract(bytes, inputs) {
-        Ok(got) => compare_outputs(i, names, "tract", &got, eager, opts, d),
-        Err(message) => d.push(Divergence::Failed { input_set: i, runtime: "tract", message }),
-    }
-}
-
-#[cfg(not(feature = "testing"))]
-fn run_tract_into(
-    i: usize,
-    _: &[u8],
-    _: &[&tch::Tensor],
-    _: &[String],
-    _: &[tch::Tensor],
-    _: &CheckOptions,
-    d: &mut Vec<Divergence>,
-) {
-    d.push(Divergence::Failed {
-        input_set: i,
-        runtime: "tract",
-        message: "tapir was built without the `testing` feature".into(),
-    });
+fn run_exported(_: &str, _: &[u8], _: &[&tch::Tensor]) -> Result<Vec<tch::Tensor>, String> {
+    Err("tapir was built without the `testing` feature".into())
 }
 
 fn first_difference(a: &[String], b: &[String]) -> (String, String) {
