@@ -314,8 +314,10 @@ fn safetensors_entries(bytes: &[u8], file: usize) -> Result<Vec<(String, Entry)>
         let kind = kind_of(info.dtype).map_err(|m| format!("key `{name}`: {m}"))?;
         let shape: Vec<i64> = info.shape.iter().map(|&d| d as i64).collect();
         let (begin, end) = info.data_offsets;
-        let numel: usize = info.shape.iter().product();
-        if end - begin != numel * kind.elt_size_in_bytes() || data_start + end > bytes.len() {
+        // Checked arithmetic throughout: every number here comes from the file.
+        let want = info.shape.iter().try_fold(kind.elt_size_in_bytes(), |n, &d| n.checked_mul(d));
+        let inside = data_start.checked_add(end).is_some_and(|e| e <= bytes.len());
+        if want.is_none() || end.checked_sub(begin) != want || !inside {
             return Err(format!("key `{name}`: its byte range does not match its shape and dtype"));
         }
         let start = data_start + begin;

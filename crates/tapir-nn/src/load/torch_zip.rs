@@ -15,7 +15,7 @@ struct ZipEntry {
 }
 
 fn le(bytes: &[u8], at: usize, n: usize) -> Result<u64, String> {
-    let b = bytes.get(at..at + n).ok_or("truncated zip archive")?;
+    let b = at.checked_add(n).and_then(|end| bytes.get(at..end)).ok_or("truncated zip archive")?;
     Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | x as u64))
 }
 
@@ -201,7 +201,7 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
     let mut memo: HashMap<u64, Value> = HashMap::new();
     let mut at = 0usize;
     let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
-        let b = data.get(*at..*at + n).ok_or("truncated pickle")?;
+        let b = at.checked_add(n).and_then(|end| data.get(*at..end)).ok_or("truncated pickle")?;
         *at += n;
         Ok(b)
     };
@@ -409,17 +409,20 @@ pub(super) fn read_entries(bytes: &[u8], file: usize) -> Result<Vec<(String, Ent
         if size.len() != stride.len() || size.iter().chain(&stride).any(|&d| d < 0) || offset < 0 {
             return Err(format!("key `{name}`: invalid size {size:?} / stride {stride:?}"));
         }
-        // The last element addressed must lie inside the storage.
-        let numel: i64 = size.iter().product();
-        if numel > 0 {
-            let last = size
-                .iter()
+        // Every element addressed (for an empty tensor: its start) must lie inside the storage.
+        // Checked arithmetic: every number here comes from the file.
+        let past = || format!("key `{name}`: size {size:?} and stride {stride:?} run past its storage");
+        let bytes_to = |last: i64| (last as usize).checked_add(1).and_then(|n| n.checked_mul(elem));
+        let end = if size.contains(&0) {
+            (offset as usize).checked_mul(elem)
+        } else {
+            size.iter()
                 .zip(&stride)
-                .try_fold(offset, |acc, (&s, &st)| (s - 1).checked_mul(st).and_then(|x| acc.checked_add(x)));
-            match last {
-                Some(l) if ((l as usize) + 1) * elem <= storage.len => {}
-                _ => return Err(format!("key `{name}`: size {size:?} and stride {stride:?} run past its storage")),
-            }
+                .try_fold(offset, |acc, (&s, &st)| (s - 1).checked_mul(st).and_then(|x| acc.checked_add(x)))
+                .and_then(bytes_to)
+        };
+        if end.is_none_or(|e| e > storage.len) {
+            return Err(past());
         }
         out.push((
             name,
@@ -442,7 +445,9 @@ mod tests {
 
     #[test]
     fn malformed_pickles_are_errors() {
-        for bad in [&b""[..], b"\x80\x02", b"(t", b"\xff", b"h\x05", b"Q", b"c\x00"] {
+        // The last: a BINUNICODE8 claiming 2^64 - 1 bytes.
+        let huge = b"\x8d\xff\xff\xff\xff\xff\xff\xff\xff";
+        for bad in [&b""[..], b"\x80\x02", b"(t", b"\xff", b"h\x05", b"Q", b"c\x00", huge] {
             assert!(unpickle(bad).is_err(), "{bad:?}");
         }
     }
