@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use tapir::{ExportOptions, Tracer};
-use tapir_cli::examples::{causal_mask, mlp, AttentionBlock};
+use tapir_zoo::examples::{causal_mask, mlp, AttentionBlock};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 

@@ -99,6 +99,8 @@ case "$cmd" in
       cargo fmt --all --check
     fi
     cargo test --workspace "$@"
+    # The exporter builds without the verification stack (no tract, no ONNX Runtime).
+    cargo build --quiet -p tapir-cli --no-default-features
     "$py" tests/check_models.py "$TAPIR_CHECK_DIR"
     ;;
   *)

@@ -371,7 +371,7 @@ fn static_traces_carry_no_symbols() {
 
 #[test]
 fn example_models_run_at_any_batch() {
-    use tapir_cli::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
+    use tapir_zoo::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
     tch::manual_seed(14);
     let vs = tch::nn::VarStore::new(Device::Cpu);
     let model = mlp(&vs);
@@ -459,7 +459,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// the zoo's source lines do.
 fn without_source_locations(bytes: &[u8]) -> Vec<u8> {
     use prost::Message;
-    let mut model = tapir::internals::onnx::proto::ModelProto::decode(bytes).unwrap();
+    let mut model = tapir::onnx::proto::ModelProto::decode(bytes).unwrap();
     if let Some(g) = model.graph.as_mut() {
         for n in &mut g.node {
             n.doc_string = None;

@@ -1,2 +1,2 @@
-//! The conformance tests' checks live in `tapir_cli::verify`, shared with the demo.
-pub use tapir_cli::verify::*;
+//! The conformance tests' checks: `tapir::testing`, the verification users' tests get too.
+pub use tapir::testing::*;

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use tapir::Tracer;
-use tapir_cli::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
 use tapir_conformance::{all_opsets, check, Tolerance};
+use tapir_zoo::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -73,7 +73,7 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
     use prost::Message;
     use tapir::Optimizations;
     let nodes = |bytes: &[u8]| {
-        let m = tapir::internals::onnx::proto::ModelProto::decode(bytes).unwrap();
+        let m = tapir::onnx::proto::ModelProto::decode(bytes).unwrap();
         let g = m.graph.unwrap();
         let bn = g.node.iter().filter(|n| n.op_type.as_deref() == Some("BatchNormalization")).count();
         (g.node.len(), bn, g.initializer.len())

@@ -703,8 +703,7 @@ type Forms = BTreeMap<&'static str, BTreeMap<i64, Vec<String>>>;
 /// Adds what `traced` lowers to at each opset to `forms`.
 fn observe(forms: &mut Forms, traced: &tapir::Traced) {
     for opset in all_opsets() {
-        let Ok(lowered) = tapir::internals::onnx::lower(traced.graph(), &tapir::ExportOptions::with_opset(opset))
-        else {
+        let Ok(lowered) = tapir::onnx::lower(traced.graph(), &tapir::ExportOptions::with_opset(opset)) else {
             continue;
         };
         for (op, nodes) in &lowered.op_nodes {
@@ -930,7 +929,7 @@ fn op_table_dynamic() {
         let mut outcome = None;
         for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
             let tol = row.tol.unwrap_or(Tolerance { atol: 1e-4, rtol: 1e-4 });
-            let opts = tapir::CheckOptions { atol: tol.atol, rtol: tol.rtol, tract: true, onnxruntime: false, opset };
+            let opts = tapir::CheckOptions { tolerance: tol, tract: true, onnxruntime: false, opset };
             let report = traced.check(program, &sets, &opts);
             // Sets the op itself refuses (inputs whose sizes it ties), that break a size guard,
             // or whose values take another branch (a value guard, reported as such): no claim.

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use prost::Message;
-use tapir::internals::onnx::proto::ModelProto;
+use tapir::onnx::proto::ModelProto;
 
 #[test]
 fn pytorch_model_round_trips_byte_for_byte() {

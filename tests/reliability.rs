@@ -393,7 +393,7 @@ fn a_scope_guard_from_another_trace_leaves_this_traces_scopes_alone() {
         )
         .unwrap();
     let bytes = traced.to_onnx_bytes(&ExportOptions::default()).unwrap();
-    let model = <tapir::internals::onnx::proto::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
+    let model = <tapir::onnx::proto::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
     let names: Vec<_> = model.graph.unwrap().node.iter().map(|n| n.name.clone().unwrap()).collect();
     assert_eq!(names, vec!["block/Relu"]);
 }

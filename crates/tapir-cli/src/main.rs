@@ -3,10 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tapir::internals::graph::NodeKind;
-use tapir::{ExportOptions, Traced, Tracer};
-use tapir_cli::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
-use tapir_cli::verify;
+use tapir::{ExportOptions, HalfPrecision, NodeKind, Traced, Tracer};
+use tapir_zoo::examples::{causal_mask, mlp, AttentionBlock, SmallCnn};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -33,8 +31,8 @@ enum Cmd {
     ///
     /// Build a zoo model (mlp, resnet18, resnet50, encoder, lstm), load its weights from a
     /// PyTorch state_dict saved as safetensors (random initialization without --weights),
-    /// trace it in eval mode on a random input, check it in tract, and write the ONNX model.
-    /// Nothing is written on any error.
+    /// trace it in eval mode on a random input, check it against eager (tract; ONNX Runtime for
+    /// --fp16), and write the ONNX model. Nothing is written on any error.
     Export {
         /// The zoo model.
         model: String,
@@ -46,6 +44,17 @@ enum Cmd {
         /// ONNX opset to export (13 to 28).
         #[arg(long, default_value_t = 20)]
         opset: i64,
+        /// Store weights and compute in float16 (normalizations and softmax stay float32;
+        /// inputs and outputs stay float32 unless --half-io).
+        #[arg(long, conflicts_with = "bf16")]
+        fp16: bool,
+        /// Store weights and compute in bfloat16 (as --fp16; use opset 22 or later, where Conv
+        /// and LSTM take bfloat16). No CPU runtime here runs bfloat16: the model is not checked.
+        #[arg(long)]
+        bf16: bool,
+        /// With --fp16 or --bf16: the model's float inputs and outputs take the half type too.
+        #[arg(long)]
+        half_io: bool,
     },
     /// Draw a zoo model's traced graph (SVG or DOT).
     ///
@@ -126,11 +135,13 @@ struct Args {
     batch: i64,
     /// Dynamic dimensions: (axis, name) of the input; empty for a static export.
     dynamic: Vec<(usize, &'static str)>,
+    /// Half-precision conversion at export.
+    half: Option<HalfPrecision>,
 }
 
 impl Args {
     fn new(out: PathBuf, opset: i64) -> Self {
-        Args { out, opset, model: None, weights: None, batch: 1, dynamic: vec![] }
+        Args { out, opset, model: None, weights: None, batch: 1, dynamic: vec![], half: None }
     }
 
     fn zoo(model: String, zoo: ZooArgs, out: PathBuf, opset: i64) -> Self {
@@ -142,16 +153,42 @@ impl Args {
             }
         }
         let batch = zoo.batch.unwrap_or(if dynamic.is_empty() { 1 } else { 2 });
-        Args { out, opset, model: Some(model), weights: zoo.weights, batch, dynamic }
+        Args { out, opset, model: Some(model), weights: zoo.weights, batch, dynamic, half: None }
     }
 }
 
 fn summarize(name: &str, traced: &Traced, inputs: &[&tch::Tensor], args: &Args) -> Result<(), String> {
     let dir = args.out.join(name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let result = save_and_report(name, traced, inputs, &dir.join("model.onnx"), args.opset);
-    verify::save_io(&dir, inputs, traced.eager_outputs(), verify::Tolerance { atol: 1e-4, rtol: 1e-4 });
+    let result = save_and_report(name, traced, inputs, &dir.join("model.onnx"), args);
+    #[cfg(feature = "check")]
+    tapir::testing::save_io(&dir, inputs, traced.eager_outputs(), tapir::Tolerance { atol: 1e-4, rtol: 1e-4 });
     result
+}
+
+/// The check an exported model must pass before it is written, and its verdict: tract within
+/// 1e-4 of the output's scale; ONNX Runtime within 1e-2 for float16 (tract cannot translate a
+/// float16 `Gemm`); none for bfloat16, which no CPU runtime here runs.
+#[cfg(feature = "check")]
+fn verdict(
+    bytes: &[u8],
+    inputs: &[&tch::Tensor],
+    eager: &[tch::Tensor],
+    half: Option<&HalfPrecision>,
+) -> Result<String, String> {
+    match half.map(|h| h.dtype) {
+        None => tapir::testing::tract_verdict(bytes, inputs, eager),
+        Some(tapir::DType::F16) => match tapir::testing::onnxruntime_available() {
+            Ok(()) => tapir::testing::onnxruntime_verdict(bytes, inputs, eager, 1e-2),
+            Err(why) => Ok(format!("not checked: ONNX Runtime is not available ({why})")),
+        },
+        Some(_) => Ok("not checked: no CPU runtime here runs bfloat16 (check it on the target runtime)".to_owned()),
+    }
+}
+
+#[cfg(not(feature = "check"))]
+fn verdict(_: &[u8], _: &[&tch::Tensor], _: &[tch::Tensor], _: Option<&HalfPrecision>) -> Result<String, String> {
+    Ok("not checked: this tapir was built without its `check` feature".to_owned())
 }
 
 /// Exports the model, checks it in tract against the eager outputs, and only then writes it to
@@ -162,16 +199,17 @@ fn save_and_report(
     traced: &Traced,
     inputs: &[&tch::Tensor],
     path: &std::path::Path,
-    opset: i64,
+    args: &Args,
 ) -> Result<(), String> {
-    let options = ExportOptions::with_opset(opset);
-    let check = |bytes: &[u8]| verify::tract_verdict(bytes, inputs, traced.eager_outputs());
-    let (size, verdict) = verify::save_checked(name, traced, path, &options, check)?;
+    let opset = args.opset;
+    let options = ExportOptions { half_precision: args.half.clone(), ..ExportOptions::with_opset(opset) };
+    let check = |bytes: &[u8]| verdict(bytes, inputs, traced.eager_outputs(), args.half.as_ref());
+    let (size, verdict) = tapir_cli::save_checked(name, traced, path, &options, check)?;
     let g = traced.graph();
     println!("== {name}: {} ({size} bytes, opset {opset})", path.display());
     for n in g.inputs() {
         if let NodeKind::Input { name } = &g.node(*n).kind {
-            println!("   input  {name}: {}", g.type_text(tapir::internals::graph::ValueRef { node: *n, output: 0 }));
+            println!("   input  {name}: {}", g.type_text(tapir::ValueRef { node: *n, output: 0 }));
         }
     }
     for o in g.outputs() {
@@ -180,7 +218,11 @@ fn save_and_report(
     let hist: Vec<String> = g.op_histogram().iter().map(|(op, n)| format!("{op} x{n}")).collect();
     println!("   ops    {}", hist.join(", "));
     println!("   params {} in {} initializers", g.parameter_count(), g.constants().count());
-    println!("   tract  {verdict}");
+    if let Some(half) = &args.half {
+        println!("   dtype  {} (float32 kept for: {})", half.dtype, half.float32_ops.join(", "));
+    }
+    let runtime = if args.half.is_some() { "ortime" } else { "tract " };
+    println!("   {runtime} {verdict}");
     Ok(())
 }
 
@@ -271,8 +313,12 @@ fn export(args: &Args) -> Result<(), String> {
         // The tolerance of the check before saving: 1e-4 of the output's scale.
         let max_abs = |t: &tch::Tensor| t.f_abs().and_then(|a| a.f_max()).and_then(|m| m.f_double_value(&[])).ok();
         let scale = traced.eager_outputs().iter().filter_map(max_abs).fold(1.0f64, f64::max);
-        let opts =
-            tapir::CheckOptions { atol: 1e-4 * scale, rtol: 1e-4, tract: true, onnxruntime: false, opset: args.opset };
+        let opts = tapir::CheckOptions {
+            tolerance: tapir::Tolerance { atol: 1e-4 * scale, rtol: 1e-4 },
+            tract: true,
+            onnxruntime: false,
+            opset: args.opset,
+        };
         let report = traced.check(|x| model.module.forward_t(&x[0], false), &sets, &opts);
         if !report.is_ok() {
             return Err(format!(
@@ -281,7 +327,7 @@ fn export(args: &Args) -> Result<(), String> {
             ));
         }
     }
-    save_and_report(name, &traced, &[&input], &args.out, args.opset)
+    save_and_report(name, &traced, &[&input], &args.out, args)
 }
 
 /// Writes the traced graph's picture (.svg, laid out by layout-rs) or DOT text (any other
@@ -309,7 +355,7 @@ fn graph(args: &Args) -> Result<(), String> {
 /// Prints what an ONNX file holds (see the help text).
 fn inspect(args: &Args) -> Result<(), String> {
     use prost::Message;
-    use tapir::internals::onnx::proto::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
+    use tapir::onnx::proto::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
     let path = PathBuf::from(args.model.as_deref().unwrap_or_default());
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let model =
@@ -406,9 +452,9 @@ fn time_export(args: &Args) -> Result<(), String> {
     let vs = VarStore::new(Device::Cpu);
     let root = vs.root();
     let layers = [
-        tapir_cli::examples::Linear::new(&root / "0", 784, 512),
-        tapir_cli::examples::Linear::new(&root / "2", 512, 512),
-        tapir_cli::examples::Linear::new(&root / "4", 512, 10),
+        tapir_zoo::examples::Linear::new(&root / "0", 784, 512),
+        tapir_zoo::examples::Linear::new(&root / "2", 512, 512),
+        tapir_zoo::examples::Linear::new(&root / "4", 512, 10),
     ];
     let forward = |x: &tapir::Tensor| layers[2].forward(&layers[1].forward(&layers[0].forward(x).relu()).relu());
     let x = tch::Tensor::randn([8, 784], (Kind::Float, Device::Cpu));
@@ -474,7 +520,20 @@ fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Cmd::Export { model, zoo, out, opset } => export(&Args::zoo(model, zoo, out, opset)),
+        Cmd::Export { model, zoo, out, opset, fp16, bf16, half_io } => {
+            let mut args = Args::zoo(model, zoo, out, opset);
+            let half = match (fp16, bf16) {
+                (true, _) => Some(HalfPrecision::float16()),
+                (_, true) => Some(HalfPrecision::bfloat16()),
+                _ => None,
+            };
+            args.half = half.map(|h| HalfPrecision { keep_io_float32: !half_io, ..h });
+            if half_io && args.half.is_none() {
+                eprintln!("error: --half-io needs --fp16 or --bf16 (try --help)");
+                return ExitCode::from(2);
+            }
+            export(&args)
+        }
         Cmd::Graph { model, zoo, out } => graph(&Args::zoo(model, zoo, out, 20)),
         Cmd::Inspect { file } => {
             let mut args = Args::new(PathBuf::new(), 20);

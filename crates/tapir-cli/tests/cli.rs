@@ -60,12 +60,10 @@ fn a_model_that_fails_its_check_is_not_written() {
     let path = temp("checked.onnx");
     std::fs::write(&path, b"the previous model").unwrap();
     let options = tapir::ExportOptions::default();
-    let err =
-        tapir_cli::verify::save_checked("relu", &traced, &path, &options, |_| Err("MISMATCH".into())).unwrap_err();
+    let err = tapir_cli::save_checked("relu", &traced, &path, &options, |_| Err("MISMATCH".into())).unwrap_err();
     assert!(err.contains("MISMATCH") && err.contains("left as it was"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"the previous model");
-    let (size, verdict) =
-        tapir_cli::verify::save_checked("relu", &traced, &path, &options, |_| Ok("ok".into())).unwrap();
+    let (size, verdict) = tapir_cli::save_checked("relu", &traced, &path, &options, |_| Ok("ok".into())).unwrap();
     assert_eq!((size, verdict.as_str()), (std::fs::metadata(&path).unwrap().len(), "ok"));
 }
 
@@ -140,5 +138,34 @@ fn inspect_reads_a_model_file() {
     }
     let (code, stderr) = tapir(&["inspect", temp("missing.onnx").to_str().unwrap()]);
     assert_eq!(code, 1, "{stderr}");
+    assert_plain(&stderr);
+}
+
+#[test]
+fn export_in_half_precision() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tapir")).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (full, half) = (temp("mlp32.onnx"), temp("mlp16.onnx"));
+    let (code, text) = run(&["export", "mlp", "--out", full.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = run(&["export", "mlp", "--fp16", "--out", half.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("dtype  f16"), "{text}");
+    // Checked in ONNX Runtime when this build has it (within 1e-2 of the output's scale).
+    assert!(text.contains("ortime ok") || text.contains("not checked"), "{text}");
+    let ratio = std::fs::metadata(&half).unwrap().len() as f64 / std::fs::metadata(&full).unwrap().len() as f64;
+    assert!(ratio < 0.51, "{ratio}");
+    let bf16 = temp("mlp_bf16.onnx");
+    let (code, text) = run(&["export", "mlp", "--bf16", "--opset", "22", "--out", bf16.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("not checked: no CPU runtime here runs bfloat16"), "{text}");
+    let (code, stderr) = tapir(&["export", "mlp", "--half-io", "--out", half.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_plain(&stderr);
+    let (code, stderr) = tapir(&["export", "mlp", "--fp16", "--bf16", "--out", half.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
     assert_plain(&stderr);
 }

@@ -109,7 +109,7 @@ pub trait Emit {
 
 /// Why an op could not be lowered. The exporter adds the node's source location.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("op `{op}` has no ONNX lowering at opset {opset}: {reason}")]
+#[error("op `{op}` cannot be exported at opset {opset}: {reason}")]
 pub struct LowerError {
     pub op: &'static str,
     pub opset: i64,

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use tapir::internals::graph::NodeKind;
+use tapir::NodeKind;
 use tapir_nn::{Module, MultiheadAttention};
 
 #[test]

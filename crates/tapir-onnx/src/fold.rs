@@ -71,6 +71,12 @@ fn read(data: &InitData) -> std::io::Result<Vec<u8>> {
             })?;
             Ok(out)
         }
+        InitData::Converted { data, to } => {
+            let raw = read(&InitData::Tensor(data.clone()))?;
+            let mut out = Vec::with_capacity(raw.len() / 2);
+            crate::half::convert_f32_bytes(&raw, *to, &mut out);
+            Ok(out)
+        }
     }
 }
 
@@ -319,6 +325,17 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     if opts.fold_batch_norm && has_batch_norm() {
         fold_batch_norms(lowered, &mut removed, &mut index, &mut cache, &graph_outputs)?;
     }
+    // Each op's node range shrinks by its removed nodes: `before[i]` nodes are kept before `i`.
+    let mut before = Vec::with_capacity(removed.len() + 1);
+    let mut kept = 0usize;
+    for r in &removed {
+        before.push(kept);
+        kept += usize::from(!r);
+    }
+    before.push(kept);
+    for (_, range) in &mut lowered.op_nodes {
+        *range = before[range.start]..before[range.end];
+    }
     let mut k = 0;
     lowered.graph.node.retain(|_| {
         k += 1;
@@ -336,9 +353,6 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
         .chain(graph_outputs.iter().map(String::as_str))
         .collect();
     lowered.initializers.retain(|(h, _)| h.name.as_deref().is_some_and(|n| used.contains(n)));
-    // The op-to-node ranges no longer hold once nodes are removed.
-    lowered.op_nodes.clear();
-    lowered.op_locations.clear();
     Ok(())
 }
 

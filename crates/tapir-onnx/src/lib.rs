@@ -9,6 +9,7 @@
 
 mod fast_hash;
 mod fold;
+mod half;
 pub mod lower;
 mod options;
 #[rustfmt::skip]
@@ -23,12 +24,13 @@ pub mod proto {
 }
 
 pub use fold::Optimizations;
+pub use half::HalfPrecision;
 pub use lower::{lower, Lowered};
 pub use options::{
     ir_version_for_opset, ExportOptions, ExternalData, LoweringFn, Lowerings, EXTERNAL_DATA_MIN_BYTES, MAX_OPSET,
     MIN_OPSET, PROTOBUF_LIMIT,
 };
-pub use write::{save, to_bytes};
+pub use write::{prepare, save, to_bytes};
 
 use tapir_graph::{LowerError, SourceLocation};
 
@@ -52,6 +54,9 @@ pub enum ExportError {
     /// The model does not fit in one protobuf message (2 GiB) and cannot be written inline.
     #[error("the model takes {bytes} bytes, over protobuf's 2 GiB limit: save it to a file with external data (ExportOptions::external_data = Auto or Always)")]
     TooLarge { bytes: u64 },
+    /// The export options contradict themselves or name something that does not exist.
+    #[error("invalid export options: {reason}")]
+    InvalidOptions { reason: String },
     /// Writing the model failed; no file is left at the destination.
     #[error("writing {path}: {source}")]
     Io { path: String, source: std::io::Error },

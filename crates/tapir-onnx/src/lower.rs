@@ -19,6 +19,22 @@ use tapir_graph::{
 pub enum InitData {
     Tensor(Arc<dyn ConstData>),
     Bytes(Vec<u8>),
+    /// A float32 tensor written as `to` (float16 or bfloat16), converted while it streams.
+    Converted {
+        data: Arc<dyn ConstData>,
+        to: DType,
+    },
+}
+
+impl InitData {
+    /// Bytes this initializer writes.
+    pub fn byte_len(&self) -> usize {
+        match self {
+            InitData::Tensor(c) => c.meta().byte_len(),
+            InitData::Bytes(b) => b.len(),
+            InitData::Converted { data, to } => data.meta().byte_len() / DType::F32.size_bytes() * to.size_bytes(),
+        }
+    }
 }
 
 /// A lowered model whose initializers still point at their data: [`crate::write`] streams it.
@@ -39,13 +55,7 @@ pub struct Lowered {
 impl Lowered {
     /// Total bytes of initializer data.
     pub fn initializer_bytes(&self) -> usize {
-        self.initializers
-            .iter()
-            .map(|(_, d)| match d {
-                InitData::Tensor(c) => c.meta().byte_len(),
-                InitData::Bytes(b) => b.len(),
-            })
-            .sum()
+        self.initializers.iter().map(|(_, d)| d.byte_len()).sum()
     }
 }
 
@@ -134,52 +144,11 @@ fn scalar_bytes(dtype: DType, value: f64) -> Vec<u8> {
         DType::I16 => (value as i16).to_le_bytes().to_vec(),
         DType::I32 => (value as i32).to_le_bytes().to_vec(),
         DType::I64 => (value as i64).to_le_bytes().to_vec(),
-        DType::F16 => f32_to_f16_bits(value as f32).to_le_bytes().to_vec(),
-        DType::BF16 => f32_to_bf16_bits(value as f32).to_le_bytes().to_vec(),
+        DType::F16 => crate::half::f32_to_f16_bits(value as f32).to_le_bytes().to_vec(),
+        DType::BF16 => crate::half::f32_to_bf16_bits(value as f32).to_le_bytes().to_vec(),
         DType::F32 => (value as f32).to_le_bytes().to_vec(),
         DType::F64 => value.to_le_bytes().to_vec(),
     }
-}
-
-/// IEEE binary16 bits of `x`, rounding to nearest even.
-fn f32_to_f16_bits(x: f32) -> u16 {
-    let bits = x.to_bits();
-    let sign = ((bits >> 16) & 0x8000) as u16;
-    let exp = ((bits >> 23) & 0xff) as i32;
-    let mant = bits & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if mant != 0 { 0x200 } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        let m = mant | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rounded = (m + half - 1 + ((m >> shift) & 1)) >> shift;
-        return sign | rounded as u16;
-    }
-    let half = 0x1000u32;
-    let m = mant + half - 1 + ((mant >> 13) & 1);
-    let (e, m) = if m & 0x80_0000 != 0 { (e + 1, 0) } else { (e, m >> 13) };
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    sign | ((e as u16) << 10) | m as u16
-}
-
-/// bfloat16 bits of `x`, rounding to nearest even.
-fn f32_to_bf16_bits(x: f32) -> u16 {
-    let bits = x.to_bits();
-    if x.is_nan() {
-        return ((bits >> 16) | 0x40) as u16;
-    }
-    ((bits + 0x7fff + ((bits >> 16) & 1)) >> 16) as u16
 }
 
 struct Cx<'g> {
@@ -915,16 +884,6 @@ fn lower_impl<'g>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_precision_conversions() {
-        assert_eq!(f32_to_f16_bits(1.0), 0x3c00);
-        assert_eq!(f32_to_f16_bits(-2.0), 0xc000);
-        assert_eq!(f32_to_f16_bits(65504.0), 0x7bff);
-        assert_eq!(f32_to_f16_bits(1e9), 0x7c00);
-        assert_eq!(f32_to_bf16_bits(1.0), 0x3f80);
-        assert_eq!(f32_to_bf16_bits(-0.5), 0xbf00);
-    }
 
     #[test]
     fn ir_versions_follow_opsets() {

@@ -96,6 +96,10 @@ pub struct ExportOptions {
     /// Graph optimizations applied to the lowered model (constant folding, BatchNormalization
     /// folding); all on by default, [`crate::Optimizations::none`] for the model as lowered.
     pub optimize: crate::Optimizations,
+    /// Convert float32 computation and weights to float16 or bfloat16 at export (after the
+    /// optimizations), keeping normalizations and softmax in float32: see
+    /// [`crate::HalfPrecision`]. Default: `None`, the dtypes as traced.
+    pub half_precision: Option<crate::HalfPrecision>,
 }
 
 /// Where a saved model's weights go. A protobuf message cannot exceed 2 GiB, so a larger model
@@ -135,6 +139,7 @@ impl Default for ExportOptions {
             external_data: ExternalData::Auto,
             lowerings: Lowerings::default(),
             optimize: crate::Optimizations::default(),
+            half_precision: None,
         }
     }
 }

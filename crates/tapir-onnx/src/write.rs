@@ -41,10 +41,7 @@ fn write_len_prefix(out: &mut impl Write, tag: u32, len: usize) -> io::Result<()
 }
 
 fn data_len(data: &InitData) -> usize {
-    match data {
-        InitData::Tensor(t) => t.meta().byte_len(),
-        InitData::Bytes(b) => b.len(),
-    }
+    data.byte_len()
 }
 
 fn is_external(header: &crate::proto::TensorProto) -> bool {
@@ -66,6 +63,32 @@ fn write_data(out: &mut impl Write, name: &str, data: &InitData) -> io::Result<(
                 out.write_all(chunk)
             })
             .map_err(|e| io::Error::new(e.kind(), format!("initializer `{name}`: {e}")))?,
+        InitData::Converted { data, to } => {
+            // Whole floats are converted; a float split between two pieces waits in `carry`.
+            let mut carry: Vec<u8> = Vec::with_capacity(4);
+            let mut converted: Vec<u8> = Vec::new();
+            data.write_bytes(&mut |mut chunk| {
+                converted.clear();
+                if !carry.is_empty() {
+                    let take = (4 - carry.len()).min(chunk.len());
+                    carry.extend_from_slice(&chunk[..take]);
+                    chunk = &chunk[take..];
+                    if carry.len() == 4 {
+                        crate::half::convert_f32_bytes(&carry, *to, &mut converted);
+                        carry.clear();
+                    }
+                }
+                let whole = chunk.len() / 4 * 4;
+                crate::half::convert_f32_bytes(&chunk[..whole], *to, &mut converted);
+                carry.extend_from_slice(&chunk[whole..]);
+                written += converted.len();
+                out.write_all(&converted)
+            })
+            .map_err(|e| io::Error::new(e.kind(), format!("initializer `{name}`: {e}")))?;
+            if !carry.is_empty() {
+                return Err(io::Error::other(format!("initializer `{name}`: its float32 data ends mid-element")));
+            }
+        }
     }
     if written != n {
         return Err(io::Error::other(format!("initializer `{name}` produced {written} bytes, expected {n}")));
@@ -172,12 +195,22 @@ impl Lowered {
     }
 }
 
+/// Lowers `graph`, applies the optimizations and the precision conversion `options` ask for:
+/// the model as it will be written (`path` names the destination in I/O errors).
+pub fn prepare(graph: &Graph, options: &ExportOptions, path: &str) -> Result<Lowered, ExportError> {
+    let mut lowered = lower(graph, options)?;
+    crate::fold::optimize(&mut lowered, &options.optimize)
+        .map_err(|source| ExportError::Io { path: path.to_owned(), source })?;
+    if let Some(half) = &options.half_precision {
+        crate::half::convert(&mut lowered, half, options.opset)?;
+    }
+    Ok(lowered)
+}
+
 /// Lowers `graph` and returns the encoded model. Weights are always inline here: a model over
 /// 2 GiB is [`ExportError::TooLarge`] (save it to a file to get external data).
 pub fn to_bytes(graph: &Graph, options: &ExportOptions) -> Result<Vec<u8>, ExportError> {
-    let mut lowered = lower(graph, options)?;
-    crate::fold::optimize(&mut lowered, &options.optimize)
-        .map_err(|source| ExportError::Io { path: "<memory>".to_owned(), source })?;
+    let lowered = prepare(graph, options, "<memory>")?;
     let len = lowered.encoded_len();
     if len > PROTOBUF_LIMIT {
         return Err(ExportError::TooLarge { bytes: len as u64 });
@@ -257,9 +290,8 @@ impl Drop for Temps {
 ///   An external-data model cannot be written to a device.
 pub fn save(graph: &Graph, path: impl AsRef<Path>, options: &ExportOptions) -> Result<u64, ExportError> {
     let path = path.as_ref();
-    let mut lowered = lower(graph, options)?;
+    let mut lowered = prepare(graph, options, &path.display().to_string())?;
     let io_err = |source| ExportError::Io { path: path.display().to_string(), source };
-    crate::fold::optimize(&mut lowered, &options.optimize).map_err(io_err)?;
     let target = resolve_links(path).map_err(io_err)?;
     let special = match fs::metadata(&target) {
         Ok(m) if m.is_dir() => return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"))),

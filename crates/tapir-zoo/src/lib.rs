@@ -8,6 +8,7 @@
 //! | `lstm` | `lstm = LSTM(64, 128, num_layers=2, batch_first=True)`, `head = Linear(128, 10)` on the last time step | `[N, 32, 64]` f32 |
 //! | `encoder` | `emb = Embedding(1000, 256)`, `enc = TransformerEncoder(TransformerEncoderLayer(256, 4, 1024, activation="gelu", batch_first=True), 4)` | `[N, 128]` i64 |
 
+pub mod examples;
 pub mod hf;
 mod resnet;
 pub mod training;

@@ -5,12 +5,54 @@ use std::fmt;
 use tapir_capture::{trace_with, CaptureError, GuardPolicy};
 use tapir_graph::SourceLocation;
 
+/// The allowed difference between a value a runtime computed and eager's: `|got - expected| <=
+/// atol + rtol * |expected|`; equal values (infinities included) and two NaNs match. The one
+/// tolerance rule of [`Traced::check`] and `tapir::testing`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Default for Tolerance {
+    /// float32's: `atol` 1e-5, `rtol` 1e-4.
+    fn default() -> Self {
+        Tolerance { atol: 1e-5, rtol: 1e-4 }
+    }
+}
+
+impl Tolerance {
+    /// The default for outputs of `kind`: exact for integers and bools, 1e-5/1e-4 for float32,
+    /// 1e-10/1e-9 for float64, 1e-2/1e-2 for the half types.
+    pub fn for_kind(kind: tch::Kind) -> Tolerance {
+        match kind {
+            tch::Kind::Float => Tolerance::default(),
+            tch::Kind::Double => Tolerance { atol: 1e-10, rtol: 1e-9 },
+            tch::Kind::Half | tch::Kind::BFloat16 => Tolerance { atol: 1e-2, rtol: 1e-2 },
+            _ => Tolerance { atol: 0.0, rtol: 0.0 },
+        }
+    }
+
+    /// An absolute tolerance of `fraction` of the largest magnitude in `expected` (at least 1):
+    /// for whole models, whose outputs' scales vary.
+    pub fn of_scale(fraction: f64, expected: &[f64]) -> Tolerance {
+        let scale = expected.iter().filter(|v| v.is_finite()).fold(1.0f64, |m, v| m.max(v.abs()));
+        Tolerance { atol: fraction * scale, rtol: 0.0 }
+    }
+
+    /// Whether `got` is within this tolerance of `expected`.
+    pub fn allows(&self, got: f64, expected: f64) -> bool {
+        got == expected
+            || (got.is_nan() && expected.is_nan())
+            || (got - expected).abs() <= self.atol + self.rtol * expected.abs()
+    }
+}
+
 /// How [`Traced::check`] compares.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Allowed difference: `|got - eager| <= atol + rtol * |eager|` (NaN matches NaN).
-    pub atol: f64,
-    pub rtol: f64,
+    /// Allowed difference between each runtime's outputs and eager's.
+    pub tolerance: Tolerance,
     /// Also export the trace and run it in tract on each input set (feature `testing`).
     pub tract: bool,
     /// Also run the export in ONNX Runtime in-process on each input set (feature `testing`;
@@ -23,7 +65,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         let testing = cfg!(feature = "testing");
-        CheckOptions { atol: 1e-5, rtol: 1e-4, tract: testing, onnxruntime: testing, opset: 20 }
+        CheckOptions { tolerance: Tolerance::default(), tract: testing, onnxruntime: testing, opset: 20 }
     }
 }
 
@@ -117,12 +159,6 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Whether `got` is within `atol + rtol * |expected|` of `expected`; equal values (infinities
-/// included) and two NaNs match.
-pub fn within_tolerance(got: f64, expected: f64, atol: f64, rtol: f64) -> bool {
-    got == expected || (got.is_nan() && expected.is_nan()) || (got - expected).abs() <= atol + rtol * expected.abs()
-}
-
 fn flat_f64(t: &tch::Tensor) -> Result<Vec<f64>, String> {
     t.f_to_kind(tch::Kind::Double)
         .and_then(|t| t.f_flatten(0, -1))
@@ -156,7 +192,7 @@ pub(crate) fn compare_outputs(
         let mut first = None;
         let mut max_error = 0.0f64;
         for (i, (a, b)) in gv.iter().zip(&ev).enumerate() {
-            if !within_tolerance(*a, *b, opts.atol, opts.rtol) {
+            if !opts.tolerance.allows(*a, *b) {
                 let err = (a - b).abs();
                 first.get_or_insert(i);
                 max_error = max_error.max(if err.is_nan() { f64::INFINITY } else { err });

@@ -27,14 +27,14 @@ mod onnxruntime;
 pub mod testing;
 mod traced;
 
-pub use check::{within_tolerance, CheckOptions, CheckReport, Divergence};
+pub use check::{CheckOptions, CheckReport, Divergence, Tolerance};
 pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
     enter_scope, enter_scope_path, func, func_t, is_tracing, named_constant, CaptureError, Dim, Func, FuncT,
     GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
-pub use tapir_graph::{DType, Graph, Guard, SourceLocation, SymInt, TensorMeta};
-pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, Optimizations, MAX_OPSET, MIN_OPSET};
+pub use tapir_graph::{DType, Graph, Guard, NodeKind, SourceLocation, SymInt, TensorMeta, ValueRef};
+pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, HalfPrecision, Optimizations, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 
 /// Defining an op: its attributes, eager rule and ONNX lowering in one type (see
@@ -56,11 +56,10 @@ pub use tapir_capture::ops;
 #[doc = include_str!("../../../docs/dynamic-shapes.md")]
 pub mod dynamic_shapes {}
 
-/// Re-exports of the layers beneath the facade, for tools and tests.
-pub mod internals {
-    pub use tapir_capture as capture;
-    pub use tapir_graph as graph;
-    pub use tapir_onnx as onnx;
+/// The ONNX side, for tools and tests that read what tapir writes: the protobuf messages, and
+/// the lowered model before it is encoded ([`onnx::prepare`]: lowered, optimized, converted).
+pub mod onnx {
+    pub use tapir_onnx::{lower, prepare, proto, Lowered};
 }
 
 /// Every error tapir returns.

@@ -50,8 +50,18 @@ fn input(t: &tch::Tensor) -> Result<ort::value::DynValue, String> {
         tch::Kind::Int8 => make(shape, Vec::<i8>::try_from(&flat).map_err(err)?),
         tch::Kind::Uint8 => make(shape, Vec::<u8>::try_from(&flat).map_err(err)?),
         tch::Kind::Bool => make(shape, Vec::<bool>::try_from(&flat).map_err(err)?),
+        tch::Kind::Half => make(shape, half_bits(&flat)?.into_iter().map(half::f16::from_bits).collect()),
+        tch::Kind::BFloat16 => make(shape, half_bits(&flat)?.into_iter().map(half::bf16::from_bits).collect()),
         other => Err(format!("inputs of dtype {other:?} are not supported by this check")),
     }
+}
+
+/// The 16-bit patterns of a half-precision tensor's elements.
+fn half_bits(t: &tch::Tensor) -> Result<Vec<u16>, String> {
+    let n = t.numel();
+    let mut bytes = vec![0u8; n * 2];
+    t.f_copy_data_u8(&mut bytes, n).map_err(|e| e.to_string())?;
+    Ok(bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
 }
 
 fn output(v: &ort::value::DynValue) -> Result<tch::Tensor, String> {
@@ -66,6 +76,15 @@ fn output(v: &ort::value::DynValue) -> Result<tch::Tensor, String> {
         };
     }
     try_as!(f32, f64, i64, i32, i16, i8, u8, bool);
+    // Half types arrive through float32 (exact) and go back to their own kind.
+    if let Ok((shape, data)) = v.try_extract_tensor::<half::f16>() {
+        let wide: Vec<f32> = data.iter().map(|x| x.to_f32()).collect();
+        return Ok(make(shape, &wide).to_kind(tch::Kind::Half));
+    }
+    if let Ok((shape, data)) = v.try_extract_tensor::<half::bf16>() {
+        let wide: Vec<f32> = data.iter().map(|x| x.to_f32()).collect();
+        return Ok(make(shape, &wide).to_kind(tch::Kind::BFloat16));
+    }
     Err(format!("an output of type {:?} is not supported by this check", v.dtype()))
 }
 

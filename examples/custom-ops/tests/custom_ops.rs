@@ -6,9 +6,9 @@
 
 use custom_ops::{cosine_similarity, fast_gelu, gelu_without_gelu_op};
 use prost::Message;
-use tapir::internals::onnx::proto::ModelProto;
+use tapir::onnx::proto::ModelProto;
+use tapir::testing::{all_opsets, check, check_with, save_for_python, Tolerance};
 use tapir::{ExportOptions, Tensor, Tracer};
-use tapir_cli::verify::{all_opsets, check, check_with, save_for_python, Tolerance};
 use tch::{Device, Kind};
 
 fn randn(shape: &[i64]) -> tch::Tensor {

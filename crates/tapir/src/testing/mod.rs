@@ -1,6 +1,16 @@
-//! Checks for users' own test suites (feature `testing`): trace a model, export it, and check it
-//! eagerly, by replay, in tract and in ONNX Runtime (when its library is available:
-//! [`onnxruntime_available`]) on the inputs you give.
+//! Verification, in one place (feature `testing`): for users' test suites, tapir's own tests,
+//! the benches and the CLI.
+//!
+//! - [`assert_exports`]: trace a model, export it, and check it by replay, in tract and in ONNX
+//!   Runtime (when its library is available: [`onnxruntime_available`]) against eager on the
+//!   inputs you give.
+//! - Runtimes: [`run_tract`], [`run_tract_file`], [`run_onnxruntime`].
+//! - The rule: [`Tolerance`] (also [`crate::CheckOptions`]'), [`compare`].
+//! - The conformance checks tapir's tests run on every model: [`check`], [`check_with`],
+//!   [`check_dynamic`], [`tract_verdict`].
+//! - Files for the independent Python checks (`tests/check_models.py`: the ONNX checker and ONNX
+//!   Runtime): [`save_for_python`], [`save_file_for_python`], [`save_io`], under
+//!   `$TAPIR_CHECK_DIR`.
 //!
 //! ```
 //! use tapir::{testing, Tensor};
@@ -13,8 +23,16 @@
 //! assert_eq!(traced.graph().op_histogram().len(), 2);
 //! ```
 
+mod harness;
+mod python;
+
 pub use crate::onnxruntime::{onnxruntime_available, run_onnxruntime};
+pub use crate::Tolerance;
 use crate::{CheckOptions, IntoOutputs, Tensor, Traced, Tracer};
+pub use harness::{
+    all_opsets, check, check_dynamic, check_with, compare, dynamic_opsets, onnxruntime_verdict, tract_verdict,
+};
+pub use python::{check_dir, save_file_for_python, save_for_python, save_io, tch_bytes};
 use tract_onnx::prelude::*;
 
 fn datum_type(kind: tch::Kind) -> Result<DatumType, String> {

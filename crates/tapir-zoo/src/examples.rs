@@ -1,6 +1,6 @@
 //! Example models written on `tapir::Tensor` with weights in a tch `VarStore`: an MLP, a small
 //! CNN (conv, batch norm, relu, pooling, linear) and a pre-norm attention block. The demo exports
-//! them; the conformance tests check them.
+//! them (`tapir demo`); the conformance tests and benches check them.
 
 use tapir::Tensor;
 use tch::nn::{Init, Path, VarStore};
