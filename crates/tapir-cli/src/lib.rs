@@ -1,5 +1,7 @@
 //! Support for the `tapir` binary.
 
+pub mod draw;
+
 use std::path::Path;
 use tapir::{ExportOptions, Traced};
 

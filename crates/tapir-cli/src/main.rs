@@ -56,14 +56,15 @@ enum Cmd {
         #[arg(long)]
         half_io: bool,
     },
-    /// Draw a zoo model's traced graph (SVG or DOT).
+    /// Draw a zoo model's traced graph or an ONNX file (SVG or DOT).
     ///
-    /// Trace a zoo model as export does and draw its graph: ops as boxes with their attributes
-    /// and output types, module scopes as clusters, edges labelled with tensors, weights folded
-    /// into the ops that use them, guards highlighted, source locations as tooltips. A .svg is
-    /// laid out and drawn by tapir itself (no Graphviz needed); any other name gets DOT text.
+    /// Trace a zoo model as export does, or read an ONNX file (a name ending in .onnx, any
+    /// producer), and draw its graph: ops as boxes with their attributes (and output types, for a
+    /// trace), module scopes as clusters, edges labelled with tensors, weights folded into the
+    /// ops that use them, guards highlighted, source locations as tooltips. A .svg is laid out
+    /// and drawn by tapir itself (no Graphviz needed); any other name gets DOT text.
     Graph {
-        /// The zoo model.
+        /// The zoo model, or an ONNX file (M.onnx).
         model: String,
         #[command(flatten)]
         zoo: ZooArgs,
@@ -333,8 +334,18 @@ fn export(args: &Args) -> Result<(), String> {
 /// Writes the traced graph's picture (.svg, laid out by layout-rs) or DOT text (any other
 /// extension), to a temporary file renamed into place.
 fn graph(args: &Args) -> Result<(), String> {
-    let (traced, _, _) = trace_zoo(args)?;
-    let dot = traced.to_dot();
+    let name = args.model.as_deref().unwrap_or_default();
+    let (dot, ops) = if name.to_ascii_lowercase().ends_with(".onnx") {
+        use prost::Message;
+        let bytes = std::fs::read(name).map_err(|e| format!("{name}: {e}"))?;
+        let model = tapir::onnx::proto::ModelProto::decode(bytes.as_slice())
+            .map_err(|e| format!("{name} is not an ONNX model: {e}"))?;
+        let ops = model.graph.as_ref().map_or(0, |g| g.node.len());
+        (tapir_cli::draw::onnx_to_dot(&model), ops)
+    } else {
+        let (traced, _, _) = trace_zoo(args)?;
+        (traced.to_dot(), traced.graph().op_histogram().values().sum::<usize>())
+    };
     let svg = args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     let content = if svg { render_svg(&dot)? } else { dot };
     let tmp = args.out.with_extension(format!("tmp{}", std::process::id()));
@@ -343,12 +354,7 @@ fn graph(args: &Args) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("{}: {e}", args.out.display())
     })?;
-    println!(
-        "wrote {} ({} bytes, {} ops)",
-        args.out.display(),
-        content.len(),
-        traced.graph().op_histogram().values().sum::<usize>()
-    );
+    println!("wrote {} ({} bytes, {ops} ops)", args.out.display(), content.len());
     Ok(())
 }
 

@@ -169,3 +169,26 @@ fn export_in_half_precision() {
     assert_eq!(code, 2, "{stderr}");
     assert_plain(&stderr);
 }
+
+#[test]
+fn graph_draws_an_onnx_file() {
+    let model = temp("drawn.onnx");
+    let (code, stderr) = tapir(&["export", "resnet18", "--out", model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let dot = temp("drawn.dot");
+    let (code, stderr) = tapir(&["graph", model.to_str().unwrap(), "--out", dot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&dot).unwrap();
+    assert!(text.starts_with("digraph onnx {"), "{text}");
+    // Module scopes from node names, weights in tooltips, source locations, typed inputs.
+    assert!(text.contains("label=\"layer1.0\"") && text.contains("conv1.weight.bn_folded: f32[64, 3, 7, 7]"), "{text}");
+    assert!(text.contains("Conv\\nkernel_shape=[3, 3]") && text.contains("resnet.rs:"), "{text}");
+    assert!(text.contains("input\\nf32[batch, 3, 224, 224]"), "{text}");
+    let svg = temp("drawn.svg");
+    let (code, stderr) = tapir(&["graph", model.to_str().unwrap(), "--out", svg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let (code, stderr) = tapir(&["graph", "/nonexistent/m.onnx", "--out", svg.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_plain(&stderr);
+}
