@@ -95,18 +95,25 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         opset: i64,
     },
-    /// Time tracing and export (for benches/compare_pytorch.py).
+    /// Time tracing and export of a zoo model (for benches/suite.py).
     ///
-    /// Trace and export an MLP 784-512-512-10 (batch 8) to OUT/mlp784.onnx 20 times and print
-    /// the median trace and export times in milliseconds as JSON (used by
-    /// benches/compare_pytorch.py).
+    /// Build and load the zoo model as export does, trace and save it once to warm up, once more
+    /// to measure the peak memory an export adds, then RUNS times timed; print one JSON line:
+    /// trace_ms, export_ms and times_ms (their sums) per run, bytes, peak_extra_kb.
     TimeExport {
-        /// The output folder.
-        #[arg(long, default_value = "target/demo")]
+        /// The zoo model.
+        model: String,
+        #[command(flatten)]
+        zoo: ZooArgs,
+        /// The model file to write.
+        #[arg(long, value_name = "M.onnx")]
         out: PathBuf,
         /// ONNX opset to export (13 to 28).
         #[arg(long, default_value_t = 20)]
         opset: i64,
+        /// Timed runs.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
     },
 }
 
@@ -266,9 +273,8 @@ fn demo(args: &Args) -> Result<(), String> {
     }
 }
 
-/// Builds zoo model `args.model`, loads its weights if given, and traces it in eval mode, with
-/// `args.dynamic`'s dimensions dynamic. Returns the trace, its input and the model.
-fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor, tapir_zoo::ZooModel), String> {
+/// Builds zoo model `args.model`, loads its weights if given, and makes its example input.
+fn load_zoo(args: &Args) -> Result<(VarStore, tapir_zoo::ZooModel, tch::Tensor), String> {
     let name = args.model.as_deref().unwrap_or_default();
     let mut vs = VarStore::new(Device::Cpu);
     let model = tapir_zoo::build(name, &vs)
@@ -283,11 +289,28 @@ fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor, tapir_zoo::ZooModel), 
     if args.dynamic.iter().any(|(_, dim)| *dim == "seq") && !matches!(name, "encoder" | "lstm") {
         return Err(format!("`{name}` has no sequence dimension: --dynamic seq is for encoder and lstm"));
     }
-    let mut tracer = Tracer::new().parameters(&vs);
+    Ok((vs, model, input))
+}
+
+/// Traces a loaded zoo model in eval mode, with `args.dynamic`'s dimensions dynamic.
+fn trace_loaded(
+    args: &Args,
+    vs: &VarStore,
+    model: &tapir_zoo::ZooModel,
+    input: &tch::Tensor,
+) -> Result<Traced, String> {
+    let mut tracer = Tracer::new().parameters(vs);
     for (axis, dim) in &args.dynamic {
         tracer = tracer.dynamic_dim("input", *axis, tapir::Dim::new(*dim));
     }
-    let traced = tracer.trace(|x| model.module.forward_t(&x[0], false), &[&input]).map_err(|e| e.to_string())?;
+    tracer.trace(|x| model.module.forward_t(&x[0], false), &[input]).map_err(|e| e.to_string())
+}
+
+/// Builds zoo model `args.model`, loads its weights if given, and traces it in eval mode, with
+/// `args.dynamic`'s dimensions dynamic. Returns the trace, its input and the model.
+fn trace_zoo(args: &Args) -> Result<(Traced, tch::Tensor, tapir_zoo::ZooModel), String> {
+    let (vs, model, input) = load_zoo(args)?;
+    let traced = trace_loaded(args, &vs, &model, &input)?;
     Ok((traced, input, model))
 }
 
@@ -446,41 +469,47 @@ fn tch_message(e: &tch::TchError) -> String {
     text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
-fn median_ms(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// A `/proc/self/status` field in KiB (0 where there is none, as off Linux).
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
-fn time_export(args: &Args) -> Result<(), String> {
+fn time_export(args: &Args, runs: u32) -> Result<(), String> {
     use std::time::Instant;
     let _guard = tch::no_grad_guard();
-    tch::manual_seed(0);
-    let vs = VarStore::new(Device::Cpu);
-    let root = vs.root();
-    let layers = [
-        tapir_zoo::examples::Linear::new(&root / "0", 784, 512),
-        tapir_zoo::examples::Linear::new(&root / "2", 512, 512),
-        tapir_zoo::examples::Linear::new(&root / "4", 512, 10),
-    ];
-    let forward = |x: &tapir::Tensor| layers[2].forward(&layers[1].forward(&layers[0].forward(x).relu()).relu());
-    let x = tch::Tensor::randn([8, 784], (Kind::Float, Device::Cpu));
-    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    let path = args.out.join("mlp784.onnx");
-    let (mut trace_ms, mut export_ms) = (vec![], vec![]);
-    for _ in 0..20 {
+    let (vs, model, input) = load_zoo(args)?;
+    let options = ExportOptions::with_opset(args.opset);
+    let once = || -> Result<(f64, f64, u64), String> {
         let t0 = Instant::now();
-        let traced = Tracer::new().parameters(&vs).trace(|x| forward(&x[0]), &[&x]).map_err(|e| e.to_string())?;
+        let traced = trace_loaded(args, &vs, &model, &input)?;
         let t1 = Instant::now();
-        traced.save_onnx(&path, &ExportOptions::with_opset(args.opset)).map_err(|e| e.to_string())?;
+        let size = traced.save_onnx(&args.out, &options).map_err(|e| e.to_string())?;
         let t2 = Instant::now();
-        trace_ms.push((t1 - t0).as_secs_f64() * 1e3);
-        export_ms.push((t2 - t1).as_secs_f64() * 1e3);
+        Ok(((t1 - t0).as_secs_f64() * 1e3, (t2 - t1).as_secs_f64() * 1e3, size))
+    };
+    once()?;
+    // The peak an export adds: reset the high-water mark (Linux), export, read it back.
+    let before = status_kb("VmRSS");
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (_, _, size) = once()?;
+    let peak_extra_kb = status_kb("VmHWM").saturating_sub(before);
+    let (mut trace_ms, mut export_ms) = (vec![], vec![]);
+    for _ in 0..runs {
+        let (t, e, _) = once()?;
+        trace_ms.push(t);
+        export_ms.push(e);
     }
-    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    let list = |v: &[f64]| v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
+    let total: Vec<f64> = trace_ms.iter().zip(&export_ms).map(|(t, e)| t + e).collect();
     println!(
-        "{{\"trace_ms\": {:.3}, \"export_ms\": {:.3}, \"bytes\": {size}}}",
-        median_ms(trace_ms),
-        median_ms(export_ms)
+        "{{\"trace_ms\": [{}], \"export_ms\": [{}], \"times_ms\": [{}], \"bytes\": {size}, \"peak_extra_kb\": {peak_extra_kb}}}",
+        list(&trace_ms),
+        list(&export_ms),
+        list(&total)
     );
     Ok(())
 }
@@ -547,7 +576,7 @@ fn run() -> ExitCode {
             inspect(&args)
         }
         Cmd::Demo { out, opset } => demo(&Args::new(out, opset)),
-        Cmd::TimeExport { out, opset } => time_export(&Args::new(out, opset)),
+        Cmd::TimeExport { model, zoo, out, opset, runs } => time_export(&Args::zoo(model, zoo, out, opset), runs),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
