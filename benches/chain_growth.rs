@@ -3,7 +3,8 @@
 //! export to bytes (lowering, type checks, optimizations, encoding), medians of 5 runs, with the
 //! export's cost per node. Goals (issue 10): per-node cost flat within 20% over the range, and
 //! the 12,000-op chain traced + exported within 2x its eager time + 20 ms.
-//! Run: `cargo run --release -p tapir-benches --bin chain_growth` (`CHAIN_N=48000` for one size).
+//! Run: `cargo run --release -p tapir-benches --bin chain_growth` (`CHAIN_N=48000` for one size,
+//! `CHAIN_PHASES=1` to print the export's phases: lowering, optimization, encoding, dropping).
 
 use std::time::Instant;
 use tapir::{ExportOptions, Tensor, Tracer};
@@ -48,6 +49,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let bytes = traced.to_onnx_bytes(&opts)?;
             export.push(t.elapsed().as_secs_f64());
             drop(bytes);
+            if std::env::var_os("CHAIN_PHASES").is_some() {
+                let t = Instant::now();
+                let lowered = tapir::onnx::lower(traced.graph(), &opts)?;
+                let lower_s = t.elapsed().as_secs_f64();
+                drop(lowered);
+                let t = Instant::now();
+                let prepared = tapir::onnx::prepare(traced.graph(), &opts, "<memory>")?;
+                let prepare_s = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let mut out = Vec::new();
+                prepared.write_to(&mut out)?;
+                let write_s = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                drop(prepared);
+                let drop_s = t.elapsed().as_secs_f64();
+                eprintln!(
+                    "  n={n}: lower {:.1} ms, lower + optimize {:.1} ms, encode {:.1} ms, drop {:.1} ms",
+                    lower_s * 1e3,
+                    prepare_s * 1e3,
+                    write_s * 1e3,
+                    drop_s * 1e3
+                );
+            }
         }
         let (e, t, x_) = (median(eager), median(trace), median(export));
         println!(

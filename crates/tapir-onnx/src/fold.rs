@@ -252,6 +252,33 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
         return Ok(());
     }
     let graph_outputs: HashSet<String> = lowered.graph.output.iter().filter_map(|o| o.name.clone()).collect();
+    let foldable = |n: &NodeProto| {
+        matches!(n.op_type.as_deref(), Some("Transpose" | "Concat" | "Split" | "Unsqueeze" | "Squeeze" | "Reshape"))
+    };
+    let batch_norm = |n: &NodeProto| n.op_type.as_deref() == Some("BatchNormalization");
+    let folds = (opts.fold_constants && lowered.graph.node.iter().any(foldable))
+        || (opts.fold_batch_norm && lowered.graph.node.iter().any(batch_norm));
+    if folds {
+        fold(lowered, opts, &graph_outputs)?;
+    }
+    if opts.dedup_constants {
+        dedup(lowered, &graph_outputs);
+    }
+    // Drop the initializers no node reads and no output returns.
+    let used: HashSet<&str> = lowered
+        .graph
+        .node
+        .iter()
+        .flat_map(|n| n.input.iter().map(String::as_str))
+        .chain(graph_outputs.iter().map(String::as_str))
+        .collect();
+    lowered.initializers.retain(|(h, _)| h.name.as_deref().is_some_and(|n| used.contains(n)));
+    Ok(())
+}
+
+/// Constant and batch-norm folding (see the module docs); nodes folded away are removed and each
+/// op's node range shrinks with them.
+fn fold(lowered: &mut Lowered, opts: &Optimizations, graph_outputs: &HashSet<String>) -> std::io::Result<()> {
     let mut index: HashMap<String, usize> =
         lowered.initializers.iter().enumerate().filter_map(|(i, (h, _))| h.name.clone().map(|n| (n, i))).collect();
     let mut cache: HashMap<String, Value> = HashMap::default();
@@ -260,7 +287,9 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     let mut origins: HashMap<String, String> = HashMap::default();
     let mut renamed: HashMap<String, String> = HashMap::default();
     let mut taken: HashSet<String> = index.keys().cloned().collect();
+    let mut next_suffix: HashMap<String, usize> = HashMap::default();
     if opts.fold_constants {
+        #[allow(clippy::needless_range_loop)] // the loop pushes initializers while reading nodes
         for k in 0..lowered.graph.node.len() {
             let node = &lowered.graph.node[k];
             let foldable = matches!(
@@ -284,12 +313,15 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
             let first = node.input.iter().find(|i| !i.is_empty()).cloned().unwrap_or_default();
             let origin = origins.get(&first).cloned().unwrap_or(first);
             for (name, v) in node.output.iter().zip(outs) {
-                let mut new_name = format!("{origin}.folded");
-                let mut n = 1;
+                // `<origin>.folded`, then `_2`, `_3`, ...: each origin's count is kept, so many
+                // folds of one value are named in linear time.
+                let n = next_suffix.entry(origin.clone()).or_insert(1usize);
+                let mut new_name = if *n == 1 { format!("{origin}.folded") } else { format!("{origin}.folded_{}", *n) };
                 while taken.contains(&new_name) {
-                    n += 1;
-                    new_name = format!("{origin}.folded_{n}");
+                    *n += 1;
+                    new_name = format!("{origin}.folded_{}", *n);
                 }
+                *n += 1;
                 taken.insert(new_name.clone());
                 let header = TensorProto {
                     name: Some(new_name.clone()),
@@ -323,7 +355,7 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     }
     let has_batch_norm = || lowered.graph.node.iter().any(|n| n.op_type.as_deref() == Some("BatchNormalization"));
     if opts.fold_batch_norm && has_batch_norm() {
-        fold_batch_norms(lowered, &mut removed, &mut index, &mut cache, &graph_outputs)?;
+        fold_batch_norms(lowered, &mut removed, &mut index, &mut cache, graph_outputs)?;
     }
     // Each op's node range shrinks by its removed nodes: `before[i]` nodes are kept before `i`.
     let mut before = Vec::with_capacity(removed.len() + 1);
@@ -341,45 +373,39 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
         k += 1;
         !removed[k - 1]
     });
-    if opts.dedup_constants {
-        dedup(lowered, &graph_outputs);
-    }
-    // Drop the initializers no node reads and no output returns.
-    let used: HashSet<&str> = lowered
-        .graph
-        .node
-        .iter()
-        .flat_map(|n| n.input.iter().map(String::as_str))
-        .chain(graph_outputs.iter().map(String::as_str))
-        .collect();
-    lowered.initializers.retain(|(h, _)| h.name.as_deref().is_some_and(|n| used.contains(n)));
     Ok(())
 }
 
 /// Makes every node read the first of equal small literal initializers (same type, dims and
 /// bytes); the others are then unused and dropped.
 fn dedup(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
-    let mut first: HashMap<(i32, &[i64], &[u8]), &str> = HashMap::default();
-    let mut same_as: HashMap<String, String> = HashMap::default();
-    for (h, d) in &lowered.initializers {
+    let (inits, nodes) = (&lowered.initializers, &mut lowered.graph.node);
+    let mut first: HashMap<(i32, &[i64], &[u8]), usize> = HashMap::default();
+    let mut same_as: HashMap<&str, usize> = HashMap::default();
+    for (i, (h, d)) in inits.iter().enumerate() {
         let (InitData::Bytes(bytes), Some(name)) = (d, &h.name) else { continue };
         if bytes.len() > DEDUP_MAX_BYTES || graph_outputs.contains(name) {
             continue;
         }
         let key = (h.data_type.unwrap_or(0), h.dims.as_slice(), bytes.as_slice());
         match first.get(&key) {
-            Some(kept) => {
-                same_as.insert(name.clone(), (*kept).to_owned());
+            Some(&kept) => {
+                same_as.insert(name, kept);
             }
             None => {
-                first.insert(key, name);
+                first.insert(key, i);
             }
         }
     }
-    for node in &mut lowered.graph.node {
+    if same_as.is_empty() {
+        return;
+    }
+    for node in nodes {
         for input in &mut node.input {
-            if let Some(kept) = same_as.get(input) {
-                *input = kept.clone();
+            if let Some(&kept) = same_as.get(input.as_str()) {
+                // Rewritten in place: the input's own allocation is reused.
+                input.clear();
+                input.push_str(inits[kept].0.name());
             }
         }
     }

@@ -151,11 +151,35 @@ fn scalar_bytes(dtype: DType, value: f64) -> Vec<u8> {
     }
 }
 
+/// The graph symbol of each recorded value lowered so far, by node index and output (a dense
+/// table: node indices are small and every node is lowered once).
+#[derive(Default)]
+struct ValueSyms(Vec<SmallVec<[Option<Sym>; 1]>>);
+
+impl ValueSyms {
+    fn get(&self, v: &ValueRef) -> Option<Sym> {
+        self.0.get(v.node.index())?.get(v.output as usize).copied().flatten()
+    }
+
+    fn insert(&mut self, v: ValueRef, s: Sym) {
+        let i = v.node.index();
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, SmallVec::new);
+        }
+        let outs = &mut self.0[i];
+        let k = v.output as usize;
+        if outs.len() <= k {
+            outs.resize(k + 1, None);
+        }
+        outs[k] = Some(s);
+    }
+}
+
 struct Cx<'g> {
     graph: &'g Graph,
     opset: i64,
     /// The graph value of each recorded value lowered so far.
-    values: HashMap<ValueRef, Sym>,
+    values: ValueSyms,
     /// The recorded values read and written by the op being lowered.
     cur_in_values: Vec<ValueRef>,
     cur_out_values: Vec<ValueRef>,
@@ -171,6 +195,8 @@ struct Cx<'g> {
     nodes: Vec<NodeProto>,
     initializers: Vec<(TensorProto, InitData)>,
     const_i64_cache: HashMap<Vec<i64>, Sym>,
+    /// 0-d literals by dtype and little-endian bytes.
+    scalar_cache: HashMap<(DType, [u8; 8]), Sym>,
     /// Symbols emitted by the op currently being lowered: sym -> (node index, output index).
     produced: HashMap<Sym, (usize, usize)>,
     cur_inputs: Vec<Sym>,
@@ -179,7 +205,11 @@ struct Cx<'g> {
     cur_prefix: String,
     /// Node-name stem for the op being lowered: its module scope, or its value name.
     cur_node_stem: String,
+    /// Uses of each `<stem>/<OpType>` node name: global for module scopes (many ops share one),
+    /// per op otherwise (the stem is the op's own `<op>_<n>`, unique).
     node_names: HashMap<String, usize>,
+    op_node_names: SmallVec<[(String, usize); 4]>,
+    cur_scoped: bool,
     cur_doc: Option<String>,
     temp_counter: usize,
     /// Operator sets other than the default one that emitted nodes use, with their versions.
@@ -202,7 +232,18 @@ impl Cx<'_> {
     /// `<stem>/<OpType>`, with `_<k>` appended from the second use on, so names are unique.
     fn node_name(&mut self, op_type: &str) -> String {
         let base = format!("{}/{}", self.cur_node_stem, op_type);
-        let count = self.node_names.entry(base.clone()).or_insert(0);
+        let count = if self.cur_scoped {
+            self.node_names.entry(base.clone()).or_insert(0)
+        } else {
+            let i = match self.op_node_names.iter().position(|(b, _)| *b == base) {
+                Some(i) => i,
+                None => {
+                    self.op_node_names.push((base.clone(), 0));
+                    self.op_node_names.len() - 1
+                }
+            };
+            &mut self.op_node_names[i].1
+        };
         *count += 1;
         if *count == 1 {
             base
@@ -251,6 +292,22 @@ impl Cx<'_> {
         outputs
     }
 
+    /// A 0-d initializer holding `bytes`: one per distinct dtype and value in the model, named
+    /// after the op that first needs it (each call still takes a temporary number, so the names
+    /// of an op's other values do not depend on what earlier ops emitted).
+    fn scalar_initializer(&mut self, dtype: DType, bytes: Vec<u8>) -> Sym {
+        self.temp_counter += 1;
+        let mut key = [0u8; 8];
+        key[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
+        if let Some(s) = self.scalar_cache.get(&(dtype, key)) {
+            return *s;
+        }
+        let name = format!("{}/scalar_{}", self.cur_prefix, self.temp_counter);
+        let s = self.add_initializer(name, &TensorMeta::new(dtype, &[]), InitData::Bytes(bytes));
+        self.scalar_cache.insert((dtype, key), s);
+        s
+    }
+
     fn add_initializer(&mut self, name: String, header_meta: &TensorMeta, data: InitData) -> Sym {
         self.initializers.push((tensor_header(&name, header_meta), data));
         self.typed_sym(name, header_meta.dtype)
@@ -263,7 +320,7 @@ impl Cx<'_> {
             None => {
                 // A size read at run time from a value the export does not compute (the trace
                 // pruned it: no output needs its data) cannot be computed: an export error.
-                let Some(&x) = self.values.get(&v) else {
+                let Some(x) = self.values.get(&v) else {
                     self.invalid.get_or_insert_with(|| {
                         "a size it uses was read from a value no output depends on; compute the size from a value the model uses".to_owned()
                     });
@@ -410,18 +467,12 @@ impl Emit for Cx<'_> {
         s
     }
     fn const_scalar(&mut self, dtype: DType, value: f64) -> Sym {
-        self.temp_counter += 1;
-        let name = format!("{}/scalar_{}", self.cur_prefix, self.temp_counter);
-        let meta = TensorMeta::new(dtype, &[]);
-        self.add_initializer(name, &meta, InitData::Bytes(scalar_bytes(dtype, value)))
+        self.scalar_initializer(dtype, scalar_bytes(dtype, value))
     }
     fn const_scalar_i64(&mut self, dtype: DType, value: i64) -> Sym {
         if dtype.is_float() {
             return self.const_scalar(dtype, value as f64);
         }
-        self.temp_counter += 1;
-        let name = format!("{}/scalar_{}", self.cur_prefix, self.temp_counter);
-        let meta = TensorMeta::new(dtype, &[]);
         let bytes = match dtype {
             DType::Bool => vec![(value != 0) as u8],
             DType::U8 => vec![value as u8],
@@ -430,7 +481,7 @@ impl Emit for Cx<'_> {
             DType::I32 => (value as i32).to_le_bytes().to_vec(),
             _ => value.to_le_bytes().to_vec(),
         };
-        self.add_initializer(name, &meta, InitData::Bytes(bytes))
+        self.scalar_initializer(dtype, bytes)
     }
     fn absent(&self) -> Sym {
         Sym(0)
@@ -652,20 +703,25 @@ fn lower_impl<'g>(
     if graph.outputs().is_empty() {
         return Err(ExportError::EmptyGraph);
     }
+    // Capacity for about one node and two names per recorded node (most ops lower to one node):
+    // the tables grow once, not log(n) times (each regrowth of a large table is also a point
+    // where glibc's allocator consolidates every small freed block).
+    let n = graph.node_count();
     let mut cx = Cx {
         graph,
         opset: options.opset,
-        values: HashMap::default(),
+        values: ValueSyms(Vec::with_capacity(n + 1)),
         cur_in_values: vec![],
         cur_out_values: vec![],
         size_cache: HashMap::default(),
         shape_cache: HashMap::default(),
-        names: vec![String::new()],
-        dtypes: vec![None],
+        names: Vec::with_capacity(2 * n + 1),
+        dtypes: Vec::with_capacity(2 * n + 1),
         invalid: None,
-        nodes: vec![],
+        nodes: Vec::with_capacity(n),
         initializers: vec![],
         const_i64_cache: HashMap::default(),
+        scalar_cache: HashMap::default(),
         produced: HashMap::default(),
         cur_inputs: vec![],
         cur_in_meta: vec![],
@@ -673,12 +729,17 @@ fn lower_impl<'g>(
         cur_prefix: String::new(),
         cur_node_stem: String::new(),
         node_names: HashMap::default(),
+        op_node_names: SmallVec::new(),
+        cur_scoped: false,
         cur_doc: None,
         temp_counter: 0,
         domains: Default::default(),
     };
-    let mut op_nodes = Vec::new();
-    let mut op_locations = Vec::new();
+    // Symbol 0: the absent optional input (an empty name).
+    cx.names.push(String::new());
+    cx.dtypes.push(None);
+    let mut op_nodes = Vec::with_capacity(n);
+    let mut op_locations = Vec::with_capacity(n);
     // The names graph outputs must carry; a value that is an output takes its output's name.
     let mut output_name: HashMap<ValueRef, &str> = HashMap::default();
     for o in graph.outputs() {
@@ -708,7 +769,20 @@ fn lower_impl<'g>(
             NodeKind::Op(op) => {
                 op_number += 1;
                 let ins = graph.node_inputs(n);
-                cx.cur_inputs = ins.iter().map(|v| cx.values[v]).collect();
+                cx.cur_inputs.clear();
+                for v in ins.iter() {
+                    let Some(s) = cx.values.get(v) else {
+                        return Err(ExportError::Lowering {
+                            source: LowerError::new(
+                                op.name(),
+                                options.opset,
+                                "an input was not lowered before it (a graph out of order)",
+                            ),
+                            location: LocationText(node.location),
+                        });
+                    };
+                    cx.cur_inputs.push(s);
+                }
                 cx.cur_in_meta = ins.iter().map(|v| meta_of(*v)).collect();
                 cx.cur_in_values = ins.to_vec();
                 cx.cur_out_values = (0..node.outputs.len()).map(|k| ValueRef { node: n, output: k as u16 }).collect();
@@ -721,6 +795,8 @@ fn lower_impl<'g>(
                     Some(scope) => scope.to_string(),
                     None => cx.cur_prefix.clone(),
                 };
+                cx.cur_scoped = node.scope.is_some();
+                cx.op_node_names.clear();
                 cx.cur_doc = node.location.map(|l| l.to_string());
                 cx.temp_counter = 0;
                 cx.produced.clear();
@@ -803,7 +879,12 @@ fn lower_impl<'g>(
     // alias, or a value returned twice) goes through an `Identity`.
     let mut outputs = vec![];
     for o in graph.outputs() {
-        let s = cx.values[&o.value];
+        let Some(s) = cx.values.get(&o.value) else {
+            return Err(ExportError::Lowering {
+                source: LowerError::new("output", options.opset, format!("output `{}` was not computed", o.name)),
+                location: LocationText(None),
+            });
+        };
         if cx.name(s) != o.name {
             let index = cx.nodes.len();
             cx.nodes.push(NodeProto {
