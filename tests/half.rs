@@ -221,3 +221,23 @@ fn what_cannot_be_converted_is_an_error() {
     });
     assert!(traced.to_onnx_bytes(&custom).is_ok());
 }
+
+/// A graph output that other nodes also read, with a float32-kept op (var) among its readers:
+/// the readers take the half-precision value through a cast, the output is cast once.
+#[test]
+fn an_output_read_inside_the_graph_is_cast_for_its_readers() {
+    let x = tch::Tensor::randn([2, 3, 4], (Kind::Float, Device::Cpu));
+    let f = |x: &[Tensor]| {
+        let h = (&x[0] * 0.5).tanh();
+        let v = h.var_correction([0i64], 1, true);
+        vec![&h + &v.mean(None::<Kind>), h]
+    };
+    let traced = Tracer::new().trace(f, &[&x]).unwrap();
+    for opset in [13, 20] {
+        let bytes = traced.to_onnx_bytes(&options(HalfPrecision::float16(), opset)).unwrap();
+        let outs = tapir::testing::run_onnxruntime(&bytes, &[&x]).unwrap();
+        for (got, want) in outs.iter().zip(traced.eager_outputs()) {
+            assert!(relative_error(got, want) <= F16_TOL);
+        }
+    }
+}

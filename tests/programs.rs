@@ -428,6 +428,29 @@ proptest! {
             let r = compare(&flat(&tract[k]), &flat(&eager[k]), tol);
             prop_assert!(r.is_ok(), "tract output {k} at opset {opset}: {:?}\n{}", r, traced);
         }
+        // In float16 (the half-precision pass on every op combination): the export type-checks
+        // and ONNX Runtime loads and runs it, with the eager outputs' shapes and dtypes. Values
+        // are compared by op_table_in_float16 and tests/half.rs: here comparisons and argmax-like
+        // steps may flip under float16 rounding.
+        if tapir::testing::onnxruntime_available().is_ok() {
+            let half = tapir::ExportOptions {
+                half_precision: Some(tapir::HalfPrecision::float16()),
+                ..tapir::ExportOptions::with_opset(opset)
+            };
+            let bytes16 = traced.to_onnx_bytes(&half);
+            prop_assert!(bytes16.is_ok(), "float16 export at opset {opset}: {:?}\n{}", bytes16.err(), traced);
+            match tapir::testing::run_onnxruntime(&bytes16.unwrap_or_default(), &[&x]) {
+                Ok(outs) => {
+                    for k in 0..eager.len() {
+                        prop_assert_eq!(outs[k].size(), eager[k].size());
+                        prop_assert_eq!(outs[k].kind(), eager[k].kind());
+                    }
+                }
+                // ONNX Runtime's CPU provider has no float16 ScatterElements with reduction="add".
+                Err(e) if e.contains("ScatterElements") && e.contains("MLFloat16") => {}
+                Err(e) => prop_assert!(false, "float16 model at opset {opset} in ONNX Runtime: {e}\n{traced}"),
+            }
+        }
         let case = CASE.fetch_add(1, Ordering::Relaxed);
         save_for_python(&format!("programs/case{case:04}"), opset, &bytes, &[&x], eager, tol);
         // The same program on a new input: replay matches eager.

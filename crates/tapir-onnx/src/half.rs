@@ -321,10 +321,12 @@ pub(crate) fn convert(lowered: &mut Lowered, half: &HalfPrecision, opset: i64) -
         starts.push(nodes.len());
         for (name, want) in node.input.iter_mut().zip(&wants[k]) {
             let Some(want) = *want else { continue };
+            // The value's dtype now, by its original name (a graph output read inside the graph
+            // is renamed to its half-precision internal name below).
+            let current = now.get(name.as_str()).copied().unwrap_or(DType::F32);
             if let Some(r) = renamed.get(name.as_str()) {
                 *name = r.clone();
             }
-            let current = now.get(name.as_str()).copied().unwrap_or(DType::F32);
             if current != want {
                 let key = (name.clone(), want);
                 let cast = match casts.get(&key) {

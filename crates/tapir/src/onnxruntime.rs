@@ -95,7 +95,9 @@ pub fn run_onnxruntime(bytes: &[u8], inputs: &[&tch::Tensor]) -> Result<Vec<tch:
     let env = environment()?;
     let refused = |e: String| format!("ONNX Runtime refused the model: {e}");
     let builder = ort::session::Session::builder(env).map_err(|e| refused(e.to_string()))?;
-    let mut builder = builder.with_intra_threads(1).map_err(|e| refused(e.to_string()))?;
+    let builder = builder.with_intra_threads(1).map_err(|e| refused(e.to_string()))?;
+    // A failure is returned as this function's error; ONNX Runtime's own log would repeat it.
+    let mut builder = builder.with_log_level(ort::logging::LogLevel::Fatal).map_err(|e| refused(e.to_string()))?;
     let mut session = builder.commit_from_memory(bytes).map_err(|e| refused(e.to_string()))?;
     let values = inputs.iter().map(|t| input(t)).collect::<Result<Vec<_>, _>>()?;
     let feed: Vec<ort::session::SessionInputValue<'_>> = values.into_iter().map(Into::into).collect();
