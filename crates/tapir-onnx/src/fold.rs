@@ -9,6 +9,10 @@
 //!   `s = scale / sqrt(var + eps)`.
 //! - **Equal literals stored once**: small owned constants (the scalars, axes and shapes ops
 //!   emit) with the same type, dims and bytes become one initializer.
+//! - **Common subexpressions computed once**: a default-domain node with the same op type,
+//!   inputs and attributes as an earlier one (the size computations of a dynamic model, repeated
+//!   per layer) is removed and its readers read the earlier one's outputs. Random ops are never
+//!   merged, nor a node whose output is a graph output.
 //! - Initializers no node reads any more are dropped.
 //!
 //! Contract: the optimized model computes the same values as the unoptimized one, up to float
@@ -29,18 +33,30 @@ pub struct Optimizations {
     pub fold_batch_norm: bool,
     /// Store equal small constants (the literals ops emit: scalars, axes, shapes) once.
     pub dedup_constants: bool,
+    /// Compute nodes with equal op type, inputs and attributes once.
+    pub eliminate_common_subexpressions: bool,
 }
 
 impl Default for Optimizations {
     fn default() -> Self {
-        Optimizations { fold_constants: true, fold_batch_norm: true, dedup_constants: true }
+        Optimizations {
+            fold_constants: true,
+            fold_batch_norm: true,
+            dedup_constants: true,
+            eliminate_common_subexpressions: true,
+        }
     }
 }
 
 impl Optimizations {
     /// No optimization: the model as the ops lowered it.
     pub fn none() -> Self {
-        Optimizations { fold_constants: false, fold_batch_norm: false, dedup_constants: false }
+        Optimizations {
+            fold_constants: false,
+            fold_batch_norm: false,
+            dedup_constants: false,
+            eliminate_common_subexpressions: false,
+        }
     }
 }
 
@@ -248,7 +264,7 @@ fn load(
 // The loops index nodes while pushing initializers into the same model.
 #[allow(clippy::needless_range_loop)]
 pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::Result<()> {
-    if !opts.fold_constants && !opts.fold_batch_norm && !opts.dedup_constants {
+    if *opts == Optimizations::none() {
         return Ok(());
     }
     let graph_outputs: HashSet<String> = lowered.graph.output.iter().filter_map(|o| o.name.clone()).collect();
@@ -263,6 +279,9 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     }
     if opts.dedup_constants {
         dedup(lowered, &graph_outputs);
+    }
+    if opts.eliminate_common_subexpressions {
+        eliminate_common_subexpressions(lowered, &graph_outputs);
     }
     // Drop the initializers no node reads and no output returns.
     let used: HashSet<&str> = lowered
@@ -357,10 +376,16 @@ fn fold(lowered: &mut Lowered, opts: &Optimizations, graph_outputs: &HashSet<Str
     if opts.fold_batch_norm && has_batch_norm() {
         fold_batch_norms(lowered, &mut removed, &mut index, &mut cache, graph_outputs)?;
     }
-    // Each op's node range shrinks by its removed nodes: `before[i]` nodes are kept before `i`.
+    remove_nodes(lowered, &removed);
+    Ok(())
+}
+
+/// Removes the nodes marked in `removed`; each op's node range shrinks with them.
+fn remove_nodes(lowered: &mut Lowered, removed: &[bool]) {
+    // `before[i]` nodes are kept before node `i`.
     let mut before = Vec::with_capacity(removed.len() + 1);
     let mut kept = 0usize;
-    for r in &removed {
+    for r in removed {
         before.push(kept);
         kept += usize::from(!r);
     }
@@ -373,7 +398,73 @@ fn fold(lowered: &mut Lowered, opts: &Optimizations, graph_outputs: &HashSet<Str
         k += 1;
         !removed[k - 1]
     });
-    Ok(())
+}
+
+/// Ops whose results differ between two evaluations on the same inputs: never merged.
+const RANDOM_OPS: &[&str] =
+    &["RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"];
+
+/// Removes each default-domain node equal to an earlier one (op type, inputs after renaming,
+/// attributes); its readers read the earlier node's outputs. One pass in node order: inputs are
+/// renamed before a node is compared, so chains of duplicates collapse.
+fn eliminate_common_subexpressions(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
+    use prost::Message;
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let hasher = std::hash::BuildHasherDefault::<crate::fast_hash::FastHasher>::default();
+    let nodes = &mut lowered.graph.node;
+    let mut replace: HashMap<String, String> = HashMap::default();
+    let mut seen: HashMap<u64, usize> = HashMap::default();
+    seen.reserve(nodes.len());
+    let mut removed = vec![false; nodes.len()];
+    let mut attrs = Vec::new();
+    for k in 0..nodes.len() {
+        if !replace.is_empty() {
+            for input in &mut nodes[k].input {
+                if let Some(r) = replace.get(input.as_str()) {
+                    input.clear();
+                    input.push_str(r);
+                }
+            }
+        }
+        let node = &nodes[k];
+        let op = node.op_type.as_deref().unwrap_or_default();
+        if !node.domain.as_deref().unwrap_or_default().is_empty()
+            || RANDOM_OPS.contains(&op)
+            || node.output.is_empty()
+            || node.output.iter().any(|o| graph_outputs.contains(o))
+        {
+            continue;
+        }
+        attrs.clear();
+        for a in &node.attribute {
+            a.encode(&mut attrs).unwrap_or_default();
+        }
+        let mut h = hasher.build_hasher();
+        op.hash(&mut h);
+        node.input.hash(&mut h);
+        attrs.hash(&mut h);
+        let key = h.finish();
+        // The first node with this hash; on a hash collision between unequal nodes the later one
+        // is simply kept (a missed merge, never a wrong one).
+        let j = *seen.entry(key).or_insert(k);
+        if j == k {
+            continue;
+        }
+        let other = &nodes[j];
+        if other.op_type == node.op_type
+            && other.input == node.input
+            && other.attribute == node.attribute
+            && other.output.len() == node.output.len()
+        {
+            for (o, kept) in nodes[k].output.iter().zip(&nodes[j].output) {
+                replace.insert(o.clone(), kept.clone());
+            }
+            removed[k] = true;
+        }
+    }
+    if removed.iter().any(|r| *r) {
+        remove_nodes(lowered, &removed);
+    }
 }
 
 /// Makes every node read the first of equal small literal initializers (same type, dims and
