@@ -94,7 +94,8 @@ pub struct ExportOptions {
     /// Lowerings replacing built-in ones for this export (see [`ExportOptions::lower_with`]).
     pub lowerings: Lowerings,
     /// Graph optimizations applied to the lowered model (constant folding, BatchNormalization
-    /// folding); all on by default, [`crate::Optimizations::none`] for the model as lowered.
+    /// folding, equal literals stored once, common subexpressions computed once); all on by
+    /// default, [`crate::Optimizations::none`] for the model as lowered.
     pub optimize: crate::Optimizations,
     /// Convert float32 computation and weights to float16 or bfloat16 at export (after the
     /// optimizations), keeping normalizations and softmax in float32: see
