@@ -24,6 +24,9 @@ fn child(way: &str, model: &str, path: &str) -> Result<(), Box<dyn std::error::E
     let warm = tch::Tensor::zeros([1 << 16], (tch::Kind::Float, tch::Device::Cpu));
     tch::no_grad(|| warm.shallow_clone().copy_(&tch::Tensor::ones([1 << 16], (tch::Kind::Float, tch::Device::Cpu))));
     let before = status_kb("VmRSS:");
+    // The peak from here on: building the model may have pushed the high-water mark above the
+    // current resident size (temporaries of its initialization); reset it (Linux).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     match way {
         "loader" => {
             tapir_nn::Loader::new().load(&mut vs, path)?;
