@@ -241,3 +241,31 @@ fn an_output_read_inside_the_graph_is_cast_for_its_readers() {
         }
     }
 }
+
+/// Converted weights stream to an external data file too (half the bytes), and the model read
+/// back from its path matches eager.
+#[test]
+fn half_precision_with_external_data() {
+    let (traced, x) = zoo("encoder");
+    let dir = std::env::temp_dir().join(format!("tapir-half-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sizes: Vec<u64> = [None, Some(HalfPrecision::float16())]
+        .into_iter()
+        .map(|half| {
+            let path = dir.join(if half.is_some() { "f16.onnx" } else { "f32.onnx" });
+            let options = ExportOptions {
+                half_precision: half.clone(),
+                external_data: tapir::ExternalData::Always,
+                ..ExportOptions::with_opset(20)
+            };
+            traced.save_onnx(&path, &options).unwrap();
+            let outs = tapir::testing::run_tract_file(&path, &[&x]).unwrap();
+            let tol = if half.is_some() { F16_TOL } else { 1e-4 };
+            assert!(relative_error(&outs[0], &traced.eager_outputs()[0]) <= tol);
+            std::fs::metadata(dir.join(format!("{}.data", path.file_name().unwrap().to_str().unwrap()))).unwrap().len()
+        })
+        .collect();
+    let ratio = sizes[1] as f64 / sizes[0] as f64;
+    assert!((0.45..0.55).contains(&ratio), "external data {} vs {} bytes", sizes[1], sizes[0]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
