@@ -229,7 +229,8 @@ fn save_and_report(
     if let Some(half) = &args.half {
         println!("   dtype  {} (float32 kept for: {})", half.dtype, half.float32_ops.join(", "));
     }
-    let runtime = if args.half.is_some() { "ortime" } else { "tract " };
+    // The runtime that checked the model: tract, or ONNX Runtime for float16 (see `verdict`).
+    let runtime = if args.half.is_some() { "ort   " } else { "tract " };
     println!("   {runtime} {verdict}");
     Ok(())
 }

@@ -155,7 +155,7 @@ fn export_in_half_precision() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("dtype  f16"), "{text}");
     // Checked in ONNX Runtime when this build has it (within 1e-2 of the output's scale).
-    assert!(text.contains("ortime ok") || text.contains("not checked"), "{text}");
+    assert!(text.contains("ort    ok") || text.contains("not checked"), "{text}");
     let ratio = std::fs::metadata(&half).unwrap().len() as f64 / std::fs::metadata(&full).unwrap().len() as f64;
     assert!(ratio < 0.51, "{ratio}");
     let bf16 = temp("mlp_bf16.onnx");
