@@ -95,6 +95,7 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
             ("batch_norm", Optimizations { fold_batch_norm: true, ..Optimizations::none() }),
             ("dedup", Optimizations { dedup_constants: true, ..Optimizations::none() }),
             ("cse", Optimizations { eliminate_common_subexpressions: true, ..Optimizations::none() }),
+            ("transposes", Optimizations { merge_transposes: true, ..Optimizations::none() }),
             ("all", Optimizations::default()),
         ] {
             let options = tapir::ExportOptions { optimize, ..Default::default() };
@@ -114,7 +115,7 @@ fn optimizations_keep_outputs_and_shrink_graphs() {
             );
             counts.push(nodes(&bytes));
         }
-        let (none, all) = (counts[0], counts[5]);
+        let (none, all) = (counts[0], counts[6]);
         assert!(all.0 < none.0, "{name}: {} nodes optimized, {} as lowered", all.0, none.0);
         assert_eq!(all.1, 0, "{name}: a BatchNormalization was left");
         assert!(all.2 <= none.2, "{name}: {} initializers optimized, {} as lowered", all.2, none.2);

@@ -9,6 +9,9 @@
 //!   `s = scale / sqrt(var + eps)`.
 //! - **Equal literals stored once**: small owned constants (the scalars, axes and shapes ops
 //!   emit) with the same type, dims and bytes become one initializer.
+//! - **Transposes merged**: a `Transpose` whose input is another `Transpose`'s output, read by
+//!   nothing else, takes the composed permutation and the first one's input; the first is
+//!   removed (attention's head split followed by the key transpose becomes one node).
 //! - **Common subexpressions computed once**: a default-domain node with the same op type,
 //!   inputs and attributes as an earlier one (the size computations of a dynamic model, repeated
 //!   per layer) is removed and its readers read the earlier one's outputs. Random ops are never
@@ -35,6 +38,8 @@ pub struct Optimizations {
     pub dedup_constants: bool,
     /// Compute nodes with equal op type, inputs and attributes once.
     pub eliminate_common_subexpressions: bool,
+    /// Merge a `Transpose` of a `Transpose` into one.
+    pub merge_transposes: bool,
 }
 
 impl Default for Optimizations {
@@ -44,6 +49,7 @@ impl Default for Optimizations {
             fold_batch_norm: true,
             dedup_constants: true,
             eliminate_common_subexpressions: true,
+            merge_transposes: true,
         }
     }
 }
@@ -56,6 +62,7 @@ impl Optimizations {
             fold_batch_norm: false,
             dedup_constants: false,
             eliminate_common_subexpressions: false,
+            merge_transposes: false,
         }
     }
 }
@@ -280,6 +287,9 @@ pub(crate) fn optimize(lowered: &mut Lowered, opts: &Optimizations) -> std::io::
     if opts.dedup_constants {
         dedup(lowered, &graph_outputs);
     }
+    if opts.merge_transposes {
+        merge_transposes(lowered, &graph_outputs);
+    }
     if opts.eliminate_common_subexpressions {
         eliminate_common_subexpressions(lowered, &graph_outputs);
     }
@@ -398,6 +408,72 @@ fn remove_nodes(lowered: &mut Lowered, removed: &[bool]) {
         k += 1;
         !removed[k - 1]
     });
+}
+
+fn is_transpose(n: &NodeProto) -> bool {
+    n.op_type.as_deref() == Some("Transpose") && n.domain.as_deref().unwrap_or_default().is_empty()
+}
+
+/// Merges each `Transpose` of a `Transpose` (whose output nothing else reads) into one node with
+/// the composed permutation: `transpose(transpose(x, p), q) = transpose(x, r)`, `r[i] = p[q[i]]`.
+fn merge_transposes(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
+    let nodes = &mut lowered.graph.node;
+    if nodes.iter().filter(|n| is_transpose(n)).count() < 2 {
+        return;
+    }
+    let mut readers: HashMap<&str, usize> = HashMap::default();
+    for n in nodes.iter() {
+        for i in &n.input {
+            *readers.entry(i.as_str()).or_insert(0) += 1;
+        }
+    }
+    let producer: HashMap<&str, usize> =
+        nodes.iter().enumerate().filter(|(_, n)| is_transpose(n)).map(|(k, n)| (n.output[0].as_str(), k)).collect();
+    // (first, second, composed permutation), found before any node changes.
+    let mut merges: Vec<(usize, usize, Vec<i64>)> = vec![];
+    let mut perms: HashMap<usize, Vec<i64>> = HashMap::default();
+    for (k, n) in nodes.iter().enumerate() {
+        if !is_transpose(n) {
+            continue;
+        }
+        let Some(&j) = n.input.first().and_then(|i| producer.get(i.as_str())) else { continue };
+        let first_out = nodes[j].output[0].as_str();
+        if readers.get(first_out) != Some(&1) || graph_outputs.contains(first_out) {
+            continue;
+        }
+        // The first's permutation as merged so far (a chain merges step by step).
+        let p = match perms.get(&j) {
+            Some(p) => p.clone(),
+            None => match attr_ints(&nodes[j], "perm") {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let Some(q) = attr_ints(n, "perm") else { continue };
+        if p.len() != q.len() || q.iter().any(|&i| i < 0 || i as usize >= p.len()) {
+            continue;
+        }
+        let r: Vec<i64> = q.iter().map(|&i| p[i as usize]).collect();
+        perms.insert(k, r.clone());
+        merges.push((j, k, r));
+    }
+    if merges.is_empty() {
+        return;
+    }
+    let mut removed = vec![false; nodes.len()];
+    // In node order, so a chain's later merge sees the earlier one's input.
+    for (j, k, r) in merges {
+        let input = nodes[j].input[0].clone();
+        let second = &mut nodes[k];
+        second.input[0] = input;
+        for a in &mut second.attribute {
+            if a.name.as_deref() == Some("perm") {
+                a.ints = r.clone();
+            }
+        }
+        removed[j] = true;
+    }
+    remove_nodes(lowered, &removed);
 }
 
 /// Ops whose results differ between two evaluations on the same inputs: never merged.
