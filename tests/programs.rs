@@ -451,6 +451,14 @@ proptest! {
                 Err(e) => prop_assert!(false, "float16 model at opset {opset} in ONNX Runtime: {e}\n{traced}"),
             }
         }
+        // The model as lowered (every optimization off) computes the same: each pass is checked
+        // against it on every random program.
+        let plain = tapir::ExportOptions { optimize: tapir::Optimizations::none(), ..tapir::ExportOptions::with_opset(opset) };
+        let unoptimized = tapir::testing::run_tract(&traced.to_onnx_bytes(&plain).unwrap(), &[&x]).unwrap();
+        for k in 0..eager.len() {
+            let r = compare(&flat(&unoptimized[k]), &flat(&tract[k]), tol);
+            prop_assert!(r.is_ok(), "optimized and unoptimized differ, output {k} at opset {opset}: {:?}\n{}", r, traced);
+        }
         let case = CASE.fetch_add(1, Ordering::Relaxed);
         save_for_python(&format!("programs/case{case:04}"), opset, &bytes, &[&x], eager, tol);
         // The same program on a new input: replay matches eager.
