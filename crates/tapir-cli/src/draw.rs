@@ -6,51 +6,11 @@
 //! location) in its tooltip, and nodes recorded where one of tapir's guards was taken
 //! highlighted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::tensor_type;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
-use tapir::onnx::proto::{
-    attribute_proto::AttributeType, tensor_shape_proto::dimension::Value as Dim, type_proto, AttributeProto,
-    ModelProto, ValueInfoProto,
-};
-
-fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
-}
-
-fn dtype(code: i32) -> String {
-    tapir::DType::from_onnx_code(code).map_or(format!("type{code}"), |d| d.to_string())
-}
-
-/// `f32[batch, 3, 224, 224]`, or `None` for a value that is not a tensor.
-fn value_type(v: &ValueInfoProto) -> Option<String> {
-    let type_proto::Value::TensorType(t) = v.r#type.as_ref()?.value.as_ref()?;
-    let dims: Vec<String> = t
-        .shape
-        .as_ref()
-        .map(|s| {
-            s.dim
-                .iter()
-                .map(|d| match &d.value {
-                    Some(Dim::DimValue(n)) => n.to_string(),
-                    Some(Dim::DimParam(p)) => p.clone(),
-                    None => "?".to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(format!("{}[{}]", dtype(t.elem_type.unwrap_or(0)), dims.join(", ")))
-}
+use tapir::dot::{quote, Cluster};
+use tapir::onnx::proto::{attribute_proto::AttributeType, AttributeProto, ModelProto};
 
 /// A short attribute for a label: ints and floats, lists of up to 6 ints; others by name.
 fn attribute(a: &AttributeProto) -> String {
@@ -61,42 +21,6 @@ fn attribute(a: &AttributeProto) -> String {
         Ok(AttributeType::Ints) if a.ints.len() <= 6 => format!("{name}={:?}", a.ints),
         Ok(AttributeType::String) => format!("{name}={}", String::from_utf8_lossy(a.s())),
         _ => name.to_owned(),
-    }
-}
-
-#[derive(Default)]
-struct Cluster {
-    nodes: Vec<String>,
-    children: BTreeMap<String, Cluster>,
-}
-
-impl Cluster {
-    fn insert(&mut self, path: &[String], node: String) {
-        match path.split_first() {
-            None => self.nodes.push(node),
-            Some((first, rest)) => self.children.entry(first.clone()).or_default().insert(rest, node),
-        }
-    }
-
-    /// A cluster holding one node and nothing else (tapir's per-op name stems, `relu_3/Relu`)
-    /// is drawn as that node alone.
-    fn write(&self, out: &mut String, prefix: &str, depth: usize, counter: &mut usize) {
-        let pad = "  ".repeat(depth);
-        for n in &self.nodes {
-            let _ = writeln!(out, "{pad}{n}");
-        }
-        for (name, child) in &self.children {
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-            if child.children.is_empty() && child.nodes.len() == 1 {
-                let _ = writeln!(out, "{pad}{}", child.nodes[0]);
-                continue;
-            }
-            *counter += 1;
-            let _ = writeln!(out, "{pad}subgraph cluster_{counter} {{");
-            let _ = writeln!(out, "{pad}  label={}; style=rounded; color=gray60; fontcolor=gray30;", quote(&path));
-            child.write(out, &path, depth + 1, counter);
-            let _ = writeln!(out, "{pad}}}");
-        }
     }
 }
 
@@ -115,14 +39,17 @@ fn scope(name: &str) -> Vec<String> {
 /// The model's graph as DOT text (see the module docs).
 pub fn onnx_to_dot(model: &ModelProto) -> String {
     let Some(graph) = model.graph.as_ref() else { return "digraph onnx {}\n".to_owned() };
-    let initializers: HashMap<&str, String> =
-        graph.initializer.iter().map(|t| (t.name(), format!("{}{:?}", dtype(t.data_type()), t.dims))).collect();
+    let initializers: HashMap<&str, String> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name(), format!("{}{:?}", crate::dtype_name(t.data_type()), t.dims)))
+        .collect();
     let types: HashMap<&str, String> = graph
         .input
         .iter()
         .chain(&graph.output)
         .chain(&graph.value_info)
-        .filter_map(|v| Some((v.name(), value_type(v)?)))
+        .filter_map(|v| Some((v.name(), tensor_type(v, ", ")?)))
         .collect();
     let guards: Vec<&str> =
         model.metadata_props.iter().filter(|p| p.key().starts_with("tapir.guard.")).map(|p| p.value()).collect();
@@ -184,8 +111,7 @@ pub fn onnx_to_dot(model: &ModelProto) -> String {
             producer.insert(o.as_str(), id.clone());
         }
     }
-    let mut counter = 0;
-    root.write(&mut out, "", 1, &mut counter);
+    root.write_dot(&mut out, true);
     for (k, output) in graph.output.iter().enumerate() {
         let label = format!("{}\n{}", output.name(), types.get(output.name()).cloned().unwrap_or_default());
         let _ = writeln!(out, "  out{k} [label={}, shape=oval, style=filled, fillcolor=\"#dcfce7\"];", quote(&label));

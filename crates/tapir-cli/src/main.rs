@@ -385,32 +385,18 @@ fn graph(args: &Args) -> Result<(), String> {
 /// Prints what an ONNX file holds (see the help text).
 fn inspect(args: &Args) -> Result<(), String> {
     use prost::Message;
-    use tapir::onnx::proto::{tensor_shape_proto::dimension::Value, type_proto, ModelProto, ValueInfoProto};
+    use tapir::onnx::proto::{ModelProto, ValueInfoProto};
     let path = PathBuf::from(args.model.as_deref().unwrap_or_default());
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let model =
         ModelProto::decode(bytes.as_slice()).map_err(|e| format!("{} is not an ONNX model: {e}", path.display()))?;
     let graph = model.graph.unwrap_or_default();
-    let dtype_name = |code: i32| tapir::DType::from_onnx_code(code).map_or(format!("type {code}"), |d| d.to_string());
     let describe = |v: &ValueInfoProto| -> String {
-        let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-            return format!("{}: (not a tensor)", v.name.clone().unwrap_or_default());
-        };
-        let dims: Vec<String> = t
-            .shape
-            .as_ref()
-            .map(|s| {
-                s.dim
-                    .iter()
-                    .map(|d| match &d.value {
-                        Some(Value::DimValue(n)) => n.to_string(),
-                        Some(Value::DimParam(p)) => p.clone(),
-                        None => "?".to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        format!("{}: {}[{}]", v.name.clone().unwrap_or_default(), dtype_name(t.elem_type.unwrap_or(0)), dims.join(","))
+        let name = v.name.clone().unwrap_or_default();
+        match tapir_cli::tensor_type(v, ",") {
+            Some(t) => format!("{name}: {t}"),
+            None => format!("{name}: (not a tensor)"),
+        }
     };
     println!("{}", path.display());
     let producer =

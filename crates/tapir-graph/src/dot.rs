@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// DOT's quoted string: `"` and `\` escaped, newlines as `\n`.
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');
     for c in s.chars() {
@@ -25,32 +25,43 @@ fn quote(s: &str) -> String {
     q
 }
 
-/// A scope's clusters, nested by dotted path: `layer1.0` inside `layer1`.
-#[derive(Default)]
-struct Cluster {
+/// DOT node lines grouped into clusters nested by scope path (`layer1.0` inside `layer1`).
+#[derive(Debug, Default)]
+pub struct Cluster {
     nodes: Vec<String>,
     children: BTreeMap<String, Cluster>,
 }
 
 impl Cluster {
-    fn insert(&mut self, path: &[&str], node: String) {
+    /// Adds the DOT line `node` to the cluster at `path` (the root for an empty path).
+    pub fn insert<S: AsRef<str>>(&mut self, path: &[S], node: String) {
         match path.split_first() {
             None => self.nodes.push(node),
-            Some((first, rest)) => self.children.entry((*first).to_owned()).or_default().insert(rest, node),
+            Some((first, rest)) => self.children.entry(first.as_ref().to_owned()).or_default().insert(rest, node),
         }
     }
 
-    fn write(&self, out: &mut String, prefix: &str, depth: usize, counter: &mut usize) {
+    /// Writes the clusters as `subgraph cluster_N` blocks. With `collapse_single`, a cluster
+    /// holding one node and nothing else is written as that node alone.
+    pub fn write_dot(&self, out: &mut String, collapse_single: bool) {
+        self.write(out, "", 1, &mut 0, collapse_single);
+    }
+
+    fn write(&self, out: &mut String, prefix: &str, depth: usize, counter: &mut usize, collapse_single: bool) {
         let pad = "  ".repeat(depth);
         for n in &self.nodes {
             let _ = writeln!(out, "{pad}{n}");
         }
         for (name, child) in &self.children {
+            if collapse_single && child.children.is_empty() && child.nodes.len() == 1 {
+                let _ = writeln!(out, "{pad}{}", child.nodes[0]);
+                continue;
+            }
             *counter += 1;
             let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
             let _ = writeln!(out, "{pad}subgraph cluster_{counter} {{");
             let _ = writeln!(out, "{pad}  label={}; style=rounded; color=gray60; fontcolor=gray30;", quote(&path));
-            child.write(out, &path, depth + 1, counter);
+            child.write(out, &path, depth + 1, counter, collapse_single);
             let _ = writeln!(out, "{pad}}}");
         }
     }
@@ -127,8 +138,7 @@ impl Graph {
             }
         }
         let mut out = String::from("digraph tapir {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=8, color=gray40];\n");
-        let mut counter = 0;
-        root.write(&mut out, "", 1, &mut counter);
+        root.write_dot(&mut out, false);
         if !detached.is_empty() {
             let label = format!("guards: the trace holds while these reads give the same\n{}", detached.join("\n"));
             let _ =

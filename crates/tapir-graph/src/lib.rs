@@ -4,7 +4,8 @@
 //! This crate knows neither tch nor protobuf: the capture layer fills graphs, the ONNX layer
 //! implements [`Emit`] to lower them.
 
-mod dot;
+/// Graphviz DOT text: [`Graph::to_dot`], and the quoting and scope clusters it uses.
+pub mod dot;
 mod dtype;
 mod graph;
 mod meta;

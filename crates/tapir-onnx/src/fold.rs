@@ -427,16 +427,18 @@ fn merge_transposes(lowered: &mut Lowered, graph_outputs: &HashSet<String>) {
             *readers.entry(i.as_str()).or_insert(0) += 1;
         }
     }
+    // Transposes with their one input and output (a custom lowering's odd node is left alone).
+    let single = |n: &NodeProto| is_transpose(n) && n.input.len() == 1 && n.output.len() == 1;
     let producer: HashMap<&str, usize> =
-        nodes.iter().enumerate().filter(|(_, n)| is_transpose(n)).map(|(k, n)| (n.output[0].as_str(), k)).collect();
+        nodes.iter().enumerate().filter(|(_, n)| single(n)).map(|(k, n)| (n.output[0].as_str(), k)).collect();
     // (first, second, composed permutation), found before any node changes.
     let mut merges: Vec<(usize, usize, Vec<i64>)> = vec![];
     let mut perms: HashMap<usize, Vec<i64>> = HashMap::default();
     for (k, n) in nodes.iter().enumerate() {
-        if !is_transpose(n) {
+        if !single(n) {
             continue;
         }
-        let Some(&j) = n.input.first().and_then(|i| producer.get(i.as_str())) else { continue };
+        let Some(&j) = producer.get(n.input[0].as_str()) else { continue };
         let first_out = nodes[j].output[0].as_str();
         if readers.get(first_out) != Some(&1) || graph_outputs.contains(first_out) {
             continue;

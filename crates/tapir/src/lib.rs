@@ -56,6 +56,9 @@ pub use tapir_capture::ops;
 #[doc = include_str!("../../../docs/dynamic-shapes.md")]
 pub mod dynamic_shapes {}
 
+/// Graphviz DOT helpers ([`Traced::to_dot`] uses them; so does `tapir graph` for ONNX files).
+pub use tapir_graph::dot;
+
 /// The ONNX side, for tools and tests that read what tapir writes: the protobuf messages, and
 /// the lowered model before it is encoded ([`onnx::prepare`]: lowered, optimized, converted).
 pub mod onnx {
