@@ -818,6 +818,53 @@ fn op_table() {
     assert!(have == want, "docs/supported-ops.md is stale: rerun the op_table test with TAPIR_BLESS=1");
 }
 
+/// Rows a shape-only trace refuses, and why: their code reads a traced value, or their op has
+/// no shape rule.
+const SHAPE_ONLY_REFUSED: &[(&str, &str)] = &[
+    ("einsum", "no shape rule"),
+    ("one_hot", "`int64_value` reads the value"), // the class count is read from the data
+];
+
+/// Every row traced shape-only (`Tracer::shape_only`) exports the same bytes as its real-data
+/// trace, at the lowest and highest opsets; the rows it refuses are the listed ones.
+#[test]
+fn op_table_shape_only() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let mut failures = vec![];
+    let mut refused = vec![];
+    for (i, row) in rows().into_iter().enumerate() {
+        tch::manual_seed(i as i64);
+        let inputs: Vec<&tch::Tensor> = row.inputs.iter().collect();
+        tch::manual_seed(i as i64);
+        let Ok(real) = Tracer::new().guard_policy(tapir::GuardPolicy::Allow).trace(|x| (row.program)(x), &inputs)
+        else {
+            continue;
+        };
+        tch::manual_seed(i as i64); // rows may draw their weights inside the program
+        let fast = match Tracer::new().shape_only().trace(|x| (row.program)(x), &inputs) {
+            Ok(t) => t,
+            Err(e) => {
+                refused.push(format!("{}: {e}", row.name));
+                continue;
+            }
+        };
+        for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
+            let options = tapir::ExportOptions::with_opset(opset);
+            match (real.to_onnx_bytes(&options), fast.to_onnx_bytes(&options)) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+                _ => failures.push(format!("{} @ {opset}: the shape-only export differs", row.name)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let unexpected: Vec<&String> = refused
+        .iter()
+        .filter(|r| !SHAPE_ONLY_REFUSED.iter().any(|(name, why)| r.starts_with(&format!("{name}:")) && r.contains(why)))
+        .collect();
+    assert!(unexpected.is_empty(), "shape-only traces refused:\n{unexpected:#?}");
+}
+
 #[test]
 fn catalog_covers_every_recorded_op() {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());

@@ -75,6 +75,16 @@ pub trait OpDef: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// The dtypes of the outputs from the inputs' dtypes and ranks (`inputs` hold the traced
+    /// sizes): the op's dtype rule, which with [`OpDef::shape`] is what a shape-only trace runs
+    /// instead of [`OpDef::eager`]. One dtype per output, or one for every output. Helpers:
+    /// [`crate::ops::dtype`]. Debug builds check it against every eager result of a trace.
+    /// `None` (the default): no rule, so the op cannot be traced shape-only.
+    fn dtypes(&self, inputs: &[TensorMeta]) -> Option<crate::ops::dtype::DTypes> {
+        let _ = inputs;
+        None
+    }
+
     /// How many outputs the op has. Needed only for `Vec` outputs, whose count the type does
     /// not say: a failed op still returns this many (failed) tensors, so indexing them is safe.
     fn num_outputs(&self) -> usize {

@@ -50,6 +50,10 @@ pub enum CaptureError {
     /// A dynamic dimension declaration is wrong (unknown input, axis out of range, size too small).
     #[error("dynamic dimension `{dim}`: {message}")]
     BadDim { dim: String, message: String },
+    /// A shape-only trace cannot run this: an op without a shape or dtype rule, or code that
+    /// reads a traced value (there is none to read).
+    #[error("op `{op}` at {location} cannot run in a shape-only trace: {reason}; trace with real data instead")]
+    ShapeOnly { op: &'static str, location: SourceLocation, reason: String },
     /// An earlier error, carried by a tensor that depends on the failed op.
     #[error("{0}")]
     Carried(Arc<CaptureError>),

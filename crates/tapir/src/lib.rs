@@ -41,7 +41,7 @@ pub use traced::{trace, trace_n, Traced, Tracer};
 /// `docs/custom-ops.md`). Built-in ops are defined the same way.
 pub mod op {
     pub use tapir_capture::define::{record, EagerOutput, OpDef};
-    pub use tapir_capture::ops::{lowering, shape, Dims};
+    pub use tapir_capture::ops::{dtype, lowering, shape, Dims};
     pub use tapir_graph::{emit, Attr, DType, Emit, LowerError, Op, Outputs, Sym, TensorMeta};
     pub use tapir_graph::{SymDims, SymInt};
     pub use tapir_onnx::{LoweringFn, Lowerings};

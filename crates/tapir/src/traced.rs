@@ -18,9 +18,18 @@ impl Traced {
         &self.captured.graph
     }
 
-    /// The eager outputs computed while tracing (what the exported model must reproduce).
+    /// The eager outputs computed while tracing (what the exported model must reproduce);
+    /// empty for a shape-only trace, which computes none.
     pub fn eager_outputs(&self) -> &[tch::Tensor] {
+        if self.captured.shape_only {
+            return &[];
+        }
         &self.captured.outputs
+    }
+
+    /// Whether this trace ran shape and dtype rules only ([`Tracer::shape_only`]).
+    pub fn is_shape_only(&self) -> bool {
+        self.captured.shape_only
     }
 
     /// The traced graph as Graphviz DOT text: ops as boxes with their attributes and output
@@ -121,6 +130,37 @@ impl Tracer {
         let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         self.spec.constant_names.extend(vars);
+        self
+    }
+
+    /// Traces without computing: every op runs its shape and dtype rules (torch's, restated
+    /// by tapir and checked against torch's eager results by tapir's tests) instead of its
+    /// eager rule, so a trace costs microseconds per op whatever the model's size. The graph,
+    /// and so the exported model, is the one a real-data trace of the same code records. No
+    /// value is computed: code that reads a traced value (`double_value`, `int64_value`,
+    /// `bool_value`, `to_vec_*`) fails the trace with [`crate::CaptureError::ShapeOnly`], as
+    /// does an op without the rules (a custom op that does not define
+    /// [`OpDef::shape`](crate::define::OpDef::shape) and
+    /// [`OpDef::dtypes`](crate::define::OpDef::dtypes), einsum); [`Traced::eager_outputs`] is
+    /// empty. Sizes the rules check between inputs (broadcasting, matmul's inner sizes) fail
+    /// the trace when they disagree; other misuses a real trace would catch may export a
+    /// model that ONNX Runtime rejects: trace a new model once with real data.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tapir::Error> {
+    /// let w = tch::Tensor::randn([4, 3], (tch::Kind::Float, tch::Device::Cpu));
+    /// let x = tch::Tensor::zeros([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+    /// let f = |x: &[tapir::Tensor]| x[0].matmul(&tapir::Tensor::from(&w).tr()).relu();
+    /// let fast = tapir::Tracer::new().shape_only().trace(f, &[&x])?;
+    /// let real = tapir::Tracer::new().trace(f, &[&x])?;
+    /// assert!(fast.eager_outputs().is_empty());
+    /// let options = tapir::ExportOptions::default();
+    /// assert_eq!(fast.to_onnx_bytes(&options)?, real.to_onnx_bytes(&options)?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shape_only(mut self) -> Self {
+        self.spec.shape_only = true;
         self
     }
 

@@ -16,6 +16,9 @@ pub struct AdaptiveAvgPool2d {
 
 impl OpDef for AdaptiveAvgPool2d {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let mut out: SymDims = x[..x.len() - 2].iter().copied().collect();

@@ -21,6 +21,10 @@ pub struct AdaptivePool {
 
 impl OpDef for AdaptivePool {
     type Output = Vec<tch::Tensor>;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let x = inputs.first()?.dtype;
+        Some(if self.max { smallvec::smallvec![x, tapir_graph::DType::I64] } else { smallvec::smallvec![x] })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let n = self.output_size.len();

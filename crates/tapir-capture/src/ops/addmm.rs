@@ -21,6 +21,9 @@ pub struct Addmm {
 
 impl OpDef for Addmm {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (c, a, b) = (inputs.first()?, inputs.get(1)?, inputs.get(2)?);
         let product = super::matmul::matmul_shape(a, b)?;

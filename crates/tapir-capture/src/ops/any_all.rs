@@ -20,6 +20,11 @@ pub struct AnyAll {
 
 impl OpDef for AnyAll {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        // torch keeps uint8 for backward compatibility; every other dtype gives bool.
+        let x = inputs.first()?.dtype;
+        super::dtype::one(if x == tapir_graph::DType::U8 { x } else { tapir_graph::DType::Bool })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::reduced(inputs, &self.dims, self.keepdim, 1)
     }

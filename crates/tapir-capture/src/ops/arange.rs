@@ -18,6 +18,9 @@ pub struct Arange {
 
 impl OpDef for Arange {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(super::dtype::of_kind(self.kind)?)
+    }
     fn shape(&self, _: &[SymDims]) -> Option<Vec<SymDims>> {
         Some(vec![smallvec::smallvec![self.end]])
     }

@@ -18,6 +18,9 @@ pub struct ArgReduce {
 
 impl OpDef for ArgReduce {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(tapir_graph::DType::I64)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let out = match self.dim {

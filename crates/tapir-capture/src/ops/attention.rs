@@ -24,6 +24,9 @@ pub struct Attention {
 
 impl OpDef for Attention {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (q, v) = (inputs.first()?, inputs.get(2)?);
         let mut out = q.clone();

@@ -22,6 +22,9 @@ pub struct AvgPool2d {
 
 impl OpDef for AvgPool2d {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::pool(inputs, &self.kernel, &self.stride, &self.padding, &[], self.ceil_mode, 1)
     }

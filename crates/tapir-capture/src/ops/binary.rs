@@ -23,6 +23,9 @@ macro_rules! binary_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+                super::dtype::binary_dtype($name, inputs, self.scalar)
+            }
             fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
                 super::shape::broadcast(inputs)
             }

@@ -16,6 +16,9 @@ pub struct Cast {
 
 impl OpDef for Cast {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(super::dtype::of_kind(self.kind)?)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -15,6 +15,9 @@ pub struct Cat {
 
 impl OpDef for Cat {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let rank = inputs.iter().map(|s| s.len()).max()?;
         let kept: Vec<&SymDims> = inputs.iter().filter(|s| rank == 1 || s.as_slice() != [SymInt::from(0)]).collect();

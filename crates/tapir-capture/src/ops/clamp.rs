@@ -17,6 +17,10 @@ pub struct Clamp {
 
 impl OpDef for Clamp {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let scalars: smallvec::SmallVec<[crate::tensor::Scalar; 2]> = self.min.into_iter().chain(self.max).collect();
+        super::dtype::one(super::dtype::result_type(&[inputs.first()?], &scalars)?)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -40,6 +40,9 @@ macro_rules! compare_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+                super::dtype::one(tapir_graph::DType::Bool)
+            }
             fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
                 super::shape::broadcast(inputs)
             }

@@ -36,6 +36,9 @@ pub struct Conv {
 
 impl OpDef for Conv {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (x, w) = (inputs.first()?, inputs.get(1)?);
         let n = self.stride.len();

@@ -24,6 +24,9 @@ pub struct ConvTranspose2d {
 
 impl OpDef for ConvTranspose2d {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (x, w) = (inputs.first()?, inputs.get(1)?);
         let batched = x.len() == 4;

@@ -30,6 +30,9 @@ impl DivMode {
 
 impl OpDef for DivMode {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::broadcast(inputs)
     }

@@ -16,6 +16,9 @@ pub struct Einsum {
 
 impl OpDef for Einsum {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn name(&self) -> &'static str {
         "einsum"
     }

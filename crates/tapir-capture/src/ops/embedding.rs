@@ -13,6 +13,9 @@ pub struct Embedding;
 
 impl OpDef for Embedding {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (w, ids) = (inputs.first()?, inputs.get(1)?);
         let mut out = ids.clone();

@@ -15,6 +15,9 @@ pub struct Expand {
 
 impl OpDef for Expand {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let lead = self.size.len().checked_sub(x.len())?;

@@ -19,6 +19,9 @@ pub struct Full {
 
 impl OpDef for Full {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(super::dtype::of_kind(self.kind)?)
+    }
     fn shape(&self, _: &[SymDims]) -> Option<Vec<SymDims>> {
         Some(vec![self.size.clone()])
     }

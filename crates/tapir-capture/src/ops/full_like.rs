@@ -19,6 +19,12 @@ pub struct FullLike {
 
 impl OpDef for FullLike {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(match self.kind {
+            Some(k) => super::dtype::of_kind(k)?,
+            None => inputs.first()?.dtype,
+        })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -18,6 +18,9 @@ pub struct Gather {
 
 impl OpDef for Gather {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         Some(vec![inputs.get(1)?.clone()])
     }

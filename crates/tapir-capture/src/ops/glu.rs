@@ -16,6 +16,9 @@ pub struct Glu {
 
 impl OpDef for Glu {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut out = inputs.first()?.clone();
         let d = super::shape::axis(self.dim, out.len())?;

@@ -18,6 +18,9 @@ pub struct IndexSelect {
 
 impl OpDef for IndexSelect {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (x, i) = (inputs.first()?, inputs.get(1)?);
         if self.advanced {

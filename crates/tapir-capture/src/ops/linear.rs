@@ -14,6 +14,9 @@ pub struct Linear;
 
 impl OpDef for Linear {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (x, w) = (inputs.first()?, inputs.get(1)?);
         let mut out = x.clone();

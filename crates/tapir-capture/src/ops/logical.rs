@@ -14,6 +14,9 @@ macro_rules! logical_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+                super::dtype::one(tapir_graph::DType::Bool)
+            }
             fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
                 super::shape::broadcast(inputs)
             }
@@ -51,6 +54,9 @@ pub struct Not;
 
 impl OpDef for Not {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(tapir_graph::DType::Bool)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -19,6 +19,9 @@ pub struct LogSumExp {
 
 impl OpDef for LogSumExp {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(super::dtype::float_of(inputs.first()?.dtype))
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::reduced(inputs, &self.dims, self.keepdim, 1)
     }

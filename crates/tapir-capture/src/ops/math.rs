@@ -36,6 +36,17 @@ macro_rules! math_fns {
             fn eager(self, t: &tch::Tensor) -> Result<tch::Tensor, tch::TchError> {
                 match self { $(MathFn::$f => t.$eager()),* }
             }
+            /// The result's dtype: the input's for rounding, sign and clamping functions
+            /// (integers stay integers; square takes bools to int64), a float otherwise.
+            fn dtype(self, x: DType) -> DType {
+                match self {
+                    MathFn::Floor | MathFn::Ceil | MathFn::Round | MathFn::Trunc | MathFn::Sign
+                    | MathFn::Relu6 | MathFn::Hardtanh => x,
+                    MathFn::Square if x == DType::Bool => DType::I64,
+                    MathFn::Square => x,
+                    _ => super::dtype::float_of(x),
+                }
+            }
         }
 
         /// One catalog row per function.
@@ -94,6 +105,10 @@ pub struct Math {
 
 impl OpDef for Math {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let x = inputs.first()?.dtype;
+        super::dtype::one(self.f.dtype(x))
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

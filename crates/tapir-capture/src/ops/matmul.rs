@@ -16,6 +16,9 @@ pub struct Matmul {
 
 impl OpDef for Matmul {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let (a, b) = (inputs.first()?, inputs.get(1)?);
         Some(vec![matmul_shape(a, b)?])

@@ -26,6 +26,10 @@ pub struct MaxPool2d {
 impl OpDef for MaxPool2d {
     /// The pooled values, then the indices when `indices` is set.
     type Output = Vec<tch::Tensor>;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let x = inputs.first()?.dtype;
+        Some(if self.indices { smallvec::smallvec![x, tapir_graph::DType::I64] } else { smallvec::smallvec![x] })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let n = 1 + self.indices as usize;
         super::shape::pool(inputs, &self.kernel, &self.stride, &self.padding, &self.dilation, self.ceil_mode, n)

@@ -18,6 +18,9 @@ pub struct MinMaxDim {
 impl OpDef for MinMaxDim {
     /// The values, then their indices.
     type Output = (tch::Tensor, tch::Tensor);
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        Some(smallvec::smallvec![inputs.first()?.dtype, tapir_graph::DType::I64])
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::reduced(inputs, &[self.dim], self.keepdim, 2)
     }

@@ -13,6 +13,7 @@ pub use tapir_graph::{SymDims, SymInt};
 
 pub use crate::define::OpDef;
 
+pub mod dtype;
 pub mod lowering;
 pub mod shape;
 

@@ -38,6 +38,9 @@ impl NormOrd {
 
 impl OpDef for Norm {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::reduced(inputs, &self.dims, self.keepdim, 1)
     }

@@ -17,6 +17,9 @@ pub struct OneHot {
 
 impl OpDef for OneHot {
     type Output = tch::Tensor;
+    fn dtypes(&self, _: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(tapir_graph::DType::I64)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut out = inputs.first()?.clone();
         out.push(SymInt::from(self.num_classes));

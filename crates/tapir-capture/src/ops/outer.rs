@@ -13,6 +13,9 @@ pub struct Outer;
 
 impl OpDef for Outer {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         Some(vec![smallvec::smallvec![*inputs.first()?.first()?, *inputs.get(1)?.first()?]])
     }

@@ -45,6 +45,9 @@ pub struct Pad {
 
 impl OpDef for Pad {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut out = inputs.first()?.clone();
         let n = out.len();

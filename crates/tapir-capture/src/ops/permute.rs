@@ -14,6 +14,9 @@ pub struct Permute {
 
 impl OpDef for Permute {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let perm = self.perm.iter().map(|&p| super::shape::axis(p, x.len()).map(|p| x[p])).collect::<Option<SymDims>>()?;

@@ -20,6 +20,9 @@ pub struct PixelShuffle {
 
 impl OpDef for PixelShuffle {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let r = self.factor;

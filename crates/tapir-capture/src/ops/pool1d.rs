@@ -27,6 +27,9 @@ pub struct Pool1d {
 
 impl OpDef for Pool1d {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         // Average pooling has no dilation.
         let dilation: &[i64] = if self.max { &self.dilation } else { &[] };

@@ -30,6 +30,14 @@ pub struct Reduce {
 
 impl OpDef for Reduce {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let x = inputs.first()?.dtype;
+        super::dtype::one(match (self.dtype, self.kind) {
+            (Some(k), _) => super::dtype::of_kind(k)?,
+            (None, ReduceKind::Sum | ReduceKind::Prod) => super::dtype::accumulated(x),
+            (None, _) => x,
+        })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::reduced(inputs, &self.dims, self.keepdim, 1)
     }

@@ -22,6 +22,9 @@ pub struct Remainder {
 
 impl OpDef for Remainder {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, self.scalar)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::broadcast(inputs)
     }

@@ -14,6 +14,9 @@ pub struct Repeat {
 
 impl OpDef for Repeat {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let lead = self.repeats.len().checked_sub(x.len())?;

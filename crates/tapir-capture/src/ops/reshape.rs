@@ -17,6 +17,9 @@ pub struct Reshape {
 
 impl OpDef for Reshape {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let numel = super::shape::numel(inputs.first()?);
         Some(vec![super::shape::infer_size(&self.shape, numel)])

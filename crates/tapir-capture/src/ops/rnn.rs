@@ -113,6 +113,9 @@ fn concat0(cx: &mut dyn Emit, parts: &[Sym]) -> Sym {
 impl OpDef for Rnn {
     /// `[output, h_n]`, then `c_n` for an LSTM.
     type Output = Vec<tch::Tensor>;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let (dirs, h) = (1 + self.bidirectional as i64, self.hidden);

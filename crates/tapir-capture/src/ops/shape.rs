@@ -104,18 +104,33 @@ pub fn pool(
     ceil_mode: bool,
     n: usize,
 ) -> Option<Vec<SymDims>> {
-    if ceil_mode {
-        return None;
-    }
     let x = inputs.first()?;
     let spatial = x.len().checked_sub(kernel.len())?;
     let mut out: SymDims = x[..spatial].iter().copied().collect();
     for (i, &k) in kernel.iter().enumerate() {
         let stride = stride.get(i).copied().unwrap_or(k);
-        let pad = 2 * padding.get(i).copied().unwrap_or(0);
-        out.push(window(x[spatial + i], k, stride, pad, dilation.get(i).copied().unwrap_or(1)));
+        let pad = padding.get(i).copied().unwrap_or(0);
+        let dilation = dilation.get(i).copied().unwrap_or(1);
+        let size = x[spatial + i];
+        out.push(if ceil_mode {
+            // Conditional on the size: static sizes only (a dynamic one is read at run time).
+            SymInt::from(window_ceil(size.as_static()?, k, stride.max(1), pad, dilation))
+        } else {
+            window(size, k, stride, 2 * pad, dilation)
+        });
     }
     Some(vec![out; n])
+}
+
+/// torch's pooling output size in ceil mode: windows may overhang the end, but the last one
+/// must start inside the input or its left padding.
+fn window_ceil(size: i64, kernel: i64, stride: i64, pad: i64, dilation: i64) -> i64 {
+    let span = size + 2 * pad - dilation * (kernel - 1) - 1;
+    let mut out = (span + stride - 1).div_euclid(stride) + 1;
+    if (out - 1) * stride >= size + pad {
+        out -= 1;
+    }
+    out
 }
 
 /// The output size of a sliding window (convolution, pooling, floor mode):

@@ -18,6 +18,9 @@ pub struct Slice {
 
 impl OpDef for Slice {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut x = inputs.first()?.clone();
         let d = super::shape::axis(self.dim, x.len())?;

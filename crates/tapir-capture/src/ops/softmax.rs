@@ -18,6 +18,12 @@ pub struct Softmax {
 
 impl OpDef for Softmax {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(match self.dtype {
+            Some(k) => super::dtype::of_kind(k)?,
+            None => inputs.first()?.dtype,
+        })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -33,6 +33,10 @@ pub struct Sort {
 impl OpDef for Sort {
     /// Values then indices; indices only for argsort.
     type Output = Vec<tch::Tensor>;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        let x = inputs.first()?.dtype;
+        Some(if self.kind == SortKind::ArgSort { smallvec::smallvec![tapir_graph::DType::I64] } else { smallvec::smallvec![x, tapir_graph::DType::I64] })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut x = inputs.first()?.clone();
         if let SortKind::TopK { k } = self.kind {

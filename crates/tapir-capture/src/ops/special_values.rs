@@ -45,6 +45,12 @@ fn is_false(cx: &mut dyn Emit, x: Sym, dtype: DType) -> Sym {
 
 impl OpDef for Special {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::one(match self.f {
+            SpecialValues::NanToNum { .. } => inputs.first()?.dtype,
+            _ => tapir_graph::DType::Bool,
+        })
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::same(inputs)
     }

@@ -29,6 +29,9 @@ pub struct Split {
 
 impl OpDef for Split {
     type Output = Vec<tch::Tensor>;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let x = inputs.first()?;
         let d = super::shape::axis(self.dim, x.len())?;

@@ -15,6 +15,9 @@ pub struct Stack {
 
 impl OpDef for Stack {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::promoted(inputs, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut out = inputs.first()?.clone();
         let d = super::shape::axis(self.dim, out.len() + 1)?;

@@ -18,6 +18,10 @@ macro_rules! unary_op {
 
         impl OpDef for $ty {
             type Output = tch::Tensor;
+            fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+                let x = inputs.first()?.dtype;
+                super::dtype::one(if matches!($name, "sqrt" | "rsqrt" | "exp" | "log" | "reciprocal" | "sigmoid" | "tanh") { super::dtype::float_of(x) } else { x })
+            }
             fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
                 super::shape::same(inputs)
             }

@@ -15,6 +15,9 @@ pub struct Unsqueeze {
 
 impl OpDef for Unsqueeze {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         let mut x = inputs.first()?.clone();
         let d = super::shape::axis(self.dim, x.len() + 1)?;

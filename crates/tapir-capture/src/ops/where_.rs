@@ -23,6 +23,10 @@ fn where_dtype(out: DType) -> DType {
 
 impl OpDef for Where {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        // inputs: condition, then the two branches.
+        super::dtype::promoted(inputs.get(1..)?, None)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::broadcast(inputs)
     }
@@ -54,6 +58,9 @@ pub struct MaskedFill {
 
 impl OpDef for MaskedFill {
     type Output = tch::Tensor;
+    fn dtypes(&self, inputs: &[tapir_graph::TensorMeta]) -> Option<super::dtype::DTypes> {
+        super::dtype::same(inputs)
+    }
     fn shape(&self, inputs: &[SymDims]) -> Option<Vec<SymDims>> {
         super::shape::broadcast(inputs)
     }

@@ -4,7 +4,7 @@
 //! code that branches on it is specialized to this value in the trace. Reading a tensor that is
 //! not a value of the active trace (a constant, an eager tensor) records nothing.
 
-use crate::session::{guard, torch_message};
+use crate::session::{guard, refuse_read_in_shape_only, torch_message};
 use crate::tensor::Tensor;
 use crate::CaptureError;
 use tapir_graph::SourceLocation;
@@ -25,6 +25,7 @@ impl Tensor {
     #[track_caller]
     pub fn double_value(&self, idx: &[i64]) -> Result<f64, CaptureError> {
         let location = SourceLocation::caller();
+        refuse_read_in_shape_only(self, "double_value", location)?;
         let v = self.checked()?.f_double_value(idx).map_err(|e| read_error("double_value", location, e))?;
         guard(self, "double_value", || v.to_string(), location);
         Ok(v)
@@ -34,6 +35,7 @@ impl Tensor {
     #[track_caller]
     pub fn int64_value(&self, idx: &[i64]) -> Result<i64, CaptureError> {
         let location = SourceLocation::caller();
+        refuse_read_in_shape_only(self, "int64_value", location)?;
         let v = self.checked()?.f_int64_value(idx).map_err(|e| read_error("int64_value", location, e))?;
         guard(self, "int64_value", || v.to_string(), location);
         Ok(v)
@@ -43,6 +45,7 @@ impl Tensor {
     #[track_caller]
     pub fn bool_value(&self, idx: &[i64]) -> Result<bool, CaptureError> {
         let location = SourceLocation::caller();
+        refuse_read_in_shape_only(self, "bool_value", location)?;
         let v = self.checked()?.f_double_value(idx).map_err(|e| read_error("bool_value", location, e))? != 0.0;
         guard(self, "bool_value", || v.to_string(), location);
         Ok(v)
@@ -54,6 +57,7 @@ impl Tensor {
         T: std::fmt::Debug,
         Vec<T>: TryFrom<tch::Tensor, Error = tch::TchError>,
     {
+        refuse_read_in_shape_only(self, "to_vec", location)?;
         let v = self
             .checked()?
             .f_to_kind(kind)

@@ -64,6 +64,29 @@ pub(crate) struct Session {
     pub(crate) unnamed_captures: Vec<(SourceLocation, TensorMeta)>,
     /// Whether the trace declared dynamic dimensions (then every op's shape rule runs).
     pub(crate) dynamic: bool,
+    /// Whether ops run their shape and dtype rules instead of their eager rules.
+    pub(crate) shape_only: bool,
+    /// One zero per (kind, device), expanded to every shape-only output (no data per output).
+    placeholders: Vec<(tch::Kind, tch::Device, tch::Tensor)>,
+}
+
+/// What `record` does with an op, read once per op before its eager rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No trace active: run the eager rule only.
+    Off,
+    /// Run the eager rule and record the op.
+    Eager,
+    /// Run the shape and dtype rules and record the op.
+    ShapeOnly,
+}
+
+fn mode() -> Mode {
+    ACTIVE.with(|a| match &*a.borrow() {
+        None => Mode::Off,
+        Some(s) if s.shape_only => Mode::ShapeOnly,
+        Some(_) => Mode::Eager,
+    })
 }
 
 thread_local! {
@@ -98,6 +121,8 @@ pub(crate) fn begin(
             error: None,
             unnamed_captures: Vec::new(),
             dynamic: false,
+            shape_only: false,
+            placeholders: Vec::new(),
         });
         Ok(id)
     })
@@ -240,20 +265,47 @@ pub(crate) fn record<D: OpDef>(
     if let Some(e) = failed_input(inputs) {
         return fail_all(&op, e);
     }
+    let mode = mode();
+    if mode == Mode::ShapeOnly && !inputs.is_empty() {
+        return match shape_only_outputs(&op, inputs, location) {
+            Ok((outs, shapes)) => {
+                let dynamic = with_session(|s| s.dynamic).unwrap_or(false);
+                record_outputs(op, inputs, outs, dynamic.then_some(RuleResult::Shapes(shapes)), location)
+            }
+            Err(e) => fail_all(&op, Arc::new(e)),
+        };
+    }
     let raw: SmallVec<[&tch::Tensor; 4]> = inputs.iter().map(|t| &t.inner).collect();
     let outs = match op.eager(&raw) {
         Ok(outs) => outs,
         Err(e) => return fail_all(&op, op_error(op.name(), location, e)),
     };
-    if !is_tracing() {
+    if mode == Mode::Off {
         return outs.into_eager();
     }
     let outs = outs.into_tensors();
-    let name = op.name();
+    #[cfg(debug_assertions)]
+    if with_session(|s| s.dynamic) == Some(false) {
+        if let Err(e) = check_rules(&op, inputs, &outs, location) {
+            return fail_all(&op, Arc::new(e));
+        }
+    }
     let rule = match with_session(|s| s.dynamic) {
         Some(true) => Some(shape_rule(&op, inputs, location)),
         _ => None,
     };
+    record_outputs(op, inputs, outs, rule, location)
+}
+
+/// Appends `op` with its (eager or placeholder) outputs to the active trace and wraps them.
+fn record_outputs<D: OpDef>(
+    op: D,
+    inputs: &[&Tensor],
+    outs: SmallVec<[tch::Tensor; 3]>,
+    rule: Option<RuleResult>,
+    location: SourceLocation,
+) -> <D::Output as EagerOutput>::Traced {
+    let name = op.name();
     let recorded = ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
         let s = a.as_mut()?;
@@ -276,6 +328,126 @@ pub(crate) fn record<D: OpDef>(
             D::Output::from_tensors(
                 outs.iter().map(|_| Tensor::from_state(tch::Tensor::new(), State::Failed(e.clone()))),
             )
+        }
+    }
+}
+
+/// A shape-only op's outputs: placeholders (a zero expanded, no data) of the shapes and dtypes
+/// its rules give, on input 0's device, and the shapes as sizes.
+fn shape_only_outputs<D: OpDef>(
+    op: &D,
+    inputs: &[&Tensor],
+    location: SourceLocation,
+) -> Result<(SmallVec<[tch::Tensor; 3]>, Vec<tapir_graph::SymDims>), CaptureError> {
+    let name = op.name();
+    let refuse = |reason: String| CaptureError::ShapeOnly { op: name, location, reason };
+    let mut metas = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        metas.push(meta_of(&t.inner, name, location)?);
+    }
+    let dims: Vec<tapir_graph::SymDims> = inputs.iter().map(|t| dims_of(t)).collect();
+    tapir_graph::sym::with_active(|t| t.set_current(Some((name, location))));
+    let shapes = op.shape(&dims);
+    tapir_graph::sym::with_active(|t| t.set_current(None));
+    let shapes = shapes.ok_or_else(|| refuse("the op has no shape rule".into()))?;
+    let dtypes = op.dtypes(&metas).ok_or_else(|| refuse("the op has no dtype rule".into()))?;
+    if dtypes.is_empty() || (dtypes.len() != 1 && dtypes.len() != shapes.len()) {
+        return Err(refuse(format!("its dtype rule gave {} dtypes for {} outputs", dtypes.len(), shapes.len())));
+    }
+    let device = inputs[0].inner.device();
+    let outs = shapes
+        .iter()
+        .enumerate()
+        .map(|(k, dims)| {
+            let dtype = dtypes[k.min(dtypes.len() - 1)];
+            let size = tapir_graph::sym::hints(dims);
+            if size.iter().any(|&d| d < 0) {
+                return Err(refuse(format!("its shape rule gave the negative size {size:?}")));
+            }
+            with_session(|s| s.placeholder(crate::kind::kind_of(dtype), device))
+                .ok_or(CaptureError::EmptyTrace)?
+                .f_expand(size.as_slice(), false)
+                .map_err(|e| refuse(torch_message(&e)))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((outs, shapes))
+}
+
+impl Session {
+    /// The zero of `kind` on `device` that shape-only outputs expand.
+    fn placeholder(&mut self, kind: tch::Kind, device: tch::Device) -> tch::Tensor {
+        if let Some((_, _, t)) = self.placeholders.iter().find(|(k, d, _)| *k == kind && *d == device) {
+            return t.shallow_clone();
+        }
+        let t = tch::Tensor::zeros([], (kind, device));
+        self.placeholders.push((kind, device, t.shallow_clone()));
+        t
+    }
+}
+
+/// Debug builds, static traces: the op's dtype and shape rules must give what the eager rule
+/// gave (what a shape-only trace relies on).
+#[cfg(debug_assertions)]
+fn check_rules<D: OpDef>(
+    op: &D,
+    inputs: &[&Tensor],
+    outs: &[tch::Tensor],
+    location: SourceLocation,
+) -> Result<(), CaptureError> {
+    let name = op.name();
+    let mut metas = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        metas.push(meta_of(&t.inner, name, location)?);
+    }
+    let mut observed = Vec::with_capacity(outs.len());
+    for t in outs {
+        observed.push(meta_of(t, name, location)?);
+    }
+    let internal = |message: String| CaptureError::Op { op: name, location, message: format!("internal: {message}") };
+    if let Some(dtypes) = op.dtypes(&metas) {
+        let got: Vec<_> = observed.iter().map(|m| m.dtype).collect();
+        let expected: Vec<_> = (0..got.len()).map(|k| dtypes.get(k).or(dtypes.last()).copied()).collect();
+        if expected.iter().zip(&got).any(|(e, g)| *e != Some(*g)) || (dtypes.len() != 1 && dtypes.len() != got.len()) {
+            let inputs: Vec<_> = metas.iter().map(|m| m.to_string()).collect();
+            return Err(internal(format!(
+                "the op's dtype rule gives {dtypes:?} for inputs {inputs:?}, torch gave {got:?}"
+            )));
+        }
+    }
+    let dims: Vec<tapir_graph::SymDims> =
+        metas.iter().map(|m| m.shape.iter().map(|&d| tapir_graph::SymInt::from(d)).collect()).collect();
+    if let Some(shapes) = op.shape(&dims) {
+        let got: Vec<_> = observed.iter().map(|m| m.shape.clone()).collect();
+        let expected: Vec<_> = shapes.iter().map(|d| tapir_graph::sym::hints(d)).collect();
+        if got != expected {
+            return Err(internal(format!("the op's shape rule gives {expected:?}, torch gave {got:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Fails a read of `t`'s value in a shape-only trace of which `t` is a value (there is none).
+pub(crate) fn refuse_read_in_shape_only(
+    t: &Tensor,
+    read: &'static str,
+    location: SourceLocation,
+) -> Result<(), CaptureError> {
+    let refused = ACTIVE.with(|a| {
+        let a = a.borrow();
+        let s = a.as_ref()?;
+        let State::Traced { trace, value } = t.state else { return None };
+        (s.shape_only && trace == s.id).then(|| s.graph.node(value.node).op_name())
+    });
+    match refused {
+        None => Ok(()),
+        Some(op) => {
+            let e = Arc::new(CaptureError::ShapeOnly {
+                op,
+                location,
+                reason: format!("`{read}` reads the value of its output, which a shape-only trace does not compute"),
+            });
+            with_session(|s| s.fail(e.clone()));
+            Err(CaptureError::Carried(e))
         }
     }
 }

@@ -61,8 +61,11 @@ impl IntoOutputs for (Tensor, Tensor, Tensor, Tensor) {
 pub struct Captured {
     /// The recorded program, pruned to what the outputs need.
     pub graph: Graph,
-    /// The eager values of the outputs, as the closure computed them.
+    /// The eager values of the outputs, as the closure computed them; placeholders holding
+    /// no values (zeros) in a shape-only trace.
     pub outputs: Vec<tch::Tensor>,
+    /// Whether the trace ran shape and dtype rules only (see [`TraceSpec::shape_only`]).
+    pub shape_only: bool,
     /// Tensors created outside the trace, used inside it, with no name: where each was first
     /// used and its type. An accidental capture shows up here.
     pub unnamed_captures: Vec<(SourceLocation, TensorMeta)>,
@@ -120,6 +123,9 @@ pub struct TraceSpec {
     pub constant_names: Vec<(String, tch::Tensor)>,
     /// What reading a traced value does.
     pub guard_policy: GuardPolicy,
+    /// Run every op's shape and dtype rules instead of its eager rule: the graph is the same,
+    /// no arithmetic is done, and the outputs hold no values (reading one fails the trace).
+    pub shape_only: bool,
 }
 
 impl Clone for TraceSpec {
@@ -131,6 +137,7 @@ impl Clone for TraceSpec {
             guard_policy: self.guard_policy,
             dynamic: self.dynamic.clone(),
             specialize: self.specialize,
+            shape_only: self.shape_only,
         }
     }
 }
@@ -254,6 +261,9 @@ pub fn trace_with<R: IntoOutputs>(
         tapir_graph::sym::install(table);
         session::with_session(|s| s.dynamic = true);
     }
+    if spec.shape_only {
+        session::with_session(|s| s.shape_only = true);
+    }
     let mut traced_inputs = Vec::with_capacity(inputs.len());
     for (t, name) in inputs.iter().zip(&input_names) {
         let meta = session::meta_of(t, "input", location)?;
@@ -318,6 +328,7 @@ pub fn trace_with<R: IntoOutputs>(
     Ok(Captured {
         graph,
         outputs: outputs.iter().map(|t| t.inner.shallow_clone()).collect(),
+        shape_only: spec.shape_only,
         unnamed_captures: session.unnamed_captures,
     })
 }

@@ -61,6 +61,7 @@ pub fn check_with(
     options: impl IntoIterator<Item = ExportOptions>,
     tol: Option<Tolerance>,
 ) {
+    assert!(!traced.is_shape_only(), "{name}: a shape-only trace has no eager outputs to check against");
     let eager = traced.eager_outputs();
     let tol_for = |t: &tch::Tensor| tol.unwrap_or_else(|| Tolerance::for_kind(t.kind()));
     let replayed = traced.replay(inputs).unwrap_or_else(|e| panic!("{name}: replay failed: {e}"));

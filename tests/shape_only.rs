@@ -1,0 +1,207 @@
+//! Shape-only tracing (`Tracer::shape_only`): every op runs its shape and dtype rules instead of
+//! its eager rule. The exported model must be byte for byte the one a real-data trace of the
+//! same code gives: the zoo and the Hugging Face families, static and with dynamic dimensions,
+//! at several opsets. What a shape-only trace cannot do is a typed error.
+
+#![allow(clippy::unwrap_used)]
+
+use tapir::{CaptureError, Error, ExportOptions, Tensor, Tracer};
+use tapir_zoo::hf::{Bert, BertConfig, Gpt2, Gpt2Config, Llama, LlamaConfig, Vit, VitConfig};
+use tch::nn::VarStore;
+use tch::{Device, Kind};
+
+const OPSETS: [i64; 2] = [13, 28];
+
+/// Traces `f` both ways with `tracer` and asserts equal exports at every opset in [`OPSETS`].
+fn assert_same_export(
+    name: &str,
+    tracer: impl Fn() -> Tracer,
+    inputs: &[&tch::Tensor],
+    f: impl Fn(&[Tensor]) -> Vec<Tensor>,
+) {
+    let real = tracer().trace(&f, inputs).unwrap_or_else(|e| panic!("{name}: real trace: {e}"));
+    let fast = tracer().shape_only().trace(&f, inputs).unwrap_or_else(|e| panic!("{name}: shape-only trace: {e}"));
+    assert!(fast.is_shape_only() && fast.eager_outputs().is_empty());
+    assert_eq!(format!("{real:?}"), format!("{fast:?}"), "{name}: printed graphs differ");
+    for opset in OPSETS {
+        let options = ExportOptions::with_opset(opset);
+        let (a, b) = (real.to_onnx_bytes(&options).unwrap(), fast.to_onnx_bytes(&options).unwrap());
+        assert!(a == b, "{name} @ opset {opset}: shape-only export differs from the real-data export");
+    }
+}
+
+#[test]
+fn zoo_exports_are_identical() {
+    for &name in tapir_zoo::MODELS {
+        tch::manual_seed(7);
+        let vs = VarStore::new(Device::Cpu);
+        let model = tapir_zoo::build(name, &vs).unwrap();
+        let x = model.example_input(2).unwrap();
+        let f = |x: &[Tensor]| vec![model.module.forward_t(&x[0], false)];
+        assert_same_export(name, || Tracer::new().parameters(&vs), &[&x], f);
+        if name == "resnet50" {
+            continue; // resnet18 has the same ops; a dynamic resnet50 adds only test time
+        }
+        assert_same_export(
+            &format!("{name} (dynamic batch)"),
+            || Tracer::new().parameters(&vs).dynamic_batch(),
+            &[&x],
+            f,
+        );
+        if name == "encoder" {
+            let seq = || Tracer::new().parameters(&vs).dynamic_batch().dynamic_dim("input", 1, tapir::Dim::new("seq"));
+            assert_same_export("encoder (dynamic batch and seq)", seq, &[&x], f);
+        }
+    }
+}
+
+#[test]
+fn transformers_families_exports_are_identical() {
+    tch::manual_seed(8);
+    let ids = tch::Tensor::randint(100, [2, 7], (Kind::Int64, Device::Cpu));
+    let pixels = tch::Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let dynamic = |vs: &VarStore, seq: bool| {
+        let t = Tracer::new().parameters(vs).dynamic_batch();
+        if seq {
+            t.dynamic_dim("input", 1, tapir::Dim::new("seq"))
+        } else {
+            t
+        }
+    };
+    let vs = VarStore::new(Device::Cpu);
+    let m = Gpt2::new(
+        &vs.root(),
+        Gpt2Config { vocab_size: 100, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, ..Default::default() },
+    );
+    let f = |x: &[Tensor]| vec![m.forward(&x[0])];
+    assert_same_export("gpt2", || Tracer::new().parameters(&vs), &[&ids], f);
+    assert_same_export("gpt2 (dynamic)", || dynamic(&vs, true), &[&ids], f);
+
+    let vs = VarStore::new(Device::Cpu);
+    let config = BertConfig {
+        vocab_size: 100,
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        intermediate_size: 64,
+        max_position_embeddings: 64,
+        ..Default::default()
+    };
+    let m = Bert::new(&vs.root(), config);
+    let f = |x: &[Tensor]| {
+        let (h, p) = m.forward(&x[0]);
+        vec![h, p]
+    };
+    assert_same_export("bert", || Tracer::new().parameters(&vs), &[&ids], f);
+    assert_same_export("bert (dynamic)", || dynamic(&vs, true), &[&ids], f);
+
+    let vs = VarStore::new(Device::Cpu);
+    let config = LlamaConfig {
+        vocab_size: 100,
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        ..Default::default()
+    };
+    let m = Llama::new(&vs.root(), config);
+    let f = |x: &[Tensor]| vec![m.forward(&x[0])];
+    assert_same_export("llama", || Tracer::new().parameters(&vs), &[&ids], f);
+    assert_same_export("llama (dynamic)", || dynamic(&vs, true), &[&ids], f);
+
+    let vs = VarStore::new(Device::Cpu);
+    let config = VitConfig {
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        intermediate_size: 64,
+        image_size: 32,
+        patch_size: 8,
+        ..Default::default()
+    };
+    let m = Vit::new(&vs.root(), config);
+    let f = |x: &[Tensor]| {
+        let (h, p) = m.forward(&x[0]);
+        vec![h, p]
+    };
+    assert_same_export("vit", || Tracer::new().parameters(&vs), &[&pixels], f);
+    assert_same_export("vit (dynamic)", || dynamic(&vs, false), &[&pixels], f);
+}
+
+fn shape_only_error(e: Error) -> (String, String) {
+    match e {
+        Error::Capture(CaptureError::ShapeOnly { op, reason, .. }) => (op.to_owned(), reason),
+        other => panic!("expected a shape-only refusal, got {other}"),
+    }
+}
+
+#[test]
+fn reading_a_value_is_a_typed_error() {
+    let x = tch::Tensor::ones([3], (Kind::Float, Device::Cpu));
+    let e = Tracer::new()
+        .shape_only()
+        .trace(
+            |x| {
+                let s = x[0].sum(tch::Kind::Float);
+                let s = s.double_value(&[])?;
+                Ok(&x[0] * s)
+            },
+            &[&x],
+        )
+        .unwrap_err();
+    let (op, reason) = shape_only_error(e);
+    assert_eq!(op, "sum");
+    assert!(reason.contains("double_value"), "{reason}");
+    // The same code traces with real data (with a guard).
+    let real = Tracer::new()
+        .guard_policy(tapir::GuardPolicy::Allow)
+        .trace(|x| Ok::<_, CaptureError>(&x[0] * x[0].sum(tch::Kind::Float).double_value(&[])?), &[&x])
+        .unwrap();
+    assert_eq!(real.guards().len(), 1);
+}
+
+#[test]
+fn an_op_without_rules_is_a_typed_error() {
+    let x = tch::Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+    let e = Tracer::new().shape_only().trace(|x| Tensor::einsum("ij->ji", &[&x[0]], None), &[&x]);
+    let e = match e {
+        Err(e) => e,
+        Ok(_) => return, // einsum gained rules: nothing to refuse
+    };
+    let (op, reason) = shape_only_error(e);
+    assert_eq!(op, "einsum");
+    assert!(reason.contains("no shape rule"), "{reason}");
+}
+
+/// A custom op whose dtype rule is wrong, for the debug-build check.
+#[derive(Debug)]
+struct WrongDtype;
+
+impl tapir::op::OpDef for WrongDtype {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "wrong_dtype"
+    }
+    fn eager(&self, x: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        x[0].f_to_kind(Kind::Double)
+    }
+    fn lower(&self, cx: &mut dyn tapir::op::Emit) -> Result<tapir::op::Outputs, tapir::op::LowerError> {
+        let x = cx.input(0);
+        tapir::op::emit::one(cx.node("Cast", &[x], vec![("to", tapir::op::Attr::Int(11))]))
+    }
+    fn shape(&self, inputs: &[tapir::op::SymDims]) -> Option<Vec<tapir::op::SymDims>> {
+        Some(vec![inputs[0].clone()])
+    }
+    fn dtypes(&self, inputs: &[tapir::TensorMeta]) -> Option<tapir::op::dtype::DTypes> {
+        tapir::op::dtype::same(inputs) // wrong: the eager rule gives f64
+    }
+}
+
+#[test]
+#[cfg(debug_assertions)]
+fn debug_builds_check_rules_against_eager_results() {
+    let x = tch::Tensor::ones([2], (Kind::Float, Device::Cpu));
+    let e = Tracer::new().trace(|x| tapir::op::record(WrongDtype, &[&x[0]]), &[&x]).unwrap_err();
+    assert!(e.to_string().contains("dtype rule"), "{e}");
+}
