@@ -205,3 +205,101 @@ fn debug_builds_check_rules_against_eager_results() {
     let e = Tracer::new().trace(|x| tapir::op::record(WrongDtype, &[&x[0]]), &[&x]).unwrap_err();
     assert!(e.to_string().contains("dtype rule"), "{e}");
 }
+
+/// A model built with placeholder parameters, traced shape-only, its weights bound to a
+/// checkpoint: the export is the one of the same model loaded from the checkpoint and traced
+/// with real data, byte for byte (optimized, with batch norms folded from the file's bytes,
+/// and as lowered); with external data too.
+#[test]
+fn export_straight_from_a_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("tapir-shape-only-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["resnet18", "encoder", "lstm"] {
+        let path = dir.join(format!("{name}.safetensors"));
+        tch::manual_seed(11);
+        let vs = VarStore::new(Device::Cpu);
+        let _ = tapir_zoo::build(name, &vs).unwrap();
+        vs.save(&path).unwrap();
+
+        let mut loaded = VarStore::new(Device::Cpu);
+        let real_model = tapir_zoo::build(name, &loaded).unwrap();
+        tapir_nn::load_safetensors(&mut loaded, &path).unwrap();
+        let x = real_model.example_input(2).unwrap();
+        let real =
+            Tracer::new().parameters(&loaded).trace(|x| real_model.module.forward_t(&x[0], false), &[&x]).unwrap();
+
+        let vs = VarStore::new(Device::Cpu);
+        let model = tapir_nn::placeholder_parameters(|| tapir_zoo::build(name, &vs).unwrap());
+        let real_vars = vs
+            .variables()
+            .into_iter()
+            .filter(|(k, v)| !tapir::is_placeholder(v) && !k.ends_with("num_batches_tracked"));
+        assert_eq!(real_vars.count(), 0, "{name}: every parameter and running statistic is a placeholder");
+        let mut fast =
+            Tracer::new().parameters(&vs).shape_only().trace(|x| model.module.forward_t(&x[0], false), &[&x]).unwrap();
+        let e = fast.to_onnx_bytes(&ExportOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("placeholder"), "{name}: unbound export: {e}");
+        let checkpoint = tapir_nn::Checkpoint::open(&path).unwrap();
+        let used = fast
+            .graph()
+            .constants()
+            .filter(|(_, n)| matches!(&n.kind, tapir::NodeKind::Constant { name: Some(_), .. }));
+        let used = used.count();
+        assert_eq!(fast.bind_weights(&checkpoint).unwrap(), used, "{name}");
+        drop(checkpoint); // the bound weights keep the file mapped
+        for options in [
+            ExportOptions::with_opset(13),
+            ExportOptions::with_opset(28),
+            ExportOptions { optimize: tapir::Optimizations::none(), ..ExportOptions::with_opset(20) },
+        ] {
+            let (a, b) = (real.to_onnx_bytes(&options).unwrap(), fast.to_onnx_bytes(&options).unwrap());
+            assert!(a == b, "{name} @ opset {}: the export from the checkpoint differs", options.opset);
+        }
+        let options = ExportOptions { external_data: tapir::ExternalData::Always, ..ExportOptions::default() };
+        // Same file name in two directories: the model names its data file.
+        let (a, b) = (dir.join("real").join(format!("{name}.onnx")), dir.join("fast").join(format!("{name}.onnx")));
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::fs::create_dir_all(dir.join("fast")).unwrap();
+        real.save_onnx(&a, &options).unwrap();
+        fast.save_onnx(&b, &options).unwrap();
+        for suffix in ["", ".data"] {
+            let read = |p: &std::path::Path| std::fs::read(format!("{}{suffix}", p.display())).unwrap();
+            assert!(read(&a) == read(&b), "{name}: saved files differ ({suffix})");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn binding_problems_are_listed() {
+    let dir = std::env::temp_dir().join(format!("tapir-bind-problems-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("w.safetensors");
+    let w = tch::Tensor::zeros([3, 4], (Kind::Float, Device::Cpu));
+    let i = tch::Tensor::zeros([2], (Kind::Int64, Device::Cpu));
+    tch::Tensor::write_safetensors(&[("fc.weight", &w), ("fc.bias", &i)], &path).unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    let fc = tapir_nn::placeholder_parameters(|| tapir_nn::Linear::new(vs.root() / "fc", 3, 2));
+    let x = tch::Tensor::zeros([1, 3], (Kind::Float, Device::Cpu));
+    let mut traced =
+        Tracer::new().parameters(&vs).shape_only().trace(|x| tapir_nn::Module::forward(&fc, &x[0]), &[&x]).unwrap();
+    let checkpoint = tapir_nn::Checkpoint::open(&path).unwrap();
+    let problems = match traced.bind_weights(&checkpoint) {
+        Err(Error::Weights { problems }) => problems,
+        other => panic!("expected binding problems, got {other:?}"),
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("`fc.weight`: shape [3, 4]")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("`fc.bias`: dtype Int64")), "{problems:?}");
+    // Nothing was bound: the export still refuses the placeholders.
+    assert!(traced.to_onnx_bytes(&ExportOptions::default()).is_err());
+    // Loading into placeholders is refused too, naming what to do instead.
+    let path = dir.join("fc.safetensors");
+    let (w, b) =
+        (tch::Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)), tch::Tensor::zeros([2], (Kind::Float, Device::Cpu)));
+    tch::Tensor::write_safetensors(&[("fc.weight", &w), ("fc.bias", &b)], &path).unwrap();
+    let mut vs = vs;
+    let e = tapir_nn::load_safetensors(&mut vs, &path).unwrap_err().to_string();
+    assert!(e.contains("placeholder") && e.contains("bind_weights"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

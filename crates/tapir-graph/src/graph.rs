@@ -271,6 +271,20 @@ impl Graph {
             .filter(|(_, node)| matches!(node.kind, NodeKind::Constant { .. }))
     }
 
+    /// Replaces the data of constant `n` with `data` of the same dtype and shape. Errors
+    /// (changing nothing) when `n` is not a constant or `data` has another dtype or shape.
+    pub fn set_constant_data(&mut self, n: NodeIndex, data: Arc<dyn ConstData>) -> Result<(), String> {
+        let node = self.g.node_weight_mut(n).ok_or("no such node")?;
+        let NodeKind::Constant { data: old, .. } = &mut node.kind else {
+            return Err("not a constant".into());
+        };
+        if data.meta() != old.meta() {
+            return Err(format!("the new data is {}, the constant {}", data.meta(), old.meta()));
+        }
+        *old = data;
+        Ok(())
+    }
+
     /// Total number of elements held by captured constants (the model's parameters and buffers).
     pub fn parameter_count(&self) -> i64 {
         self.constants()

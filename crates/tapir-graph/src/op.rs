@@ -229,6 +229,42 @@ pub trait ConstData: fmt::Debug + Send + Sync {
     /// other data is copied once. Errors, without calling `sink`, when the data no longer has
     /// `meta()`'s dtype and shape.
     fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>;
+    /// The named weight this constant is a slice of (see [`SliceOf`]), if it is one.
+    fn slice_of(&self) -> Option<&SliceOf> {
+        None
+    }
+    /// Whether the constant holds its data; `false` for a placeholder whose bytes are to come
+    /// from a [`WeightSource`] (its [`ConstData::write_bytes`] fails until then).
+    fn has_data(&self) -> bool {
+        true
+    }
+}
+
+/// A constant that is rows `start..start + len` along `dim` of the weight named `parent` (a
+/// layer's packed parameter cut into the initializers it uses, such as attention's q, k and v
+/// projections), so its bytes can be taken from the parent's in a [`WeightSource`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SliceOf {
+    pub parent: String,
+    pub dim: i64,
+    pub start: i64,
+    pub len: i64,
+}
+
+/// Where the bytes of a traced model's named weights come from at export (a checkpoint read
+/// in place): what `Traced::bind_weights` asks for each named constant.
+pub trait WeightSource {
+    /// The data standing for the constant named `name`, traced as `meta`: `None` when the
+    /// source has no weight of that name, an error when it has one that cannot stand for it
+    /// (another shape, a dtype it cannot convert). `slice` (when the constant is a slice of a
+    /// named weight, and `name` is not in the source): the part of the source's weight
+    /// `slice.parent` to take instead.
+    fn weight(
+        &self,
+        name: &str,
+        meta: &TensorMeta,
+        slice: Option<&SliceOf>,
+    ) -> Option<Result<std::sync::Arc<dyn ConstData>, String>>;
 }
 
 /// Implements [`Op::name`] and [`Op::as_any`] inside an `impl Op for ...` block.

@@ -162,7 +162,7 @@ pub struct PReLU {
 impl PReLU {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_parameters: i64, init: f64) -> Self {
         let p = p.borrow();
-        PReLU { weight: p.var("weight", &[num_parameters], tch::nn::Init::Const(init)), path: crate::dotted(p) }
+        PReLU { weight: crate::var(p, "weight", &[num_parameters], tch::nn::Init::Const(init)), path: crate::dotted(p) }
     }
 }
 

@@ -35,12 +35,13 @@ impl MultiheadAttention {
             let _ = out_proj.bias.as_ref().map(|b| b.shallow_clone().zero_());
         });
         MultiheadAttention {
-            in_proj_weight: p.var(
+            in_proj_weight: crate::var(
+                p,
                 "in_proj_weight",
                 &[3 * embed_dim, embed_dim],
                 tch::nn::Init::Uniform { lo: -bound, up: bound },
             ),
-            in_proj_bias: p.zeros("in_proj_bias", &[3 * embed_dim]),
+            in_proj_bias: crate::var(p, "in_proj_bias", &[3 * embed_dim], tch::nn::Init::Const(0.0)),
             out_proj,
             embed_dim,
             num_heads,
@@ -70,17 +71,10 @@ impl MultiheadAttention {
         // The q, k and v rows of the packed parameters, cut on the tch side (not recorded): each
         // becomes its own initializer (`<path>.in_proj_weight.q`, ...), so the model has no
         // slicing nodes, and the bytes are the parameter's own (views, not copies).
-        let part = |t: &tch::Tensor, i: i64, what: &str| match t.f_narrow(0, i * e, e) {
-            Ok(view) => {
-                let name = format!("{what}.{}", ["q", "k", "v"][i as usize]);
-                let name = if self.path.is_empty() { name } else { format!("{}.{name}", self.path) };
-                tapir::named_constant(&view, &name)
-            }
-            Err(err) => Tensor::from_error(tapir::CaptureError::Op {
-                op: "narrow",
-                location: tapir::SourceLocation::caller(),
-                message: err.to_string(),
-            }),
+        let part = |t: &tch::Tensor, i: i64, what: &str| {
+            let name = format!("{what}.{}", ["q", "k", "v"][i as usize]);
+            let name = if self.path.is_empty() { name } else { format!("{}.{name}", self.path) };
+            tapir::named_slice(t, 0, i * e, e, &name)
         };
         let project = |x: &Tensor, i: i64, len: tapir::SymInt| {
             let (wi, bi) =

@@ -31,8 +31,8 @@ macro_rules! conv_layer {
                 shape.extend([kernel; $dims]);
                 let init = uniform_init(in_channels / config.groups * kernel.pow($dims));
                 $name {
-                    weight: p.var("weight", &shape, init),
-                    bias: config.bias.then(|| p.var("bias", &[out_channels], init)),
+                    weight: crate::var(&p, "weight", &shape, init),
+                    bias: config.bias.then(|| crate::var(&p, "bias", &[out_channels], init)),
                     config,
                     path: dotted(p),
                 }
@@ -88,10 +88,10 @@ macro_rules! tch_conv {
             config: ConvConfig,
         ) -> $ty {
             let p = vs.borrow();
-            let bias = config.bias.then(|| p.var("bias", &[out_dim], config.bs_init));
+            let bias = config.bias.then(|| crate::var(&p, "bias", &[out_dim], config.bs_init));
             let mut shape = vec![out_dim, in_dim / config.groups];
             shape.extend([ksize; $dims]);
-            $ty { weight: p.var("weight", &shape, config.ws_init), bias, config, path: dotted(p) }
+            $ty { weight: crate::var(&p, "weight", &shape, config.ws_init), bias, config, path: dotted(p) }
         }
     };
 }
@@ -110,8 +110,8 @@ pub fn conv_transpose2d<'a>(
     config: tch::nn::ConvTransposeConfig,
 ) -> ConvTranspose2d {
     let p = vs.borrow();
-    let bias = config.bias.then(|| p.var("bias", &[out_dim], config.bs_init));
-    let weight = p.var("weight", &[in_dim, out_dim / config.groups, ksize, ksize], config.ws_init);
+    let bias = config.bias.then(|| crate::var(p, "bias", &[out_dim], config.bs_init));
+    let weight = crate::var(p, "weight", &[in_dim, out_dim / config.groups, ksize, ksize], config.ws_init);
     let conv = ConvConfig {
         stride: config.stride,
         padding: config.padding,
@@ -146,8 +146,8 @@ impl ConvTranspose2d {
         // PyTorch computes the fan-in from weight dim 1 (out / groups) for transposed convs.
         let init = uniform_init(out_channels / config.groups * kernel * kernel);
         ConvTranspose2d {
-            weight: p.var("weight", &[in_channels, out_channels / config.groups, kernel, kernel], init),
-            bias: config.bias.then(|| p.var("bias", &[out_channels], init)),
+            weight: crate::var(p, "weight", &[in_channels, out_channels / config.groups, kernel, kernel], init),
+            bias: config.bias.then(|| crate::var(p, "bias", &[out_channels], init)),
             config,
             output_padding,
             path: dotted(p),

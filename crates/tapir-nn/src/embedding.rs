@@ -13,7 +13,7 @@ impl Embedding {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_embeddings: i64, dim: i64) -> Self {
         let p = p.borrow();
         Embedding {
-            weight: p.var("weight", &[num_embeddings, dim], tch::nn::Init::Randn { mean: 0.0, stdev: 1.0 }),
+            weight: crate::var(p, "weight", &[num_embeddings, dim], tch::nn::Init::Randn { mean: 0.0, stdev: 1.0 }),
             path: dotted(p),
         }
     }
@@ -28,7 +28,7 @@ pub fn embedding<'a>(
     config: tch::nn::EmbeddingConfig,
 ) -> Embedding {
     let p = vs.borrow();
-    Embedding { weight: p.var("weight", &[num_embeddings, embedding_dim], config.ws_init), path: dotted(p) }
+    Embedding { weight: crate::var(p, "weight", &[num_embeddings, embedding_dim], config.ws_init), path: dotted(p) }
 }
 
 impl Module for Embedding {

@@ -20,8 +20,8 @@ impl HfConv1D {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, nx: i64, nf: i64) -> Self {
         let p = p.borrow();
         HfConv1D {
-            weight: p.var("weight", &[nx, nf], tch::nn::Init::Randn { mean: 0.0, stdev: 0.02 }),
-            bias: p.zeros("bias", &[nf]),
+            weight: crate::var(p, "weight", &[nx, nf], tch::nn::Init::Randn { mean: 0.0, stdev: 0.02 }),
+            bias: crate::var(p, "bias", &[nf], tch::nn::Init::Const(0.0)),
             path: dotted(p),
         }
     }

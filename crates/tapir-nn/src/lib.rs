@@ -73,6 +73,62 @@ pub fn dotted(p: &tch::nn::Path) -> String {
     p.components().collect::<Vec<_>>().join(".")
 }
 
+thread_local! {
+    static PLACEHOLDERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `build` (a model's constructor) with tapir-nn's layers creating placeholder parameters
+/// and buffers: the right names, shapes and dtypes in the VarStore, no data (one element of
+/// storage each, read as zeros). The model allocates and initializes nothing, whatever its
+/// size; it traces shape-only (`tapir::Tracer::shape_only`) and exports once its weights are
+/// bound to a checkpoint (`Traced::bind_weights` with a [`Checkpoint`]), which export then
+/// streams from the file. Exporting an unbound placeholder is an error, never zeros. Layers of
+/// your own get placeholders when they create their variables with [`var`] and [`buffer`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+/// let layer = tapir_nn::placeholder_parameters(|| tapir_nn::Linear::new(vs.root() / "fc", 4096, 4096));
+/// assert_eq!(layer.weight.size(), [4096, 4096]);
+/// assert!(tapir::is_placeholder(&layer.weight)); // 64 MiB described, 4 bytes allocated
+/// # Ok(()) }
+/// ```
+pub fn placeholder_parameters<R>(build: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PLACEHOLDERS.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PLACEHOLDERS.with(|p| p.replace(true)));
+    build()
+}
+
+/// A trainable variable as tapir-nn's layers create theirs: `p.var(name, dims, init)`, or a
+/// placeholder of that shape and the VarStore's dtype inside [`placeholder_parameters`].
+pub fn var(p: &tch::nn::Path, name: &str, dims: &[i64], init: tch::nn::Init) -> tch::Tensor {
+    match placeholder_for(p, dims, p.kind()) {
+        Some(t) => p.add(name, t, true),
+        None => p.var(name, dims, init),
+    }
+}
+
+/// A buffer (not trained) filled with `value` (running statistics), or a placeholder of that
+/// shape inside [`placeholder_parameters`]. Float32, as tch's `zeros_no_train`.
+pub fn buffer(p: &tch::nn::Path, name: &str, value: f64, dims: &[i64]) -> tch::Tensor {
+    let t = placeholder_for(p, dims, tch::Kind::Float)
+        .unwrap_or_else(|| tch::Tensor::full(dims, value, (tch::Kind::Float, p.device())));
+    p.add(name, t, false)
+}
+
+/// A placeholder when building inside [`placeholder_parameters`] (and libtorch can make one).
+fn placeholder_for(p: &tch::nn::Path, dims: &[i64], kind: tch::Kind) -> Option<tch::Tensor> {
+    if !PLACEHOLDERS.with(|f| f.get()) {
+        return None;
+    }
+    tapir::placeholder(dims, kind, p.device()).ok()
+}
+
 /// A parameter as a traced-op operand (shares storage with the VarStore variable).
 pub fn param(t: &tch::Tensor) -> Tensor {
     Tensor::from(t)

@@ -25,8 +25,8 @@ impl Linear {
         let p = p.borrow();
         let init = uniform_init(in_features);
         Linear {
-            weight: p.var("weight", &[out_features, in_features], init),
-            bias: bias.then(|| p.var("bias", &[out_features], init)),
+            weight: crate::var(p, "weight", &[out_features, in_features], init),
+            bias: bias.then(|| crate::var(p, "bias", &[out_features], init)),
             path: dotted(p),
         }
     }
@@ -43,9 +43,9 @@ pub fn linear<'a>(
     let p = vs.borrow();
     let bias = c.bias.then(|| {
         let bound = 1.0 / (in_dim as f64).sqrt();
-        p.var("bias", &[out_dim], c.bs_init.unwrap_or(tch::nn::Init::Uniform { lo: -bound, up: bound }))
+        crate::var(p, "bias", &[out_dim], c.bs_init.unwrap_or(tch::nn::Init::Uniform { lo: -bound, up: bound }))
     });
-    Linear { weight: p.var("weight", &[out_dim, in_dim], c.ws_init), bias, path: dotted(p) }
+    Linear { weight: crate::var(p, "weight", &[out_dim, in_dim], c.ws_init), bias, path: dotted(p) }
 }
 
 impl Module for Linear {

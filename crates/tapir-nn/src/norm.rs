@@ -25,10 +25,10 @@ impl BatchNorm {
         let p = p.borrow();
         let steps = tch::Tensor::zeros([], (tch::Kind::Int64, p.device()));
         BatchNorm {
-            weight: Some(p.ones("weight", &[channels])),
-            bias: Some(p.zeros("bias", &[channels])),
-            running_mean: p.zeros_no_train("running_mean", &[channels]),
-            running_var: p.ones_no_train("running_var", &[channels]),
+            weight: Some(crate::var(p, "weight", &[channels], tch::nn::Init::Const(1.0))),
+            bias: Some(crate::var(p, "bias", &[channels], tch::nn::Init::Const(0.0))),
+            running_mean: crate::buffer(p, "running_mean", 0.0, &[channels]),
+            running_var: crate::buffer(p, "running_var", 1.0, &[channels]),
             num_batches_tracked: Some(p.add("num_batches_tracked", steps, false)),
             momentum: 0.1,
             eps: 1e-5,
@@ -46,16 +46,16 @@ fn tch_batch_norm<'a>(
 ) -> BatchNorm {
     let p = vs.borrow();
     let (weight, bias) = if config.affine {
-        let w = p.var("weight", &[out_dim], config.ws_init);
-        (Some(w), Some(p.var("bias", &[out_dim], config.bs_init)))
+        let w = crate::var(p, "weight", &[out_dim], config.ws_init);
+        (Some(w), Some(crate::var(p, "bias", &[out_dim], config.bs_init)))
     } else {
         (None, None)
     };
     BatchNorm {
         weight,
         bias,
-        running_mean: p.zeros_no_train("running_mean", &[out_dim]),
-        running_var: p.ones_no_train("running_var", &[out_dim]),
+        running_mean: crate::buffer(p, "running_mean", 0.0, &[out_dim]),
+        running_var: crate::buffer(p, "running_var", 1.0, &[out_dim]),
         num_batches_tracked: None,
         momentum: config.momentum,
         eps: config.eps,
@@ -131,8 +131,8 @@ impl LayerNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, normalized_shape: &[i64], eps: f64) -> Self {
         let p = p.borrow();
         LayerNorm {
-            weight: Some(p.ones("weight", normalized_shape)),
-            bias: Some(p.zeros("bias", normalized_shape)),
+            weight: Some(crate::var(p, "weight", normalized_shape, tch::nn::Init::Const(1.0))),
+            bias: Some(crate::var(p, "bias", normalized_shape, tch::nn::Init::Const(0.0))),
             normalized_shape: normalized_shape.to_vec(),
             eps,
             path: dotted(p),
@@ -148,8 +148,8 @@ pub fn layer_norm<'a>(
 ) -> LayerNorm {
     let p = vs.borrow();
     let (weight, bias) = if config.elementwise_affine {
-        let w = p.var("weight", normalized_shape.as_slice(), config.ws_init);
-        (Some(w), Some(p.var("bias", normalized_shape.as_slice(), config.bs_init)))
+        let w = crate::var(p, "weight", normalized_shape.as_slice(), config.ws_init);
+        (Some(w), Some(crate::var(p, "bias", normalized_shape.as_slice(), config.bs_init)))
     } else {
         (None, None)
     };
@@ -180,8 +180,8 @@ impl GroupNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, num_groups: i64, channels: i64, eps: f64) -> Self {
         let p = p.borrow();
         GroupNorm {
-            weight: Some(p.ones("weight", &[channels])),
-            bias: Some(p.zeros("bias", &[channels])),
+            weight: Some(crate::var(p, "weight", &[channels], tch::nn::Init::Const(1.0))),
+            bias: Some(crate::var(p, "bias", &[channels], tch::nn::Init::Const(0.0))),
             num_groups,
             eps,
             path: dotted(p),
@@ -207,8 +207,8 @@ pub fn group_norm<'a>(
 ) -> GroupNorm {
     let p = vs.borrow();
     let (weight, bias) = if config.affine {
-        let w = p.var("weight", &[num_channels], config.ws_init);
-        (Some(w), Some(p.var("bias", &[num_channels], config.bs_init)))
+        let w = crate::var(p, "weight", &[num_channels], config.ws_init);
+        (Some(w), Some(crate::var(p, "bias", &[num_channels], config.bs_init)))
     } else {
         (None, None)
     };
@@ -229,7 +229,7 @@ impl RMSNorm {
     pub fn new<'a>(p: impl std::borrow::Borrow<tch::nn::Path<'a>>, normalized_shape: &[i64], eps: Option<f64>) -> Self {
         let p = p.borrow();
         RMSNorm {
-            weight: p.ones("weight", normalized_shape),
+            weight: crate::var(p, "weight", normalized_shape, tch::nn::Init::Const(1.0)),
             normalized_shape: normalized_shape.to_vec(),
             eps,
             path: dotted(p),

@@ -34,10 +34,10 @@ impl RnnParams {
             let in_l = if l == 0 { input } else { dirs * hidden };
             for d in 0..dirs {
                 let suffix = if d == 1 { "_reverse" } else { "" };
-                params.push(p.var(&format!("weight_ih_l{l}{suffix}"), &[gates * hidden, in_l], init));
-                params.push(p.var(&format!("weight_hh_l{l}{suffix}"), &[gates * hidden, hidden], init));
-                params.push(p.var(&format!("bias_ih_l{l}{suffix}"), &[gates * hidden], init));
-                params.push(p.var(&format!("bias_hh_l{l}{suffix}"), &[gates * hidden], init));
+                params.push(crate::var(p, &format!("weight_ih_l{l}{suffix}"), &[gates * hidden, in_l], init));
+                params.push(crate::var(p, &format!("weight_hh_l{l}{suffix}"), &[gates * hidden, hidden], init));
+                params.push(crate::var(p, &format!("bias_ih_l{l}{suffix}"), &[gates * hidden], init));
+                params.push(crate::var(p, &format!("bias_hh_l{l}{suffix}"), &[gates * hidden], init));
             }
         }
         RnnParams { params, hidden, num_layers, bidirectional, batch_first, path: dotted(p) }
@@ -52,16 +52,18 @@ impl RnnParams {
             let in_l = if l == 0 { input } else { dirs * hidden };
             for d in 0..dirs {
                 let suffix = if d == 1 { "_reverse" } else { "" };
-                params.push(p.var(&format!("weight_ih_l{l}{suffix}"), &[gates * hidden, in_l], c.w_ih_init));
-                params.push(p.var(&format!("weight_hh_l{l}{suffix}"), &[gates * hidden, hidden], c.w_hh_init));
+                params.push(crate::var(p, &format!("weight_ih_l{l}{suffix}"), &[gates * hidden, in_l], c.w_ih_init));
+                params.push(crate::var(p, &format!("weight_hh_l{l}{suffix}"), &[gates * hidden, hidden], c.w_hh_init));
                 if c.has_biases {
                     let zero = tch::nn::Init::Const(0.0);
-                    params.push(p.var(
+                    params.push(crate::var(
+                        p,
                         &format!("bias_ih_l{l}{suffix}"),
                         &[gates * hidden],
                         c.b_ih_init.unwrap_or(zero),
                     ));
-                    params.push(p.var(
+                    params.push(crate::var(
+                        p,
                         &format!("bias_hh_l{l}{suffix}"),
                         &[gates * hidden],
                         c.b_hh_init.unwrap_or(zero),

@@ -84,23 +84,15 @@ fn elem_size(data_type: i32) -> Option<usize> {
 
 /// An initializer's bytes, read once.
 fn read(data: &InitData) -> std::io::Result<Vec<u8>> {
-    match data {
-        InitData::Bytes(b) => Ok(b.clone()),
-        InitData::Tensor(t) => {
-            let mut out = Vec::with_capacity(t.meta().byte_len());
-            t.write_bytes(&mut |chunk| {
-                out.extend_from_slice(chunk);
-                Ok(())
-            })?;
-            Ok(out)
-        }
-        InitData::Converted { data, to } => {
-            let raw = read(&InitData::Tensor(data.clone()))?;
-            let mut out = Vec::with_capacity(raw.len() / 2);
-            crate::half::convert_f32_bytes(&raw, *to, &mut out);
-            Ok(out)
-        }
+    if let InitData::Bytes(b) = data {
+        return Ok(b.clone());
     }
+    let mut out = Vec::with_capacity(data.byte_len());
+    data.write(&mut |chunk| {
+        out.extend_from_slice(chunk);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -638,19 +630,27 @@ fn fold_batch_norms(
         }
         let eps = attr(bn, "epsilon").and_then(|a| a.f).unwrap_or(1e-5) as f64;
         let (bn, conv) = (bn.clone(), conv.clone());
+        // The weight is not read here: its folded form scales it while it is written.
+        let Some(&wi) = index.get(&conv.input[1]) else { continue };
+        let (w_header, w_data) = (&lowered.initializers[wi].0, lowered.initializers[wi].1.clone());
+        let (w_dims, w_type) = (w_header.dims.clone(), w_header.data_type.unwrap_or(0));
         let mut params = vec![];
-        for name in bn.input[1..].iter().chain(conv.input[1..].iter()) {
+        for name in bn.input[1..].iter().chain(conv.input[2..].iter()) {
             params.push(load(name, &lowered.initializers, index, cache)?);
         }
-        let [Some(scale), Some(beta), Some(mean), Some(var), Some(w), rest @ ..] = params.as_slice() else { continue };
+        let [Some(scale), Some(beta), Some(mean), Some(var), rest @ ..] = params.as_slice() else { continue };
         let bias = rest.first().cloned().flatten();
-        let (Some(s), Some(b2), Some(m), Some(v), Some(wv)) =
-            (floats(scale), floats(beta), floats(mean), floats(var), floats(w))
-        else {
+        let (Some(s), Some(b2), Some(m), Some(v)) = (floats(scale), floats(beta), floats(mean), floats(var)) else {
             continue;
         };
-        let out_ch = *w.dims.first().unwrap_or(&0) as usize;
-        if out_ch == 0 || s.len() != out_ch || wv.len() % out_ch != 0 || w.data_type != scale.data_type {
+        let out_ch = *w_dims.first().unwrap_or(&0) as usize;
+        let numel = w_dims.iter().product::<i64>().max(0) as usize;
+        let wide = match w_type {
+            1 => false,
+            11 => true,
+            _ => continue,
+        };
+        if out_ch == 0 || s.len() != out_ch || !numel.is_multiple_of(out_ch) || w_type != scale.data_type {
             continue;
         }
         let b = match &bias {
@@ -661,9 +661,8 @@ fn fold_batch_norms(
             None => vec![0.0; out_ch],
         };
         let factor: Vec<f64> = (0..out_ch).map(|o| s[o] / (v[o] + eps).sqrt()).collect();
-        let per = wv.len() / out_ch;
-        let w2: Vec<f64> = wv.iter().enumerate().map(|(i, x)| x * factor[i / per]).collect();
         let b2v: Vec<f64> = (0..out_ch).map(|o| (b[o] - m[o]) * factor[o] + b2[o]).collect();
+        let w2 = InitData::Scaled { data: Box::new(w_data), factors: factor.into(), row: numel / out_ch, wide };
         // Named after what they replace: `<conv weight>.bn_folded`, `<bn bias>.bn_folded`.
         let unique = |base: String, index: &HashMap<String, usize>| {
             let mut name = base.clone();
@@ -676,10 +675,10 @@ fn fold_batch_norms(
         };
         let w_name = unique(format!("{}.bn_folded", conv.input[1]), index);
         let b_name = unique(format!("{}.bn_folded", bn.input[2]), index);
-        for (name, dims, values) in [(&w_name, w.dims.clone(), &w2), (&b_name, vec![out_ch as i64], &b2v)] {
-            let header =
-                TensorProto { name: Some(name.clone()), dims, data_type: Some(w.data_type), ..Default::default() };
-            lowered.initializers.push((header, InitData::Bytes(to_bytes(values, w.data_type))));
+        let b2 = InitData::Bytes(to_bytes(&b2v, w_type));
+        for (name, dims, data) in [(&w_name, w_dims, w2), (&b_name, vec![out_ch as i64], b2)] {
+            let header = TensorProto { name: Some(name.clone()), dims, data_type: Some(w_type), ..Default::default() };
+            lowered.initializers.push((header, data));
             index.insert(name.clone(), lowered.initializers.len() - 1);
         }
         let conv_node = &mut lowered.graph.node[c];

@@ -281,13 +281,13 @@ pub(crate) fn convert(lowered: &mut Lowered, half: &HalfPrecision, opset: i64) -
         }
         header.data_type = Some(h.onnx_code());
         *data = match std::mem::replace(data, InitData::Bytes(vec![])) {
-            InitData::Tensor(t) => InitData::Converted { data: t, to: h },
             InitData::Bytes(b) => {
                 let mut out = Vec::with_capacity(b.len() / 2);
                 convert_f32_bytes(&b, h, &mut out);
                 InitData::Bytes(out)
             }
             converted @ InitData::Converted { .. } => converted,
+            other => InitData::Converted { data: Box::new(other), to: h },
         };
         now.insert(header.name().to_owned(), h);
     }

@@ -14,15 +14,24 @@ use tapir_graph::{
     Attr, ConstData, DType, Emit, Graph, LowerError, NodeKind, Outputs, SourceLocation, Sym, TensorMeta, ValueRef,
 };
 
-/// Bytes of an initializer: borrowed from a captured tensor, or owned (small literals).
+/// Bytes of an initializer: borrowed from a captured tensor, owned (literals, folded values),
+/// or computed from another initializer's while they stream (so a weight is never held whole).
 #[derive(Debug, Clone)]
 pub enum InitData {
     Tensor(Arc<dyn ConstData>),
     Bytes(Vec<u8>),
-    /// A float32 tensor written as `to` (float16 or bfloat16), converted while it streams.
+    /// Float32 `data` written as `to` (float16 or bfloat16).
     Converted {
-        data: Arc<dyn ConstData>,
+        data: Box<InitData>,
         to: DType,
+    },
+    /// Float32 (or float64, `wide`) `data` with each element of row `r` (`row` elements per
+    /// row) multiplied by `factors[r]`: a batch norm folded into its conv's weight.
+    Scaled {
+        data: Box<InitData>,
+        factors: Arc<[f64]>,
+        row: usize,
+        wide: bool,
     },
 }
 
@@ -32,8 +41,73 @@ impl InitData {
         match self {
             InitData::Tensor(c) => c.meta().byte_len(),
             InitData::Bytes(b) => b.len(),
-            InitData::Converted { data, to } => data.meta().byte_len() / DType::F32.size_bytes() * to.size_bytes(),
+            InitData::Converted { data, to } => data.byte_len() / DType::F32.size_bytes() * to.size_bytes(),
+            InitData::Scaled { data, .. } => data.byte_len(),
         }
+    }
+
+    /// Passes the bytes to `sink`, in pieces, as they are read or computed.
+    pub fn write(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        match self {
+            InitData::Tensor(t) => t.write_bytes(sink),
+            InitData::Bytes(b) => sink(b),
+            InitData::Converted { data, to } => {
+                let mut out = Vec::new();
+                by_elements(data, 4, &mut |whole| {
+                    out.clear();
+                    crate::half::convert_f32_bytes(whole, *to, &mut out);
+                    sink(&out)
+                })
+            }
+            InitData::Scaled { data, factors, row, wide } => {
+                let (size, row) = (if *wide { 8 } else { 4 }, (*row).max(1));
+                let mut at = 0usize;
+                let mut out = Vec::new();
+                by_elements(data, size, &mut |whole| {
+                    out.clear();
+                    for x in whole.chunks_exact(size) {
+                        let f = factors.get(at / row).copied().unwrap_or(1.0);
+                        if *wide {
+                            let v = f64::from_le_bytes(x.try_into().unwrap_or_default());
+                            out.extend_from_slice(&(v * f).to_le_bytes());
+                        } else {
+                            let v = f32::from_le_bytes(x.try_into().unwrap_or_default()) as f64;
+                            out.extend_from_slice(&((v * f) as f32).to_le_bytes());
+                        }
+                        at += 1;
+                    }
+                    sink(&out)
+                })
+            }
+        }
+    }
+}
+
+/// Streams `data` to `f` in whole elements of `size` bytes (an element split between two
+/// pieces waits for the next); an error when the data ends mid-element.
+fn by_elements(data: &InitData, size: usize, f: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut carry: Vec<u8> = Vec::with_capacity(size);
+    data.write(&mut |mut chunk| {
+        if !carry.is_empty() {
+            let take = (size - carry.len()).min(chunk.len());
+            carry.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if carry.len() == size {
+                f(&carry)?;
+                carry.clear();
+            }
+        }
+        let whole = chunk.len() / size * size;
+        if whole > 0 {
+            f(&chunk[..whole])?;
+        }
+        carry.extend_from_slice(&chunk[whole..]);
+        Ok(())
+    })?;
+    if carry.is_empty() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("the data ends mid-element"))
     }
 }
 
@@ -963,6 +1037,7 @@ fn lower_impl<'g>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -972,5 +1047,63 @@ mod tests {
         assert_eq!(ir_version_for_opset(17), 8);
         assert_eq!(ir_version_for_opset(20), 9);
         assert_eq!(ir_version_for_opset(21), 10);
+    }
+
+    /// A constant that hands its bytes out three at a time (pieces split elements).
+    #[derive(Debug)]
+    struct Dribble(TensorMeta, Vec<u8>);
+
+    impl ConstData for Dribble {
+        fn meta(&self) -> &TensorMeta {
+            &self.0
+        }
+        fn current_meta(&self) -> Result<TensorMeta, String> {
+            Ok(self.0.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+            self.1.chunks(3).try_for_each(sink)
+        }
+    }
+
+    fn collect(data: &InitData) -> Vec<u8> {
+        let mut out = vec![];
+        data.write(&mut |c| {
+            out.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.len(), data.byte_len());
+        out
+    }
+
+    #[test]
+    fn scaled_and_converted_data_stream_whole_elements() {
+        let values = [1.0f32, 2.0, 3.0, -4.0, 0.5, 8.0];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let source = InitData::Tensor(Arc::new(Dribble(TensorMeta::new(DType::F32, &[3, 2]), bytes)));
+        let scaled = InitData::Scaled {
+            data: Box::new(source.clone()),
+            factors: vec![2.0, -1.0, 0.25].into(),
+            row: 2,
+            wide: false,
+        };
+        let got: Vec<f32> =
+            collect(&scaled).chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        assert_eq!(got, [2.0, 4.0, -3.0, 4.0, 0.125, 2.0]);
+        let half = InitData::Converted { data: Box::new(scaled), to: DType::F16 };
+        let got = collect(&half);
+        let mut want = vec![];
+        crate::half::convert_f32_bytes(
+            &[2.0f32, 4.0, -3.0, 4.0, 0.125, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+            DType::F16,
+            &mut want,
+        );
+        assert_eq!(got, want);
+        let cut = InitData::Tensor(Arc::new(Dribble(TensorMeta::new(DType::F32, &[1]), vec![0, 0, 128])));
+        let err = InitData::Converted { data: Box::new(cut), to: DType::F16 }.write(&mut |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("mid-element"), "{err}");
     }
 }

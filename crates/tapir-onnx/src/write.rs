@@ -52,44 +52,11 @@ fn is_external(header: &crate::proto::TensorProto) -> bool {
 fn write_data(out: &mut impl Write, name: &str, data: &InitData) -> io::Result<()> {
     let n = data_len(data);
     let mut written = 0usize;
-    match data {
-        InitData::Bytes(b) => {
-            out.write_all(b)?;
-            written = b.len();
-        }
-        InitData::Tensor(t) => t
-            .write_bytes(&mut |chunk| {
-                written += chunk.len();
-                out.write_all(chunk)
-            })
-            .map_err(|e| io::Error::new(e.kind(), format!("initializer `{name}`: {e}")))?,
-        InitData::Converted { data, to } => {
-            // Whole floats are converted; a float split between two pieces waits in `carry`.
-            let mut carry: Vec<u8> = Vec::with_capacity(4);
-            let mut converted: Vec<u8> = Vec::new();
-            data.write_bytes(&mut |mut chunk| {
-                converted.clear();
-                if !carry.is_empty() {
-                    let take = (4 - carry.len()).min(chunk.len());
-                    carry.extend_from_slice(&chunk[..take]);
-                    chunk = &chunk[take..];
-                    if carry.len() == 4 {
-                        crate::half::convert_f32_bytes(&carry, *to, &mut converted);
-                        carry.clear();
-                    }
-                }
-                let whole = chunk.len() / 4 * 4;
-                crate::half::convert_f32_bytes(&chunk[..whole], *to, &mut converted);
-                carry.extend_from_slice(&chunk[whole..]);
-                written += converted.len();
-                out.write_all(&converted)
-            })
-            .map_err(|e| io::Error::new(e.kind(), format!("initializer `{name}`: {e}")))?;
-            if !carry.is_empty() {
-                return Err(io::Error::other(format!("initializer `{name}`: its float32 data ends mid-element")));
-            }
-        }
-    }
+    data.write(&mut |chunk| {
+        written += chunk.len();
+        out.write_all(chunk)
+    })
+    .map_err(|e| io::Error::new(e.kind(), format!("initializer `{name}`: {e}")))?;
     if written != n {
         return Err(io::Error::other(format!("initializer `{name}` produced {written} bytes, expected {n}")));
     }

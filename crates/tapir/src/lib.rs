@@ -30,10 +30,13 @@ mod traced;
 pub use check::{CheckOptions, CheckReport, Divergence, Tolerance};
 pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
-    enter_scope, enter_scope_path, func, func_t, is_tracing, named_constant, CaptureError, Dim, Func, FuncT,
-    GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis, Operand, Scalar, ScopeGuard, Tensor,
+    enter_scope, enter_scope_path, func, func_t, is_placeholder, is_tracing, named_constant, named_slice, placeholder,
+    CaptureError, Dim, Func, FuncT, GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis,
+    Operand, Scalar, ScopeGuard, Tensor,
 };
-pub use tapir_graph::{DType, Graph, Guard, NodeKind, SourceLocation, SymInt, TensorMeta, ValueRef};
+pub use tapir_graph::{
+    ConstData, DType, Graph, Guard, NodeKind, SliceOf, SourceLocation, SymInt, TensorMeta, ValueRef, WeightSource,
+};
 pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, HalfPrecision, Optimizations, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};
 
@@ -47,6 +50,8 @@ pub mod op {
     pub use tapir_onnx::{LoweringFn, Lowerings};
 }
 
+/// Conversions between tch kinds and tapir dtypes.
+pub use tapir_capture::kind;
 /// The built-in ops' definitions (attributes as public fields), for lowering overrides
 /// (`op.as_any().downcast_ref::<tapir::ops::gelu::Gelu>()`) and graph passes.
 pub use tapir_capture::ops;
@@ -74,4 +79,7 @@ pub enum Error {
     /// Export failed: no lowering at the opset, an I/O error.
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// [`Traced::bind_weights`] could not bind every weight: each problem names the weight.
+    #[error("binding the weights:{}", problems.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    Weights { problems: Vec<String> },
 }

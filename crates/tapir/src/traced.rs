@@ -4,7 +4,7 @@ use crate::{Error, ExportOptions, IntoOutputs, Tensor};
 use std::fmt;
 use std::path::Path;
 use tapir_capture::{trace_with, Captured, Dim, DynamicDim, TraceSpec};
-use tapir_graph::{Graph, SourceLocation, TensorMeta};
+use tapir_graph::{Graph, NodeKind, SourceLocation, TensorMeta};
 
 /// A traced program: the graph, and the eager outputs the trace computed.
 pub struct Traced {
@@ -50,6 +50,44 @@ impl Traced {
     /// meant to be a constant of the model.
     pub fn unnamed_captures(&self) -> &[(SourceLocation, TensorMeta)] {
         &self.captured.unnamed_captures
+    }
+
+    /// Takes the bytes of the trace's named weights from `source` (a checkpoint read in place:
+    /// `tapir_nn::Checkpoint`) instead of the tensors the trace captured, for every named
+    /// constant the source has; export then streams them from there. Returns how many were
+    /// bound. Errors, binding nothing, listing every problem: a weight the source holds with
+    /// another shape or a dtype it cannot convert, and a placeholder (a model built with
+    /// placeholder parameters, see `tapir_nn::placeholder_parameters`) the source lacks, which
+    /// would have nothing to export.
+    pub fn bind_weights(&mut self, source: &dyn crate::WeightSource) -> Result<usize, Error> {
+        let graph = &mut self.captured.graph;
+        let mut bound = vec![];
+        let mut problems = vec![];
+        for (n, node) in graph.constants() {
+            let NodeKind::Constant { data, name, .. } = &node.kind else { continue };
+            let Some(name) = name else {
+                if !data.has_data() {
+                    problems.push(format!("an unnamed placeholder ({}) has no data and no name to bind", data.meta()));
+                }
+                continue;
+            };
+            match source.weight(name, data.meta(), data.slice_of()) {
+                Some(Ok(d)) => bound.push((n, d)),
+                Some(Err(e)) => problems.push(format!("`{name}`: {e}")),
+                None if !data.has_data() => {
+                    problems.push(format!("`{name}` is a placeholder and the source has no weight of that name"))
+                }
+                None => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Weights { problems });
+        }
+        let count = bound.len();
+        for (n, d) in bound {
+            graph.set_constant_data(n, d).map_err(|e| Error::Weights { problems: vec![e] })?;
+        }
+        Ok(count)
     }
 
     /// The ONNX model as bytes, weights inline. A model over protobuf's 2 GiB limit is

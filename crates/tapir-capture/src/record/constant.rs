@@ -14,14 +14,22 @@ use tapir_graph::{ConstData, TensorMeta};
 #[derive(Debug)]
 pub struct TchConst {
     meta: TensorMeta,
+    /// The named weight this constant slices (`named_slice`).
+    slice_of: Option<tapir_graph::SliceOf>,
     // tch::Tensor is Send but not Sync; the lock makes the constant shareable.
     tensor: Mutex<tch::Tensor>,
 }
 
-/// Dtype and shape of a tch tensor as it is now.
+/// Dtype and shape of a tch tensor as it is now; an error for a placeholder, which has none.
 fn meta_now(t: &tch::Tensor) -> Result<TensorMeta, String> {
     if !t.defined() {
         return Err("the tensor is undefined".to_owned());
+    }
+    if crate::is_placeholder(t) {
+        return Err(
+            "it is a placeholder with no data (a model built with placeholder parameters): bind the trace's weights to a checkpoint before exporting (`Traced::bind_weights`)"
+                .to_owned(),
+        );
     }
     let kind = t.kind();
     let dtype = dtype_of(kind).ok_or_else(|| format!("dtype {kind:?} cannot be exported to ONNX"))?;
@@ -30,7 +38,17 @@ fn meta_now(t: &tch::Tensor) -> Result<TensorMeta, String> {
 
 impl TchConst {
     pub fn new(tensor: &tch::Tensor, meta: TensorMeta) -> Self {
-        TchConst { meta, tensor: Mutex::new(tensor.shallow_clone()) }
+        TchConst { meta, slice_of: None, tensor: Mutex::new(tensor.shallow_clone()) }
+    }
+
+    /// A constant that is `slice` of a named weight (`tensor` is that slice).
+    pub fn slice(tensor: &tch::Tensor, meta: TensorMeta, slice: tapir_graph::SliceOf) -> Self {
+        TchConst { meta, slice_of: Some(slice), tensor: Mutex::new(tensor.shallow_clone()) }
+    }
+
+    /// Whether the tensor is a placeholder (see [`crate::placeholder`]).
+    pub fn is_placeholder(&self) -> bool {
+        crate::is_placeholder(&self.tensor.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A shallow clone of the tensor (shares storage).
@@ -50,6 +68,14 @@ impl ConstData for TchConst {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn has_data(&self) -> bool {
+        !self.is_placeholder()
+    }
+
+    fn slice_of(&self) -> Option<&tapir_graph::SliceOf> {
+        self.slice_of.as_ref()
     }
 
     fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {

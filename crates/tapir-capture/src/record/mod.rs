@@ -2,6 +2,7 @@
 //! through, captured constants, guards (reads of traced values), tracing a closure, and replay.
 
 pub(crate) mod constant;
+pub mod placeholder;
 pub(crate) mod read;
 pub(crate) mod replay;
 pub(crate) mod session;

@@ -68,6 +68,8 @@ pub(crate) struct Session {
     pub(crate) shape_only: bool,
     /// One zero per (kind, device), expanded to every shape-only output (no data per output).
     placeholders: Vec<(tch::Kind, tch::Device, tch::Tensor)>,
+    /// Constants made by `named_slice`, by name.
+    slices: HashMap<String, (tapir_graph::SliceOf, ValueRef)>,
 }
 
 /// What `record` does with an op, read once per op before its eager rule.
@@ -123,6 +125,7 @@ pub(crate) fn begin(
             dynamic: false,
             shape_only: false,
             placeholders: Vec::new(),
+            slices: HashMap::new(),
         });
         Ok(id)
     })
@@ -603,6 +606,67 @@ pub fn named_constant(t: &tch::Tensor, name: &str) -> Tensor {
     match err.flatten() {
         Some(e) => Tensor::from_state(tch::Tensor::new(), State::Failed(e)),
         None => Tensor::from_state(t.shallow_clone(), State::Eager),
+    }
+}
+
+/// Rows `start..start + len` along `dim` of `param` as an operand that, traced, is a constant
+/// named `name` of its own (an initializer of that name): for a layer that uses parts of a
+/// packed parameter (attention's q, k and v rows of `in_proj_weight`) as weights of their own,
+/// without slicing nodes. The constant records that it slices `param` (under the name the trace
+/// gives `param`, see `Tracer::parameters`), so a trace's weights bound to a checkpoint take
+/// its bytes from the parameter's. Outside a trace this is `Tensor::from(param.narrow(...))`.
+/// One name for two different slices, an empty name, or a slice out of range fail the trace.
+#[track_caller]
+pub fn named_slice(param: &tch::Tensor, dim: i64, start: i64, len: i64, name: &str) -> Tensor {
+    let location = SourceLocation::caller();
+    let op_failed = |message: String| Arc::new(CaptureError::Op { op: "named_slice", location, message });
+    let view = match param.f_narrow(dim, start, len) {
+        Ok(v) => v,
+        Err(e) => {
+            let e = op_failed(torch_message(&e));
+            with_session(|s| s.fail(e.clone()));
+            return Tensor::from_state(tch::Tensor::new(), State::Failed(e));
+        }
+    };
+    let recorded = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        let s = a.as_mut()?;
+        let parent = s.names.get(&CaptureKey::of(param)).cloned();
+        let slice = tapir_graph::SliceOf { parent: parent.unwrap_or_default(), dim, start, len };
+        Some((s.id, s.slice_constant(&view, name, slice, location)))
+    });
+    match recorded {
+        None => Tensor::from_state(view, State::Eager),
+        Some((trace, Ok(value))) => Tensor::from_state(view, State::Traced { trace, value }),
+        Some((_, Err(e))) => failed(Arc::new(e)),
+    }
+}
+
+impl Session {
+    /// The constant `name` for `slice` (held by `view`): the one made before under that name
+    /// if it is the same slice, a new one otherwise.
+    fn slice_constant(
+        &mut self,
+        view: &tch::Tensor,
+        name: &str,
+        slice: tapir_graph::SliceOf,
+        location: SourceLocation,
+    ) -> Result<ValueRef, CaptureError> {
+        let bad = |problem| CaptureError::BadName { what: "constant", name: name.to_owned(), problem, location };
+        if name.is_empty() {
+            return Err(bad("is empty"));
+        }
+        if let Some((earlier, v)) = self.slices.get(name) {
+            return if *earlier == slice { Ok(*v) } else { Err(bad("names two different tensors")) };
+        }
+        if self.names.values().any(|n| n == name) {
+            return Err(bad("names two different tensors"));
+        }
+        let meta = meta_of(view, "named_slice", location)?;
+        let data = Arc::new(TchConst::slice(view, meta, slice.clone()));
+        let v = self.graph.add_constant(data, Some(name.to_owned()), ConstOrigin::Captured, Some(location));
+        self.slices.insert(name.to_owned(), (slice, v));
+        Ok(v)
     }
 }
 

@@ -26,6 +26,8 @@ pub(super) struct Entry {
 struct Mapped {
     map: memmap2::MmapMut,
     base: *mut u8,
+    /// The file itself, for streaming reads that do not map its pages (see [`stream`]).
+    file: std::fs::File,
 }
 
 /// The tensors of a checkpoint, by key, memory-mapped and read on demand.
@@ -39,7 +41,8 @@ struct Mapped {
 /// process while it is open gives undefined contents.
 #[derive(Debug)]
 pub struct Checkpoint {
-    files: Vec<Mapped>,
+    /// Shared with the weights bound to traces (`Traced::bind_weights`), which outlive it.
+    files: std::sync::Arc<Vec<Mapped>>,
     entries: BTreeMap<String, Entry>,
     shown: String,
 }
@@ -83,7 +86,7 @@ impl Checkpoint {
         } else {
             path.to_path_buf()
         };
-        let mut ck = Checkpoint { files: vec![], entries: BTreeMap::new(), shown: shown.clone() };
+        let mut ck = Checkpoint { files: Default::default(), entries: BTreeMap::new(), shown: shown.clone() };
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).map_err(|e| read_err(e.to_string()))?;
             let index: serde_json::Value =
@@ -134,7 +137,9 @@ impl Checkpoint {
                 return Err(read_err(format!("key `{k}` is in more than one shard")));
             }
         }
-        self.files.push(Mapped { map, base });
+        std::sync::Arc::get_mut(&mut self.files)
+            .ok_or_else(|| read_err("the checkpoint is shared already".into()))?
+            .push(Mapped { map, base, file });
         Ok(())
     }
 
@@ -190,30 +195,7 @@ impl Checkpoint {
         f: impl FnOnce(&tch::Tensor) -> Result<R, String>,
     ) -> Result<R, String> {
         let e = self.entries.get(key).ok_or("not in the checkpoint")?;
-        let mapped = &self.files[e.file];
-        let elem = e.kind.elt_size_in_bytes();
-        let strides = e.strides.clone().unwrap_or_default();
-        let span = span_bytes(&e.shape, e.strides.as_deref(), elem);
-        debug_assert!(e.start + span <= mapped.map.len());
-        // SAFETY: `start + span` lies inside the mapping (checked when the entry was read), the
-        // mapping outlives the view (dropped before this returns), and it is writable (private).
-        let ptr = unsafe { mapped.base.add(e.start) };
-        let result = if (ptr as usize).is_multiple_of(elem) {
-            let view = unsafe { tch::Tensor::f_from_blob(ptr, &e.shape, &strides, e.kind, tch::Device::Cpu) }
-                .map_err(|err| err.to_string())?;
-            let result = f(&view);
-            drop(view);
-            result
-        } else {
-            // SAFETY: as above; read as bytes and copied into an aligned tensor.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr, span) };
-            let owned = aligned_copy(bytes, e, elem)?;
-            f(&owned)
-        };
-        // The bytes were read (and `f`'s result does not view them: the contract of this
-        // function); their pages need not stay resident.
-        release(mapped, e.start, span);
-        result
+        view_entry(&self.files, e, f)
     }
 
     /// Copies `key`'s tensor into `dest` (as many elements, contiguous; cast to its dtype and
@@ -229,8 +211,23 @@ impl Checkpoint {
         let contiguous = e.strides.as_ref().is_none_or(|st| *st == contiguous_strides(&e.shape));
         // SAFETY: `start` lies inside the mapping (checked when the entry was read).
         let base = unsafe { mapped.base.add(e.start) };
-        if !contiguous || !dest.is_contiguous() || dest.numel() as i64 != numel || !(base as usize).is_multiple_of(elem)
-        {
+        if !contiguous || !dest.is_contiguous() || dest.numel() as i64 != numel {
+            return Ok(false);
+        }
+        // Same dtype, on the CPU: the file is read straight into the variable's memory (no
+        // mapped page becomes resident, no buffer).
+        #[cfg(unix)]
+        if dest.device() == tch::Device::Cpu && dest.kind() == e.kind && numel > 0 {
+            use std::os::unix::fs::FileExt;
+            let len = numel as usize * elem;
+            // SAFETY: `dest` is a contiguous CPU tensor of `numel` elements of `elem` bytes, so
+            // its data pointer addresses `len` bytes it owns; the handle keeps them alive while
+            // they are written, as `copy_` would write them.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(dest.data_ptr() as *mut u8, len) };
+            mapped.file.read_exact_at(bytes, e.start as u64).map_err(|err| err.to_string())?;
+            return Ok(true);
+        }
+        if !(base as usize).is_multiple_of(elem) {
             return Ok(false);
         }
         let flat = dest.f_view([numel]).map_err(|err| err.to_string())?;
@@ -250,6 +247,230 @@ impl Checkpoint {
         }
         Ok(true)
     }
+}
+
+/// Passes entry `e`'s tensor to `sink` as little-endian row-major bytes of `kind`, a chunk of
+/// the file at a time when it is stored contiguously in that dtype (no copy: the mapped bytes
+/// themselves, each chunk's pages released after it), otherwise converted once.
+fn stream(
+    files: &[Mapped],
+    e: &Entry,
+    kind: tch::Kind,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mapped = &files[e.file];
+    let contiguous = e.strides.as_ref().is_none_or(|st| *st == contiguous_strides(&e.shape));
+    if e.kind == kind && contiguous {
+        let len = span_bytes(&e.shape, None, e.kind.elt_size_in_bytes());
+        // Read from the file into one buffer, not through the mapping: mapped pages would count
+        // as the process's memory until released, and the kernel maps more than is read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let mut buffer = vec![0u8; CHUNK_BYTES.min(len)];
+            let mut at = 0;
+            while at < len {
+                let n = CHUNK_BYTES.min(len - at);
+                mapped.file.read_exact_at(&mut buffer[..n], (e.start + at) as u64)?;
+                sink(&buffer[..n])?;
+                at += n;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mut at = 0;
+            while at < len {
+                let n = CHUNK_BYTES.min(len - at);
+                // The range lies inside the mapping (checked when the entry was read).
+                sink(&mapped.map[e.start + at..e.start + at + n])?;
+                release(mapped, e.start + at, n);
+                at += n;
+            }
+        }
+        return Ok(());
+    }
+    view_entry(files, e, |t| Ok(write_tensor(t, kind, sink))).map_err(std::io::Error::other)?
+}
+
+/// Passes `t` converted to `kind` to `sink` as contiguous bytes (one copy when it is not already).
+fn write_tensor(
+    t: &tch::Tensor,
+    kind: tch::Kind,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let t = t.f_to_kind(kind).and_then(|t| t.f_contiguous()).map_err(std::io::Error::other)?;
+    let len = t.numel() * t.kind().elt_size_in_bytes();
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: `t` is a contiguous CPU tensor of `len` bytes, alive for the borrow.
+    let bytes = unsafe { std::slice::from_raw_parts(t.data_ptr() as *const u8, len) };
+    sink(bytes)
+}
+
+/// Rows `start..start + len` along `dim`: `(dim, start, len)`.
+type Narrow = (i64, i64, i64);
+
+/// One weight of a checkpoint standing for a traced constant: export streams its bytes from
+/// the mapped file (see [`stream`]); the mapping lives as long as the weight.
+#[derive(Debug)]
+struct CheckpointWeight {
+    files: std::sync::Arc<Vec<Mapped>>,
+    entry: Entry,
+    /// Rows of the entry, when the weight is a slice of it.
+    narrow: Option<Narrow>,
+    meta: tapir::TensorMeta,
+}
+
+impl tapir::ConstData for CheckpointWeight {
+    fn meta(&self) -> &tapir::TensorMeta {
+        &self.meta
+    }
+    fn current_meta(&self) -> Result<tapir::TensorMeta, String> {
+        Ok(self.meta.clone())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn write_bytes(&self, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        if cfg!(target_endian = "big") {
+            return Err(std::io::Error::other("big-endian hosts are not supported"));
+        }
+        let kind = tapir::kind::kind_of(self.meta.dtype);
+        match self.narrow {
+            None => stream(&self.files, &self.entry, kind, sink),
+            Some((dim, start, len)) => view_entry(&self.files, &self.entry, |t| {
+                let part = t.f_narrow(dim, start, len).map_err(|err| err.to_string())?;
+                Ok(write_tensor(&part, kind, sink))
+            })
+            .map_err(std::io::Error::other)?,
+        }
+    }
+}
+
+/// A checkpoint as the source of a trace's weights (`Traced::bind_weights`), by name: the
+/// VarStore's names must be the checkpoint's keys (rename with a [`Loader`](super::Loader) and
+/// `load` when they are not). A weight stored in another floating dtype is converted while it
+/// is written; another shape is an error. The bound weights keep the file mapped after the
+/// `Checkpoint` is dropped.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::env::temp_dir().join(format!("tapir-bind-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("fc.safetensors");
+/// {
+///     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+///     let _fc = tapir_nn::Linear::new(vs.root() / "fc", 3, 2);
+///     vs.save(&path)?;
+/// }
+/// // Build with placeholders, trace without computing, take the bytes from the file.
+/// let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+/// let fc = tapir_nn::placeholder_parameters(|| tapir_nn::Linear::new(vs.root() / "fc", 3, 2));
+/// let x = tch::Tensor::zeros([1, 3], (tch::Kind::Float, tch::Device::Cpu));
+/// let mut traced = tapir::Tracer::new()
+///     .parameters(&vs)
+///     .shape_only()
+///     .trace(|x| tapir_nn::Module::forward(&fc, &x[0]), &[&x])?;
+/// assert_eq!(traced.bind_weights(&tapir_nn::Checkpoint::open(&path)?)?, 2);
+/// let bytes = traced.to_onnx_bytes(&tapir::ExportOptions::default())?;
+/// # assert!(!bytes.is_empty());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+impl tapir::WeightSource for Checkpoint {
+    fn weight(
+        &self,
+        name: &str,
+        meta: &tapir::TensorMeta,
+        slice: Option<&tapir::SliceOf>,
+    ) -> Option<Result<std::sync::Arc<dyn tapir::ConstData>, String>> {
+        let (e, narrow) = match (self.entries.get(name), slice) {
+            (Some(e), _) => (e.clone(), None),
+            (None, Some(s)) => match self.entries.get(&s.parent) {
+                Some(e) => match sliced(e, s) {
+                    Ok(parts) => parts,
+                    Err(why) => return Some(Err(format!("a slice of `{}` in {}: {why}", s.parent, self.shown))),
+                },
+                None => return None,
+            },
+            (None, None) => return None,
+        };
+        let shape = match narrow {
+            Some((dim, _, len)) => {
+                let mut shape = e.shape.clone();
+                shape[dim as usize] = len;
+                shape
+            }
+            None => e.shape.clone(),
+        };
+        if shape.as_slice() != &meta.shape[..] {
+            return Some(Err(format!("shape {shape:?} in {}, {:?} in the model", self.shown, &meta.shape[..])));
+        }
+        let stored = tapir::kind::dtype_of(e.kind);
+        let convertible = stored.is_some_and(|s| s == meta.dtype || (s.is_float() && meta.dtype.is_float()));
+        if !convertible {
+            return Some(Err(format!("dtype {:?} in {}, {} in the model", e.kind, self.shown, meta.dtype)));
+        }
+        let weight = CheckpointWeight { files: self.files.clone(), entry: e, narrow, meta: meta.clone() };
+        Some(Ok(std::sync::Arc::new(weight)))
+    }
+}
+
+/// The entry holding slice `s` of entry `e`: rows along dimension 0 of a contiguous tensor are
+/// an entry of their own (streamed in place), other slices are cut while writing.
+fn sliced(e: &Entry, s: &tapir::SliceOf) -> Result<(Entry, Option<Narrow>), String> {
+    let rank = e.shape.len() as i64;
+    let dim = if s.dim < 0 { s.dim + rank } else { s.dim };
+    let size = *e.shape.get(usize::try_from(dim).map_err(|_| "no such dimension")?).ok_or("no such dimension")?;
+    if s.start < 0 || s.len < 0 || s.start + s.len > size {
+        return Err(format!("rows {}..{} of a dimension of size {size}", s.start, s.start + s.len));
+    }
+    let contiguous = e.strides.as_ref().is_none_or(|st| *st == contiguous_strides(&e.shape));
+    if dim != 0 || !contiguous {
+        return Ok((e.clone(), Some((dim, s.start, s.len))));
+    }
+    let row: i64 = e.shape[1..].iter().product::<i64>() * e.kind.elt_size_in_bytes() as i64;
+    let mut part = e.clone();
+    part.start += (s.start * row) as usize;
+    part.shape[0] = s.len;
+    Ok((part, None))
+}
+
+// SAFETY: `base` is the start of `map`, which `Mapped` owns: it moves with the mapping and is
+// valid while it lives. The mapping itself is safe to share (memmap2's types are Send + Sync);
+// tapir reads it from any thread and writes to it only through views that `with_view` lends
+// to one caller at a time.
+unsafe impl Send for Mapped {}
+unsafe impl Sync for Mapped {}
+
+/// Runs `f` on a tensor viewing entry `e`'s bytes in `files` (no copy unless they are not
+/// aligned for the dtype), then releases the pages it read.
+fn view_entry<R>(files: &[Mapped], e: &Entry, f: impl FnOnce(&tch::Tensor) -> Result<R, String>) -> Result<R, String> {
+    let mapped = &files[e.file];
+    let elem = e.kind.elt_size_in_bytes();
+    let strides = e.strides.clone().unwrap_or_default();
+    let span = span_bytes(&e.shape, e.strides.as_deref(), elem);
+    debug_assert!(e.start + span <= mapped.map.len());
+    // SAFETY: `start + span` lies inside the mapping (checked when the entry was read), the
+    // mapping outlives the view (dropped before this returns), and it is writable (private).
+    let ptr = unsafe { mapped.base.add(e.start) };
+    let result = if (ptr as usize).is_multiple_of(elem) {
+        let view = unsafe { tch::Tensor::f_from_blob(ptr, &e.shape, &strides, e.kind, tch::Device::Cpu) }
+            .map_err(|err| err.to_string())?;
+        let result = f(&view);
+        drop(view);
+        result
+    } else {
+        // SAFETY: as above; read as bytes and copied into an aligned tensor.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, span) };
+        let owned = aligned_copy(bytes, e, elem)?;
+        f(&owned)
+    };
+    // The bytes were read (and `f`'s result does not view them: the contract of this
+    // function); their pages need not stay resident.
+    release(mapped, e.start, span);
+    result
 }
 
 /// The most file bytes [`Checkpoint::copy_contiguous_into`] keeps resident at once.

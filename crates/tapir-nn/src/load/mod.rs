@@ -343,6 +343,13 @@ impl Loader {
                 report.missing.push(k.clone());
             }
         }
+        for target in assignments.keys() {
+            if tapir::is_placeholder(&dest[target]) {
+                problems.push(format!(
+                    "key `{target}`: the model's variable is a placeholder (built with `placeholder_parameters`), which holds no data to load into: bind a trace's weights to the checkpoint instead (`Traced::bind_weights`), or build the model normally"
+                ));
+            }
+        }
         if !self.non_strict {
             problems.extend(report.missing.iter().map(|k| format!("missing key `{k}`")));
             problems.extend(report.unexpected.iter().map(|k| self.unexpected_problem(ck, k, &assignments)));

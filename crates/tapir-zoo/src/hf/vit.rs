@@ -85,8 +85,8 @@ impl Vit {
             })
             .collect();
         Vit {
-            cls_token: emb.var("cls_token", &[1, 1, h], init),
-            position_embeddings: emb.var("position_embeddings", &[1, patches + 1, h], init),
+            cls_token: tapir_nn::var(&emb, "cls_token", &[1, 1, h], init),
+            position_embeddings: tapir_nn::var(&emb, "position_embeddings", &[1, patches + 1, h], init),
             projection: Conv2d::new(
                 &emb / "patch_embeddings" / "projection",
                 config.num_channels,
