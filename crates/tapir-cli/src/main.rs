@@ -55,6 +55,13 @@ enum Cmd {
         /// With --fp16 or --bf16: the model's float inputs and outputs take the half type too.
         #[arg(long)]
         half_io: bool,
+        /// Export straight from --weights without loading them: the model is built with
+        /// placeholder parameters, traced shape-only (each op's shape and dtype rules, no
+        /// arithmetic) and its weights streamed from the file into the ONNX file. Fast and
+        /// lean whatever the model's size, but nothing is computed to check the model against:
+        /// it is written unchecked (export once without this flag to check it).
+        #[arg(long, requires = "weights")]
+        shape_only: bool,
     },
     /// Draw a zoo model's traced graph or an ONNX file (SVG or DOT).
     ///
@@ -145,11 +152,13 @@ struct Args {
     dynamic: Vec<(usize, &'static str)>,
     /// Half-precision conversion at export.
     half: Option<HalfPrecision>,
+    /// Trace shape-only and stream the weights from `weights` (`tapir export --shape-only`).
+    shape_only: bool,
 }
 
 impl Args {
     fn new(out: PathBuf, opset: i64) -> Self {
-        Args { out, opset, model: None, weights: None, batch: 1, dynamic: vec![], half: None }
+        Args { out, opset, model: None, weights: None, batch: 1, dynamic: vec![], half: None, shape_only: false }
     }
 
     fn zoo(model: String, zoo: ZooArgs, out: PathBuf, opset: i64) -> Self {
@@ -161,7 +170,7 @@ impl Args {
             }
         }
         let batch = zoo.batch.unwrap_or(if dynamic.is_empty() { 1 } else { 2 });
-        Args { out, opset, model: Some(model), weights: zoo.weights, batch, dynamic, half: None }
+        Args { out, opset, model: Some(model), weights: zoo.weights, batch, dynamic, half: None, shape_only: false }
     }
 }
 
@@ -213,6 +222,14 @@ fn save_and_report(
     let options = ExportOptions { half_precision: args.half.clone(), ..ExportOptions::with_opset(opset) };
     let check = |bytes: &[u8]| verdict(bytes, inputs, traced.eager_outputs(), args.half.as_ref());
     let (size, verdict) = tapir_cli::save_checked(name, traced, path, &options, check)?;
+    print_summary(name, traced, path, size, &verdict, args);
+    Ok(())
+}
+
+/// The summary of a written model: inputs, outputs, op histogram, parameters, file size, and the
+/// check's verdict.
+fn print_summary(name: &str, traced: &Traced, path: &std::path::Path, size: u64, verdict: &str, args: &Args) {
+    let opset = args.opset;
     let g = traced.graph();
     println!("== {name}: {} ({size} bytes, opset {opset})", path.display());
     for n in g.inputs() {
@@ -230,9 +247,12 @@ fn save_and_report(
         println!("   dtype  {} (float32 kept for: {})", half.dtype, half.float32_ops.join(", "));
     }
     // The runtime that checked the model: tract, or ONNX Runtime for float16 (see `verdict`).
-    let runtime = if args.half.is_some() { "ort   " } else { "tract " };
+    let runtime = match (args.shape_only, args.half.is_some()) {
+        (true, _) => "check ",
+        (false, true) => "ort   ",
+        (false, false) => "tract ",
+    };
     println!("   {runtime} {verdict}");
-    Ok(())
 }
 
 fn demo(args: &Args) -> Result<(), String> {
@@ -275,12 +295,17 @@ fn demo(args: &Args) -> Result<(), String> {
 }
 
 /// Builds zoo model `args.model`, loads its weights if given, and makes its example input.
+/// With `args.shape_only`, the model has placeholder parameters and nothing is loaded.
 fn load_zoo(args: &Args) -> Result<(VarStore, tapir_zoo::ZooModel, tch::Tensor), String> {
     let name = args.model.as_deref().unwrap_or_default();
     let mut vs = VarStore::new(Device::Cpu);
-    let model = tapir_zoo::build(name, &vs)
-        .ok_or_else(|| format!("unknown model `{name}` (known: {})", tapir_zoo::MODELS.join(", ")))?;
-    if let Some(w) = &args.weights {
+    let unknown = || format!("unknown model `{name}` (known: {})", tapir_zoo::MODELS.join(", "));
+    let model = if args.shape_only {
+        tapir_nn::placeholder_parameters(|| tapir_zoo::build(name, &vs)).ok_or_else(unknown)?
+    } else {
+        tapir_zoo::build(name, &vs).ok_or_else(unknown)?
+    };
+    if let Some(w) = args.weights.as_ref().filter(|_| !args.shape_only) {
         tapir_nn::load_safetensors(&mut vs, w).map_err(|e| e.to_string().replace("\n  - ", " | "))?;
     }
     tch::manual_seed(0);
@@ -301,6 +326,9 @@ fn trace_loaded(
     input: &tch::Tensor,
 ) -> Result<Traced, String> {
     let mut tracer = Tracer::new().parameters(vs);
+    if args.shape_only {
+        tracer = tracer.shape_only();
+    }
     for (axis, dim) in &args.dynamic {
         tracer = tracer.dynamic_dim("input", *axis, tapir::Dim::new(*dim));
     }
@@ -330,6 +358,9 @@ fn other_sizes(input: &tch::Tensor, dynamic: &[(usize, &'static str)]) -> Result
 }
 
 fn export(args: &Args) -> Result<(), String> {
+    if args.shape_only {
+        return export_shape_only(args);
+    }
     let (traced, input, model) = trace_zoo(args)?;
     let name = args.model.as_deref().unwrap_or_default();
     if !args.dynamic.is_empty() {
@@ -353,6 +384,22 @@ fn export(args: &Args) -> Result<(), String> {
         }
     }
     save_and_report(name, &traced, &[&input], &args.out, args)
+}
+
+/// `tapir export --shape-only`: placeholders, a shape-only trace, the weights bound to the
+/// checkpoint and streamed into the file (written unchecked: nothing was computed).
+fn export_shape_only(args: &Args) -> Result<(), String> {
+    let name = args.model.as_deref().unwrap_or_default();
+    let weights = args.weights.as_ref().ok_or("--shape-only needs --weights")?;
+    let (mut traced, _, _) = trace_zoo(args)?;
+    let checkpoint = tapir_nn::Checkpoint::open(weights).map_err(|e| e.to_string())?;
+    traced.bind_weights(&checkpoint).map_err(|e| e.to_string().replace("\n  - ", " | "))?;
+    let options = ExportOptions { half_precision: args.half.clone(), ..ExportOptions::with_opset(args.opset) };
+    let size = traced.save_onnx(&args.out, &options).map_err(|e| format!("cannot save {name}: {e}"))?;
+    let verdict =
+        "not checked: a shape-only trace computes no outputs to compare with (export without --shape-only to check)";
+    print_summary(name, &traced, &args.out, size, verdict, args);
+    Ok(())
 }
 
 /// Writes the traced graph's picture (.svg, laid out by layout-rs) or DOT text (any other
@@ -542,8 +589,9 @@ fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Cmd::Export { model, zoo, out, opset, fp16, bf16, half_io } => {
+        Cmd::Export { model, zoo, out, opset, fp16, bf16, half_io, shape_only } => {
             let mut args = Args::zoo(model, zoo, out, opset);
+            args.shape_only = shape_only;
             let half = match (fp16, bf16) {
                 (true, _) => Some(HalfPrecision::float16()),
                 (_, true) => Some(HalfPrecision::bfloat16()),

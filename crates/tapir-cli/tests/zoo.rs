@@ -69,6 +69,14 @@ fn zoo_matches_pytorch() {
             _ => "layer4.1.conv2.weight",
         };
         assert!(text.contains(expected), "{m}: no initializer named {expected}");
+        // Straight from PyTorch's checkpoint without loading it: the same file, byte for byte.
+        let fast = d.join("model-shape-only.onnx");
+        let args = ["export", m, "--weights", w.to_str().unwrap(), "--out", fast.to_str().unwrap(), "--batch", "2"];
+        let out = tapir(&[&args[..], &["--shape-only"]].concat());
+        assert!(out.status.success(), "tapir export {m} --shape-only: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("not checked"));
+        assert!(std::fs::read(&fast).unwrap() == bytes, "{m}: the --shape-only export differs");
+        std::fs::remove_file(&fast).unwrap();
     }
 }
 
@@ -132,7 +140,7 @@ fn help_documents_every_flag() {
     let out = tapir(&["export", "--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--weights", "--out", "--batch", "--opset"] {
+    for flag in ["--weights", "--out", "--batch", "--opset", "--shape-only"] {
         assert!(help.contains(flag), "export --help does not mention {flag}");
     }
 }
