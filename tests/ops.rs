@@ -818,10 +818,9 @@ fn op_table() {
     assert!(have == want, "docs/supported-ops.md is stale: rerun the op_table test with TAPIR_BLESS=1");
 }
 
-/// Rows a shape-only trace refuses, and why: their code reads a traced value, or their op has
-/// no shape rule.
+/// Rows a shape-only trace refuses, and why: their code reads a traced value (every op has
+/// shape and dtype rules).
 const SHAPE_ONLY_REFUSED: &[(&str, &str)] = &[
-    ("einsum", "no shape rule"),
     ("one_hot", "`int64_value` reads the value"), // the class count is read from the data
 ];
 

@@ -161,17 +161,41 @@ fn reading_a_value_is_a_typed_error() {
     assert_eq!(real.guards().len(), 1);
 }
 
+/// A custom op with neither a shape nor a dtype rule.
+#[derive(Debug)]
+struct NoRules;
+
+impl tapir::op::OpDef for NoRules {
+    type Output = tch::Tensor;
+    fn name(&self) -> &'static str {
+        "no_rules"
+    }
+    fn eager(&self, x: &[&tch::Tensor]) -> Result<tch::Tensor, tch::TchError> {
+        x[0].f_neg()
+    }
+    fn lower(&self, cx: &mut dyn tapir::op::Emit) -> Result<tapir::op::Outputs, tapir::op::LowerError> {
+        let x = cx.input(0);
+        tapir::op::emit::one(cx.node("Neg", &[x], vec![]))
+    }
+}
+
 #[test]
 fn an_op_without_rules_is_a_typed_error() {
     let x = tch::Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
-    let e = Tracer::new().shape_only().trace(|x| Tensor::einsum("ij->ji", &[&x[0]], None), &[&x]);
-    let e = match e {
-        Err(e) => e,
-        Ok(_) => return, // einsum gained rules: nothing to refuse
-    };
+    let f = |x: &[Tensor]| tapir::op::record(NoRules, &[&x[0].relu()]);
+    let e = Tracer::new().shape_only().trace(f, &[&x]).unwrap_err();
     let (op, reason) = shape_only_error(e);
-    assert_eq!(op, "einsum");
+    assert_eq!(op, "no_rules");
     assert!(reason.contains("no shape rule"), "{reason}");
+    assert!(e_location_names_this_file(f, &x));
+    // With real data it traces.
+    Tracer::new().trace(f, &[&x]).unwrap();
+}
+
+/// The refusal names the caller's line (the closure's, in this file).
+fn e_location_names_this_file(f: impl Fn(&[Tensor]) -> Tensor, x: &tch::Tensor) -> bool {
+    let e = Tracer::new().shape_only().trace(f, &[x]).unwrap_err();
+    e.to_string().contains("tests/shape_only.rs")
 }
 
 /// A custom op whose dtype rule is wrong, for the debug-build check.
@@ -302,4 +326,20 @@ fn binding_problems_are_listed() {
     let e = tapir_nn::load_safetensors(&mut vs, &path).unwrap_err().to_string();
     assert!(e.contains("placeholder") && e.contains("bind_weights"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Sizes a rule states conditions on fail a shape-only trace as torch fails the real one.
+#[test]
+fn sizes_that_do_not_fit_fail_the_trace() {
+    let a = tch::Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+    let b = tch::Tensor::ones([4, 5], (Kind::Float, Device::Cpu));
+    for (what, f) in [
+        ("broadcast", (|x: &[Tensor]| &x[0] + &x[1]) as fn(&[Tensor]) -> Tensor),
+        ("matmul", |x: &[Tensor]| x[0].matmul(&x[1])),
+        ("reshape", |x: &[Tensor]| x[0].reshape([4, 2])),
+    ] {
+        assert!(Tracer::new().trace(f, &[&a, &b]).is_err(), "{what}: torch refuses it");
+        let e = Tracer::new().shape_only().trace(f, &[&a, &b]).unwrap_err().to_string();
+        assert!(e.contains("do not fit") && e.contains("tests/shape_only.rs"), "{what}: {e}");
+    }
 }

@@ -421,6 +421,8 @@ thread_local! {
     static REPLAY: RefCell<Option<(u32, Vec<Option<i64>>)>> = const { RefCell::new(None) };
     /// The table used to print `SymInt`s (set while a graph prints).
     static PRINTING: RefCell<Option<(u32, Vec<String>)>> = const { RefCell::new(None) };
+    /// While a rule runs under [`checking_sizes`]: the conditions it stated that do not hold.
+    static MISMATCHES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
 impl SymTable {
@@ -631,6 +633,25 @@ pub fn uninstall() -> Option<SymTable> {
     ACTIVE.with(|a| a.borrow_mut().take())
 }
 
+/// Runs `f` (an op's shape rule, when nothing checked the sizes before it: a shape-only trace)
+/// and returns what it gave with the conditions it stated through [`SymInt::same_as`] that do
+/// not hold at the traced sizes, as sentences (`broadcast: 3 and 4`).
+pub fn checking_sizes<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let outer = MISMATCHES.with(|m| m.borrow_mut().replace(Vec::new()));
+    let r = f();
+    let found = MISMATCHES.with(|m| std::mem::replace(&mut *m.borrow_mut(), outer)).unwrap_or_default();
+    (r, found)
+}
+
+/// Records that condition `what` (`a == b`) does not hold, under [`checking_sizes`].
+fn mismatch(what: &str, a: i64, b: i64) {
+    MISMATCHES.with(|m| {
+        if let Some(list) = m.borrow_mut().as_mut() {
+            list.push(format!("{what}: sizes {a} and {b} differ"));
+        }
+    });
+}
+
 /// Runs `f` on the active table, if any.
 pub fn with_active<R>(f: impl FnOnce(&mut SymTable) -> R) -> Option<R> {
     ACTIVE.with(|a| a.borrow_mut().as_mut().map(f))
@@ -813,11 +834,14 @@ impl SymInt {
     /// `self == o` as an op's shape rule needs it (a guard naming the op when not provable).
     #[track_caller]
     pub fn same_as(self, o: SymInt, what: &str) -> bool {
+        let held = self.hint == o.hint;
+        if !held {
+            mismatch(what, self.hint, o.hint);
+        }
         if self.expr == 0 && o.expr == 0 {
-            return self.hint == o.hint;
+            return held;
         }
         let location = SourceLocation::caller();
-        let held = self.hint == o.hint;
         with_active(|t| {
             let (a, b) = (t.poly(self), t.poly(o));
             if a == b {

@@ -179,10 +179,11 @@ impl Tracer {
     /// `bool_value`, `to_vec_*`) fails the trace with [`crate::CaptureError::ShapeOnly`], as
     /// does an op without the rules (a custom op that does not define
     /// [`OpDef::shape`](crate::define::OpDef::shape) and
-    /// [`OpDef::dtypes`](crate::define::OpDef::dtypes), einsum); [`Traced::eager_outputs`] is
-    /// empty. Sizes the rules check between inputs (broadcasting, matmul's inner sizes) fail
-    /// the trace when they disagree; other misuses a real trace would catch may export a
-    /// model that ONNX Runtime rejects: trace a new model once with real data.
+    /// [`OpDef::dtypes`](crate::define::OpDef::dtypes); every built-in op has both); [`Traced::eager_outputs`] is
+    /// empty. Size conditions the rules state (broadcasting, matmul's inner sizes, reshape's
+    /// element count) fail the trace when they do not hold; a misuse only torch's kernels
+    /// notice (a conv's channels against its weight's) may export a model ONNX Runtime
+    /// rejects: trace a new model once with real data.
     ///
     /// ```
     /// # fn main() -> Result<(), tapir::Error> {
