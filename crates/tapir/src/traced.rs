@@ -139,7 +139,7 @@ impl fmt::Display for Traced {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Tracer {
     spec: TraceSpec,
     /// A dimension for axis 0 of every input (see [`Tracer::dynamic_batch`]).

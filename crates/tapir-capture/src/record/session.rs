@@ -352,7 +352,7 @@ fn shape_only_outputs<D: OpDef>(
     tapir_graph::sym::with_active(|t| t.set_current(Some((name, location))));
     let (shapes, mismatches) = tapir_graph::sym::checking_sizes(|| op.shape(&dims));
     tapir_graph::sym::with_active(|t| t.set_current(None));
-    let shapes = shapes.ok_or_else(|| refuse("the op has no shape rule".into()))?;
+    let shapes = shapes.ok_or_else(|| refuse("the op has no shape rule for these inputs".into()))?;
     if !mismatches.is_empty() {
         let inputs: Vec<String> = dims.iter().map(|d| format!("{:?}", tapir_graph::sym::hints(d))).collect();
         return Err(CaptureError::Op {
@@ -361,7 +361,7 @@ fn shape_only_outputs<D: OpDef>(
             message: format!("the inputs' sizes {} do not fit: {}", inputs.join(", "), mismatches.join("; ")),
         });
     }
-    let dtypes = op.dtypes(&metas).ok_or_else(|| refuse("the op has no dtype rule".into()))?;
+    let dtypes = op.dtypes(&metas).ok_or_else(|| refuse("the op has no dtype rule for these inputs".into()))?;
     if dtypes.is_empty() || (dtypes.len() != 1 && dtypes.len() != shapes.len()) {
         return Err(refuse(format!("its dtype rule gave {} dtypes for {} outputs", dtypes.len(), shapes.len())));
     }
