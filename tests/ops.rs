@@ -87,6 +87,10 @@ fn rnn_row(name: &'static str, c: RnnCase) -> Row {
 }
 
 fn rows() -> Vec<Row> {
+    // The inputs are drawn here, so the same whichever tests ran before in this process. (The
+    // float16 table is sensitive to the draw: a float16 rounding across an integer, for a cast
+    // to int, or a tie, for max_pool's indices, fails seeds 0 and 3.)
+    tch::manual_seed(1);
     let w = |s: &[i64]| Tensor::from(f32s(s));
     vec![
         // elementwise arithmetic, broadcasting, scalars on either side
