@@ -6,6 +6,8 @@ safetensors checkpoint; then, in rounds, each exporter runs in a fresh process o
 checkpoint, interleaved (tapir, TorchScript, dynamo, next model, ...):
 
 - tapir: `tapir time-export MODEL --weights W --static` (bench profile): load, then trace + save;
+- tapir-shape: the same with `--shape-only`: the model has placeholder parameters, and each
+  export traces shape-only, binds the weights to the checkpoint and streams them into the file;
 - TorchScript: `torch.onnx.export(model, x, path, dynamo=False)`;
 - dynamo: `torch.onnx.export(..., dynamo=True)` (needs `onnxscript`; reported missing otherwise).
 
@@ -79,10 +81,10 @@ def child(exporter: str, model_name: str, weights: str, out: str, runs: int) -> 
     print(json.dumps({"times_ms": times, "peak_extra_kb": peak_extra}))
 
 
-def run_tapir(model: str, weights: Path, out: Path, runs: int) -> dict:
+def run_tapir(model: str, weights: Path, out: Path, runs: int, shape_only: bool = False) -> dict:
     cmd = ["cargo", "run", "--quiet", "--profile", "bench", "-p", "tapir-cli", "--", "time-export", model,
            "--weights", str(weights), "--static", "--batch", str(BATCH[model]), "--runs", str(runs),
-           "--opset", str(OPSET), "--out", str(out)]
+           "--opset", str(OPSET), "--out", str(out)] + (["--shape-only"] if shape_only else [])
     line = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     return json.loads(line)
 
@@ -129,9 +131,9 @@ def main() -> int:
     try:
         import onnxscript  # noqa: F401
 
-        exporters = ["tapir", "torchscript", "dynamo"]
+        exporters = ["tapir", "tapir-shape", "torchscript", "dynamo"]
     except ImportError:
-        exporters = ["tapir", "torchscript"]
+        exporters = ["tapir", "tapir-shape", "torchscript"]
         print("dynamo exporter skipped: `onnxscript` is not installed (.venv/bin/pip install onnxscript)")
     subprocess.run(["cargo", "build", "--quiet", "--profile", "bench", "-p", "tapir-cli"], cwd=ROOT, check=True)
     import torch
@@ -145,8 +147,8 @@ def main() -> int:
             for m in models:
                 for e in exporters:
                     out = d / f"{m}_{e}.onnx"
-                    if e == "tapir":
-                        got = run_tapir(m, d / f"{m}.safetensors", out, args.runs)
+                    if e.startswith("tapir"):
+                        got = run_tapir(m, d / f"{m}.safetensors", out, args.runs, e == "tapir-shape")
                     else:
                         got = run_torch(e, m, d / f"{m}.safetensors", out, args.runs)
                     res = results[(m, e)]

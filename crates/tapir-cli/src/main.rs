@@ -121,6 +121,10 @@ enum Cmd {
         /// Timed runs.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
+        /// Time `export --shape-only`: the model has placeholder parameters; each run traces
+        /// shape-only, binds the weights to --weights and saves.
+        #[arg(long, requires = "weights")]
+        shape_only: bool,
     },
 }
 
@@ -519,8 +523,12 @@ fn time_export(args: &Args, runs: u32) -> Result<(), String> {
     let options = ExportOptions::with_opset(args.opset);
     let once = || -> Result<(f64, f64, u64), String> {
         let t0 = Instant::now();
-        let traced = trace_loaded(args, &vs, &model, &input)?;
+        let mut traced = trace_loaded(args, &vs, &model, &input)?;
         let t1 = Instant::now();
+        if let Some(w) = args.weights.as_ref().filter(|_| args.shape_only) {
+            let checkpoint = tapir_nn::Checkpoint::open(w).map_err(|e| e.to_string())?;
+            traced.bind_weights(&checkpoint).map_err(|e| e.to_string())?;
+        }
         let size = traced.save_onnx(&args.out, &options).map_err(|e| e.to_string())?;
         let t2 = Instant::now();
         Ok(((t1 - t0).as_secs_f64() * 1e3, (t2 - t1).as_secs_f64() * 1e3, size))
@@ -611,7 +619,11 @@ fn run() -> ExitCode {
             inspect(&args)
         }
         Cmd::Demo { out, opset } => demo(&Args::new(out, opset)),
-        Cmd::TimeExport { model, zoo, out, opset, runs } => time_export(&Args::zoo(model, zoo, out, opset), runs),
+        Cmd::TimeExport { model, zoo, out, opset, runs, shape_only } => {
+            let mut args = Args::zoo(model, zoo, out, opset);
+            args.shape_only = shape_only;
+            time_export(&args, runs)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
