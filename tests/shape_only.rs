@@ -343,3 +343,23 @@ fn sizes_that_do_not_fit_fail_the_trace() {
         assert!(e.contains("do not fit") && e.contains("tests/shape_only.rs"), "{what}: {e}");
     }
 }
+
+/// A part of a placeholder taken on the tch side cannot be captured (export could not tell
+/// which part); the same part taken with `named_slice`, or a traced op, can.
+#[test]
+fn a_part_of_a_placeholder_taken_on_the_tch_side_is_refused() {
+    let w = tapir::placeholder(&[6, 4], Kind::Float, Device::Cpu).unwrap();
+    let x = tch::Tensor::ones([2, 4], (Kind::Float, Device::Cpu));
+    let part = w.narrow(0, 2, 2);
+    let e = Tracer::new().shape_only().trace(|x| x[0].matmul(&Tensor::from(&part).tr()), &[&x]).unwrap_err();
+    assert!(e.to_string().contains("named_slice"), "{e}");
+    let sliced = |x: &[Tensor]| x[0].matmul(&tapir::named_slice(&w, 0, 2, 2, "w.part").tr());
+    let traced = Tracer::new().shape_only().trace(sliced, &[&x]).unwrap();
+    let slice = traced.graph().constants().find_map(|(_, n)| match &n.kind {
+        tapir::NodeKind::Constant { data, .. } => data.slice_of().cloned(),
+        _ => None,
+    });
+    assert_eq!(slice, Some(tapir::SliceOf { parent: String::new(), dim: 0, start: 2, len: 2 }));
+    let traced_op = |x: &[Tensor]| x[0].matmul(&Tensor::from(&w).narrow(0, 2, 2).tr());
+    Tracer::new().shape_only().trace(traced_op, &[&x]).unwrap();
+}

@@ -175,6 +175,9 @@ impl Session {
         if let Some(v) = self.captured.get(&key) {
             return Ok(*v);
         }
+        if let Some(message) = crate::record::placeholder::partial_view(t) {
+            return Err(CaptureError::Op { op, location, message });
+        }
         let meta = meta_of(t, op, location)?;
         let name = self.names.get(&key).cloned();
         if name.is_none() {
