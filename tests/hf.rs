@@ -82,6 +82,23 @@ fn check_model<M>(
         let model = build(&vs);
         let shown = form.file_name().unwrap().to_string_lossy().into_owned();
         let report = loader().load(&mut vs, &form).unwrap_or_else(|e| panic!("{name} {shown}: {e}"));
+        // The same checkpoint bound to a placeholder model's shape-only trace, by the same
+        // loader's rules, exports the same bytes as the loaded model's real-data trace.
+        {
+            let inputs: Vec<&tch::Tensor> = io.inputs.iter().collect();
+            let f = |m: &M, x: &[Tensor]| forward(m, &x[0]);
+            let real = Tracer::new().parameters(&vs).trace(|x| f(&model, x), &inputs).unwrap();
+            let empty = VarStore::new(tch::Device::Cpu);
+            let placeholders = tapir_nn::placeholder_parameters(|| build(&empty));
+            let mut fast =
+                Tracer::new().parameters(&empty).shape_only().trace(|x| f(&placeholders, x), &inputs).unwrap();
+            let checkpoint = tapir_nn::Checkpoint::open(&form).unwrap();
+            let bound = loader().bind(&mut fast, &empty, &checkpoint).unwrap_or_else(|e| panic!("{name} {shown}: {e}"));
+            assert_eq!(bound.loaded, report.loaded, "{name} {shown}: bound and loaded keys");
+            let options = tapir::ExportOptions::default();
+            let (a, b) = (real.to_onnx_bytes(&options).unwrap(), fast.to_onnx_bytes(&options).unwrap());
+            assert!(a == b, "{name} {shown}: the export bound to the checkpoint differs from the loaded model's");
+        }
         let eager = forward(&model, &Tensor::from(&io.inputs[0]));
         for (k, (got, want)) in eager.iter().zip(&io.outputs).enumerate() {
             let got = got.to_tch().unwrap();

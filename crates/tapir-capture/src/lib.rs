@@ -21,6 +21,7 @@ pub use error::CaptureError;
 pub use indexing::{IndexOp, Indexer, NewAxis};
 pub use module::{func, func_t, Func, FuncT, Module, ModuleT};
 pub use ops::{IntList, Operand};
+pub use record::constant::tensor_data;
 pub use record::placeholder::{is_placeholder, placeholder};
 pub use record::trace::{trace_with, Captured, Dim, DynamicDim, IntoOutputs, TraceSpec};
 pub use replay::{dim_sizes, replay};

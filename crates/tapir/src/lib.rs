@@ -31,8 +31,8 @@ pub use check::{CheckOptions, CheckReport, Divergence, Tolerance};
 pub use tapir_capture::ops::{catalog, embedding, OpDoc};
 pub use tapir_capture::{
     enter_scope, enter_scope_path, func, func_t, is_placeholder, is_tracing, named_constant, named_slice, placeholder,
-    CaptureError, Dim, Func, FuncT, GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT, NewAxis,
-    Operand, Scalar, ScopeGuard, Tensor,
+    tensor_data, CaptureError, Dim, Func, FuncT, GuardPolicy, IndexOp, Indexer, IntList, IntoOutputs, Module, ModuleT,
+    NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
 pub use tapir_graph::{
     ConstData, DType, Graph, Guard, NodeKind, SliceOf, SourceLocation, SymInt, TensorMeta, ValueRef, WeightSource,

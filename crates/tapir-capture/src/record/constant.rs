@@ -36,6 +36,13 @@ fn meta_now(t: &tch::Tensor) -> Result<TensorMeta, String> {
     Ok(TensorMeta { dtype, shape: t.size().into() })
 }
 
+/// `t` as a constant's data (for a [`tapir_graph::WeightSource`]): export writes its bytes as
+/// it holds them then. An error for a dtype ONNX cannot hold or a placeholder.
+pub fn tensor_data(t: &tch::Tensor) -> Result<std::sync::Arc<dyn tapir_graph::ConstData>, String> {
+    let meta = meta_now(t)?;
+    Ok(std::sync::Arc::new(TchConst::new(t, meta)))
+}
+
 impl TchConst {
     pub fn new(tensor: &tch::Tensor, meta: TensorMeta) -> Self {
         TchConst { meta, slice_of: None, tensor: Mutex::new(tensor.shallow_clone()) }

@@ -385,16 +385,33 @@ impl tapir::WeightSource for Checkpoint {
         meta: &tapir::TensorMeta,
         slice: Option<&tapir::SliceOf>,
     ) -> Option<Result<std::sync::Arc<dyn tapir::ConstData>, String>> {
-        let (e, narrow) = match (self.entries.get(name), slice) {
-            (Some(e), _) => (e.clone(), None),
-            (None, Some(s)) => match self.entries.get(&s.parent) {
-                Some(e) => match sliced(e, s) {
-                    Ok(parts) => parts,
-                    Err(why) => return Some(Err(format!("a slice of `{}` in {}: {why}", s.parent, self.shown))),
-                },
-                None => return None,
-            },
-            (None, None) => return None,
+        match (self.entries.contains_key(name), slice) {
+            (true, _) => Some(self.weight_data(name, None, meta)),
+            (false, Some(s)) if self.entries.contains_key(&s.parent) => {
+                Some(self.weight_data(&s.parent, Some((s.dim, s.start, s.len)), meta))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Checkpoint {
+    /// The data of `key`'s tensor, or of rows `start..start + len` along `dim` of it (`part`),
+    /// standing for a constant traced as `meta`: streamed from the file when written, converted
+    /// to `meta`'s dtype on the way. An error for another shape or a dtype it cannot convert.
+    pub(super) fn weight_data(
+        &self,
+        key: &str,
+        part: Option<(i64, i64, i64)>,
+        meta: &tapir::TensorMeta,
+    ) -> Result<std::sync::Arc<dyn tapir::ConstData>, String> {
+        let e = self.entries.get(key).ok_or_else(|| format!("`{key}` is not in {}", self.shown))?;
+        let (e, narrow) = match part {
+            None => (e.clone(), None),
+            Some((dim, start, len)) => {
+                let s = tapir::SliceOf { parent: key.to_owned(), dim, start, len };
+                sliced(e, &s).map_err(|why| format!("a part of `{key}` in {}: {why}", self.shown))?
+            }
         };
         let shape = match narrow {
             Some((dim, _, len)) => {
@@ -405,15 +422,15 @@ impl tapir::WeightSource for Checkpoint {
             None => e.shape.clone(),
         };
         if shape.as_slice() != &meta.shape[..] {
-            return Some(Err(format!("shape {shape:?} in {}, {:?} in the model", self.shown, &meta.shape[..])));
+            return Err(format!("shape {shape:?} in {}, {:?} in the model", self.shown, &meta.shape[..]));
         }
         let stored = tapir::kind::dtype_of(e.kind);
         let convertible = stored.is_some_and(|s| s == meta.dtype || (s.is_float() && meta.dtype.is_float()));
         if !convertible {
-            return Some(Err(format!("dtype {:?} in {}, {} in the model", e.kind, self.shown, meta.dtype)));
+            return Err(format!("dtype {:?} in {}, {} in the model", e.kind, self.shown, meta.dtype));
         }
         let weight = CheckpointWeight { files: self.files.clone(), entry: e, narrow, meta: meta.clone() };
-        Some(Ok(std::sync::Arc::new(weight)))
+        Ok(std::sync::Arc::new(weight))
     }
 }
 

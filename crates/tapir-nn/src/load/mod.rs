@@ -161,6 +161,60 @@ impl fmt::Display for LoadReport {
     }
 }
 
+/// Where a bound weight's bytes come from.
+enum Binding {
+    /// A file key, or rows of it along a dimension: streamed from the file when written.
+    File { key: String, part: Option<(i64, i64, i64)> },
+    /// Computed while binding (a transformed weight).
+    Owned(tch::Tensor),
+}
+
+/// The weights a [`Loader::bind`] found, by model key, as a trace's weight source.
+struct Bound<'a> {
+    checkpoint: &'a Checkpoint,
+    weights: BTreeMap<String, Binding>,
+}
+
+impl tapir::WeightSource for Bound<'_> {
+    fn weight(
+        &self,
+        name: &str,
+        meta: &tapir::TensorMeta,
+        slice: Option<&tapir::SliceOf>,
+    ) -> Option<Result<std::sync::Arc<dyn tapir::ConstData>, String>> {
+        let (binding, cut) = match (self.weights.get(name), slice) {
+            (Some(b), _) => (b, None),
+            (None, Some(s)) => (self.weights.get(&s.parent)?, Some((s.dim, s.start, s.len))),
+            (None, None) => return None,
+        };
+        Some(match binding {
+            Binding::File { key, part } => match (*part, cut) {
+                (None, cut) | (cut @ Some(_), None) => self.checkpoint.weight_data(key, cut, meta),
+                (Some((d0, s0, _)), Some((d, s, l))) if d0 == d => {
+                    self.checkpoint.weight_data(key, Some((d, s0 + s, l)), meta)
+                }
+                _ => Err("a slice of a split weight along another dimension".to_owned()),
+            },
+            Binding::Owned(t) => {
+                let part = match cut {
+                    Some((d, s, l)) => t.f_narrow(d, s, l).map_err(|e| e.to_string()),
+                    None => Ok(t.shallow_clone()),
+                };
+                part.and_then(|p| {
+                    if p.size().as_slice() != &meta.shape[..] {
+                        return Err(format!(
+                            "shape {:?} after the transforms, {:?} in the model",
+                            p.size(),
+                            &meta.shape[..]
+                        ));
+                    }
+                    tapir::tensor_data(&p)
+                })
+            }
+        })
+    }
+}
+
 fn read_err(ck: &Checkpoint, key: &str, message: String) -> LoadError {
     LoadError::Read { path: ck.path().to_owned(), message: format!("key `{key}`: {message}") }
 }
@@ -288,6 +342,94 @@ impl Loader {
 
     /// Loads an opened checkpoint into `vs`.
     pub fn load_from(&self, vs: &mut tch::nn::VarStore, ck: &Checkpoint) -> Result<LoadReport, LoadError> {
+        let (assignments, dest, mut report) = self.assign(vs, ck, false)?;
+        tch::no_grad(|| {
+            for (target, a) in &assignments {
+                let mut v = dest[target].shallow_clone();
+                let (from, to) = (ck.entry(&a.file_key).map(|e| e.kind), v.kind());
+                let plain = a.part.is_none() && !self.transforms.iter().any(|tr| (tr.applies)(target));
+                let copied = plain
+                    && ck.copy_contiguous_into(&a.file_key, &v).map_err(|message| read_err(ck, target, message))?;
+                if !copied {
+                    self.with_tensor(ck, a, target, |t| v.f_copy_(t).map_err(|e| e.to_string()))
+                        .map_err(|message| read_err(ck, target, message))?;
+                }
+                self.note(&mut report, target, a, from, to);
+            }
+            Ok::<(), LoadError>(())
+        })?;
+        Ok(report)
+    }
+
+    /// Binds the weights of `traced` (traced with `Tracer::parameters(vs)`) to the checkpoint
+    /// `ck` by this loader's rules, instead of loading them into `vs`: for a model built with
+    /// [`placeholder_parameters`](crate::placeholder_parameters) and traced shape-only, so that
+    /// export streams each weight from the file (`docs/checkpoints.md`). Renames, skips, ties,
+    /// splits and optional keys apply as in [`Loader::load`], with the same checks, every
+    /// problem listed before anything is bound. A plain or split weight streams from the file
+    /// when written; a [transformed](Loader::transform) one (a transposed GPT-2 `Conv1D`) is
+    /// computed now and held in memory until the trace is dropped. [`Loader::buffer`]s are not
+    /// bound (they are the model's own tensors). The report lists the keys bound as `loaded`.
+    pub fn bind(
+        &self,
+        traced: &mut tapir::Traced,
+        vs: &tch::nn::VarStore,
+        ck: &Checkpoint,
+    ) -> Result<LoadReport, LoadError> {
+        let (assignments, dest, mut report) = self.assign(vs, ck, true)?;
+        let mut weights = BTreeMap::new();
+        for (target, a) in &assignments {
+            let var = &dest[target];
+            let binding = if self.transforms.iter().any(|tr| (tr.applies)(target)) {
+                let kind = var.kind();
+                let owned = self
+                    .with_tensor(ck, a, target, |t| {
+                        // An owned copy: `t` may view the mapped file, which the view outlives not.
+                        let t = t.f_to_kind(kind).map_err(|e| e.to_string())?;
+                        let mut owned = t.f_empty_like().map_err(|e| e.to_string())?;
+                        owned.f_copy_(&t).map_err(|e| e.to_string())?;
+                        Ok(owned)
+                    })
+                    .map_err(|message| read_err(ck, target, message))?;
+                Binding::Owned(owned)
+            } else {
+                Binding::File { key: a.file_key.clone(), part: a.part }
+            };
+            weights.insert(target.clone(), binding);
+            self.note(&mut report, target, a, ck.entry(&a.file_key).map(|e| e.kind), var.kind());
+        }
+        let source = Bound { checkpoint: ck, weights };
+        traced.bind_weights(&source).map_err(|e| LoadError::Mismatch {
+            path: ck.path().to_owned(),
+            problems: match e {
+                tapir::Error::Weights { problems } => problems,
+                other => vec![other.to_string()],
+            },
+        })?;
+        Ok(report)
+    }
+
+    /// Records in `report` what loading (or binding) `target` from `a` did.
+    fn note(&self, report: &mut LoadReport, target: &str, a: &Assignment, from: Option<tch::Kind>, to: tch::Kind) {
+        let applied = self.transforms.iter().filter(|tr| (tr.applies)(target)).map(|tr| &tr.what);
+        for n in a.notes.iter().filter(|n| !n.starts_with("tied")).chain(applied) {
+            report.transformed.push((target.to_owned(), n.clone()));
+        }
+        if let Some(from) = from.filter(|&k| k != to) {
+            report.transformed.push((target.to_owned(), format!("cast {from:?} to {to:?}")));
+        }
+        report.loaded.push(target.to_owned());
+    }
+
+    /// Which file key (and part) each model key takes, after every check: the plan of a load or
+    /// a bind. `binding`: the destinations are placeholders to bind (a load refuses them).
+    #[allow(clippy::type_complexity)]
+    fn assign(
+        &self,
+        vs: &tch::nn::VarStore,
+        ck: &Checkpoint,
+        binding: bool,
+    ) -> Result<(BTreeMap<String, Assignment>, BTreeMap<String, tch::Tensor>, LoadReport), LoadError> {
         let mut dest: BTreeMap<String, tch::Tensor> = vs.variables().into_iter().collect();
         for (k, t) in &self.buffers {
             dest.insert(k.clone(), t.shallow_clone());
@@ -343,7 +485,7 @@ impl Loader {
                 report.missing.push(k.clone());
             }
         }
-        for target in assignments.keys() {
+        for target in assignments.keys().filter(|_| !binding) {
             if tapir::is_placeholder(&dest[target]) {
                 problems.push(format!(
                     "key `{target}`: the model's variable is a placeholder (built with `placeholder_parameters`), which holds no data to load into: bind a trace's weights to the checkpoint instead (`Traced::bind_weights`), or build the model normally"
@@ -358,29 +500,7 @@ impl Loader {
             problems.sort();
             return Err(LoadError::Mismatch { path: ck.path().to_owned(), problems });
         }
-        tch::no_grad(|| {
-            for (target, a) in &assignments {
-                let mut v = dest[target].shallow_clone();
-                let (from, to) = (ck.entry(&a.file_key).map(|e| e.kind), v.kind());
-                let plain = a.part.is_none() && !self.transforms.iter().any(|tr| (tr.applies)(target));
-                let copied = plain
-                    && ck.copy_contiguous_into(&a.file_key, &v).map_err(|message| read_err(ck, target, message))?;
-                if !copied {
-                    self.with_tensor(ck, a, target, |t| v.f_copy_(t).map_err(|e| e.to_string()))
-                        .map_err(|message| read_err(ck, target, message))?;
-                }
-                let applied = self.transforms.iter().filter(|tr| (tr.applies)(target)).map(|tr| &tr.what);
-                for n in a.notes.iter().filter(|n| !n.starts_with("tied")).chain(applied) {
-                    report.transformed.push((target.clone(), n.clone()));
-                }
-                if let Some(from) = from.filter(|&k| k != to) {
-                    report.transformed.push((target.clone(), format!("cast {from:?} to {to:?}")));
-                }
-                report.loaded.push(target.clone());
-            }
-            Ok::<(), LoadError>(())
-        })?;
-        Ok(report)
+        Ok((assignments, dest, report))
     }
 
     /// Maps each file key to its destinations.
