@@ -15,7 +15,7 @@ pub mod sym;
 pub use dtype::{Category, DType};
 pub use graph::{ConstOrigin, Edge, Graph, GraphDisplay, GraphOutput, Guard, Node, NodeKind, ValueRef};
 pub use meta::{Shape, SourceLocation, TensorMeta};
-pub use op::{emit, Attr, ConstData, Emit, LowerError, Op, Outputs, SliceOf, Sym, WeightSource};
+pub use op::{emit, Attr, ConstData, Emit, LowerError, Op, Outputs, SliceOf, Sym, Weight, WeightSource};
 pub use petgraph::stable_graph::NodeIndex;
 pub use smallvec::{smallvec, SmallVec};
 pub use sym::{SymDims, SymInt, SymTable};

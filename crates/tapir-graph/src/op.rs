@@ -251,6 +251,10 @@ pub struct SliceOf {
     pub len: i64,
 }
 
+/// What a [`WeightSource`] gives for one constant: the data standing for it, or why it has
+/// none that can.
+pub type Weight = Result<std::sync::Arc<dyn ConstData>, String>;
+
 /// Where the bytes of a traced model's named weights come from at export (a checkpoint read
 /// in place): what `Traced::bind_weights` asks for each named constant.
 pub trait WeightSource {
@@ -259,12 +263,7 @@ pub trait WeightSource {
     /// (another shape, a dtype it cannot convert). `slice` (when the constant is a slice of a
     /// named weight, and `name` is not in the source): the part of the source's weight
     /// `slice.parent` to take instead.
-    fn weight(
-        &self,
-        name: &str,
-        meta: &TensorMeta,
-        slice: Option<&SliceOf>,
-    ) -> Option<Result<std::sync::Arc<dyn ConstData>, String>>;
+    fn weight(&self, name: &str, meta: &TensorMeta, slice: Option<&SliceOf>) -> Option<Weight>;
 }
 
 /// Implements [`Op::name`] and [`Op::as_any`] inside an `impl Op for ...` block.

@@ -35,7 +35,8 @@ pub use tapir_capture::{
     NewAxis, Operand, Scalar, ScopeGuard, Tensor,
 };
 pub use tapir_graph::{
-    ConstData, DType, Graph, Guard, NodeKind, SliceOf, SourceLocation, SymInt, TensorMeta, ValueRef, WeightSource,
+    ConstData, DType, Graph, Guard, NodeKind, SliceOf, SourceLocation, SymInt, TensorMeta, ValueRef, Weight,
+    WeightSource,
 };
 pub use tapir_onnx::{ExportError, ExportOptions, ExternalData, HalfPrecision, Optimizations, MAX_OPSET, MIN_OPSET};
 pub use traced::{trace, trace_n, Traced, Tracer};

@@ -379,12 +379,7 @@ impl tapir::ConstData for CheckpointWeight {
 /// # Ok(()) }
 /// ```
 impl tapir::WeightSource for Checkpoint {
-    fn weight(
-        &self,
-        name: &str,
-        meta: &tapir::TensorMeta,
-        slice: Option<&tapir::SliceOf>,
-    ) -> Option<Result<std::sync::Arc<dyn tapir::ConstData>, String>> {
+    fn weight(&self, name: &str, meta: &tapir::TensorMeta, slice: Option<&tapir::SliceOf>) -> Option<tapir::Weight> {
         match (self.entries.contains_key(name), slice) {
             (true, _) => Some(self.weight_data(name, None, meta)),
             (false, Some(s)) if self.entries.contains_key(&s.parent) => {

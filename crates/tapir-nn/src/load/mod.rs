@@ -176,12 +176,7 @@ struct Bound<'a> {
 }
 
 impl tapir::WeightSource for Bound<'_> {
-    fn weight(
-        &self,
-        name: &str,
-        meta: &tapir::TensorMeta,
-        slice: Option<&tapir::SliceOf>,
-    ) -> Option<Result<std::sync::Arc<dyn tapir::ConstData>, String>> {
+    fn weight(&self, name: &str, meta: &tapir::TensorMeta, slice: Option<&tapir::SliceOf>) -> Option<tapir::Weight> {
         let (binding, cut) = match (self.weights.get(name), slice) {
             (Some(b), _) => (b, None),
             (None, Some(s)) => (self.weights.get(&s.parent)?, Some((s.dim, s.start, s.len))),
