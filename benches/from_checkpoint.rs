@@ -17,14 +17,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-fn status_kb(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+use tapir_benches::status_kb;
 
 fn options() -> tapir::ExportOptions {
     let mut o = tapir::ExportOptions { external_data: tapir::ExternalData::Always, ..Default::default() };

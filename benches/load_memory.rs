@@ -6,14 +6,7 @@
 
 use std::process::Command;
 
-fn status_kb(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+use tapir_benches::status_kb;
 
 fn child(way: &str, model: &str, path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut vs = tch::nn::VarStore::new(tch::Device::Cpu);

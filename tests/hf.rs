@@ -13,9 +13,10 @@
 
 use std::path::{Path, PathBuf};
 use tapir::{Tensor, Tracer};
+use tapir_conformance::hf_configs::{bert_config, gpt2_config, llama_config, vit_config};
 use tapir_conformance::{save_for_python, Tolerance};
 use tapir_nn::{Activation, Loader};
-use tapir_zoo::hf::{Bert, BertConfig, Gpt2, Gpt2Config, Llama, LlamaConfig, Vit, VitConfig};
+use tapir_zoo::hf::{Bert, BertConfig, Gpt2, Gpt2Config, Llama, LlamaConfig, Vit};
 use tch::nn::VarStore;
 
 /// Relative to the largest reference value.
@@ -120,46 +121,6 @@ fn check_model<M>(
         reports.push((shown, report));
     }
     reports
-}
-
-fn gpt2_config() -> Gpt2Config {
-    Gpt2Config { vocab_size: 100, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, ..Default::default() }
-}
-
-fn bert_config() -> BertConfig {
-    BertConfig {
-        vocab_size: 100,
-        hidden_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 64,
-        max_position_embeddings: 64,
-        ..Default::default()
-    }
-}
-
-fn llama_config() -> LlamaConfig {
-    LlamaConfig {
-        vocab_size: 100,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        ..Default::default()
-    }
-}
-
-fn vit_config() -> VitConfig {
-    VitConfig {
-        hidden_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 64,
-        image_size: 32,
-        patch_size: 8,
-        ..Default::default()
-    }
 }
 
 #[test]

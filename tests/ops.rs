@@ -828,6 +828,21 @@ const SHAPE_ONLY_REFUSED: &[(&str, &str)] = &[
     ("one_hot", "`int64_value` reads the value"), // the class count is read from the data
 ];
 
+/// The opsets (lowest and highest) at which a shape-only trace's export differs from the
+/// real-data trace's (the same bytes, or the same error), as failure lines.
+fn shape_only_differences(name: &str, real: &tapir::Traced, fast: &tapir::Traced) -> Vec<String> {
+    let mut failures = vec![];
+    for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
+        let options = tapir::ExportOptions::with_opset(opset);
+        match (real.to_onnx_bytes(&options), fast.to_onnx_bytes(&options)) {
+            (Ok(a), Ok(b)) if a == b => {}
+            (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+            _ => failures.push(format!("{name} @ {opset}: the shape-only export differs")),
+        }
+    }
+    failures
+}
+
 /// Every row traced shape-only (`Tracer::shape_only`) exports the same bytes as its real-data
 /// trace, at the lowest and highest opsets; the rows it refuses are the listed ones.
 #[test]
@@ -851,14 +866,7 @@ fn op_table_shape_only() {
                 continue;
             }
         };
-        for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
-            let options = tapir::ExportOptions::with_opset(opset);
-            match (real.to_onnx_bytes(&options), fast.to_onnx_bytes(&options)) {
-                (Ok(a), Ok(b)) if a == b => {}
-                (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
-                _ => failures.push(format!("{} @ {opset}: the shape-only export differs", row.name)),
-            }
-        }
+        failures.extend(shape_only_differences(row.name, &real, &fast));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let unexpected: Vec<&String> = refused
@@ -963,16 +971,7 @@ fn op_table_dynamic() {
         // Shape-only, the same dynamic trace exports the same bytes, or is refused for a reason
         // of its own: a read value, or an op whose sizes only its result tells (read at run time).
         match tracer.clone().shape_only().trace(program, &inputs) {
-            Ok(fast) => {
-                for opset in [tapir::MIN_OPSET, tapir::MAX_OPSET] {
-                    let options = tapir::ExportOptions::with_opset(opset);
-                    match (traced.to_onnx_bytes(&options), fast.to_onnx_bytes(&options)) {
-                        (Ok(a), Ok(b)) if a == b => {}
-                        (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
-                        _ => failures.push(format!("{} @ {opset}: the dynamic shape-only export differs", row.name)),
-                    }
-                }
-            }
+            Ok(fast) => failures.extend(shape_only_differences(row.name, &traced, &fast)),
             Err(e) => {
                 let e = e.to_string();
                 if !e.contains("no shape rule for these inputs") && !e.contains("reads the value") {

@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use tapir::{CaptureError, Error, ExportOptions, Tensor, Tracer};
-use tapir_zoo::hf::{Bert, BertConfig, Gpt2, Gpt2Config, Llama, LlamaConfig, Vit, VitConfig};
+use tapir_conformance::hf_configs::{bert_config, gpt2_config, llama_config, vit_config};
+use tapir_zoo::hf::{Bert, Gpt2, Llama, Vit};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -69,25 +70,13 @@ fn transformers_families_exports_are_identical() {
         }
     };
     let vs = VarStore::new(Device::Cpu);
-    let m = Gpt2::new(
-        &vs.root(),
-        Gpt2Config { vocab_size: 100, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4, ..Default::default() },
-    );
+    let m = Gpt2::new(&vs.root(), gpt2_config());
     let f = |x: &[Tensor]| vec![m.forward(&x[0])];
     assert_same_export("gpt2", || Tracer::new().parameters(&vs), &[&ids], f);
     assert_same_export("gpt2 (dynamic)", || dynamic(&vs, true), &[&ids], f);
 
     let vs = VarStore::new(Device::Cpu);
-    let config = BertConfig {
-        vocab_size: 100,
-        hidden_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 64,
-        max_position_embeddings: 64,
-        ..Default::default()
-    };
-    let m = Bert::new(&vs.root(), config);
+    let m = Bert::new(&vs.root(), bert_config());
     let f = |x: &[Tensor]| {
         let (h, p) = m.forward(&x[0]);
         vec![h, p]
@@ -96,31 +85,13 @@ fn transformers_families_exports_are_identical() {
     assert_same_export("bert (dynamic)", || dynamic(&vs, true), &[&ids], f);
 
     let vs = VarStore::new(Device::Cpu);
-    let config = LlamaConfig {
-        vocab_size: 100,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        ..Default::default()
-    };
-    let m = Llama::new(&vs.root(), config);
+    let m = Llama::new(&vs.root(), llama_config());
     let f = |x: &[Tensor]| vec![m.forward(&x[0])];
     assert_same_export("llama", || Tracer::new().parameters(&vs), &[&ids], f);
     assert_same_export("llama (dynamic)", || dynamic(&vs, true), &[&ids], f);
 
     let vs = VarStore::new(Device::Cpu);
-    let config = VitConfig {
-        hidden_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 64,
-        image_size: 32,
-        patch_size: 8,
-        ..Default::default()
-    };
-    let m = Vit::new(&vs.root(), config);
+    let m = Vit::new(&vs.root(), vit_config());
     let f = |x: &[Tensor]| {
         let (h, p) = m.forward(&x[0]);
         vec![h, p]

@@ -115,7 +115,7 @@ pub fn var(p: &tch::nn::Path, name: &str, dims: &[i64], init: tch::nn::Init) -> 
 
 /// A buffer (not trained) filled with `value` (running statistics), or a placeholder of that
 /// shape inside [`placeholder_parameters`]. Float32, as tch's `zeros_no_train`.
-pub fn buffer(p: &tch::nn::Path, name: &str, value: f64, dims: &[i64]) -> tch::Tensor {
+pub fn buffer(p: &tch::nn::Path, name: &str, dims: &[i64], value: f64) -> tch::Tensor {
     let t = placeholder_for(p, dims, tch::Kind::Float)
         .unwrap_or_else(|| tch::Tensor::full(dims, value, (tch::Kind::Float, p.device())));
     p.add(name, t, false)

@@ -27,8 +27,8 @@ impl BatchNorm {
         BatchNorm {
             weight: Some(crate::var(p, "weight", &[channels], tch::nn::Init::Const(1.0))),
             bias: Some(crate::var(p, "bias", &[channels], tch::nn::Init::Const(0.0))),
-            running_mean: crate::buffer(p, "running_mean", 0.0, &[channels]),
-            running_var: crate::buffer(p, "running_var", 1.0, &[channels]),
+            running_mean: crate::buffer(p, "running_mean", &[channels], 0.0),
+            running_var: crate::buffer(p, "running_var", &[channels], 1.0),
             num_batches_tracked: Some(p.add("num_batches_tracked", steps, false)),
             momentum: 0.1,
             eps: 1e-5,
@@ -54,8 +54,8 @@ fn tch_batch_norm<'a>(
     BatchNorm {
         weight,
         bias,
-        running_mean: crate::buffer(p, "running_mean", 0.0, &[out_dim]),
-        running_var: crate::buffer(p, "running_var", 1.0, &[out_dim]),
+        running_mean: crate::buffer(p, "running_mean", &[out_dim], 0.0),
+        running_var: crate::buffer(p, "running_var", &[out_dim], 1.0),
         num_batches_tracked: None,
         momentum: config.momentum,
         eps: config.eps,

@@ -290,16 +290,14 @@ pub(crate) fn record<D: OpDef>(
         return outs.into_eager();
     }
     let outs = outs.into_tensors();
+    let dynamic = with_session(|s| s.dynamic).unwrap_or(false);
     #[cfg(debug_assertions)]
-    if with_session(|s| s.dynamic) == Some(false) {
+    if !dynamic {
         if let Err(e) = check_rules(&op, inputs, &outs, location) {
             return fail_all(&op, Arc::new(e));
         }
     }
-    let rule = match with_session(|s| s.dynamic) {
-        Some(true) => Some(shape_rule(&op, inputs, location)),
-        _ => None,
-    };
+    let rule = dynamic.then(|| shape_rule(&op, inputs, location));
     record_outputs(op, inputs, outs, rule, location)
 }
 

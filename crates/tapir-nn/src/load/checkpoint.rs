@@ -298,14 +298,8 @@ fn write_tensor(
     kind: tch::Kind,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let t = t.f_to_kind(kind).and_then(|t| t.f_contiguous()).map_err(std::io::Error::other)?;
-    let len = t.numel() * t.kind().elt_size_in_bytes();
-    if len == 0 {
-        return Ok(());
-    }
-    // SAFETY: `t` is a contiguous CPU tensor of `len` bytes, alive for the borrow.
-    let bytes = unsafe { std::slice::from_raw_parts(t.data_ptr() as *const u8, len) };
-    sink(bytes)
+    let t = t.f_to_kind(kind).map_err(std::io::Error::other)?;
+    tapir::tensor_data(&t).map_err(std::io::Error::other)?.write_bytes(sink)
 }
 
 /// Rows `start..start + len` along `dim`: `(dim, start, len)`.
